@@ -1,0 +1,397 @@
+//! Configuration, layered as `../shared/design.md` fixes it: built-in defaults (the `Default`
+//! impls below), then `config/default.toml`, then `config/$RELANCE_ENV.toml`, then environment
+//! variables `RELANCE__SECTION__KEY`. Every service loads the same [`Settings`] and reads its
+//! own section; [`Settings::validate`] runs at start so a bad value stops the process with a
+//! message naming the key instead of failing later.
+//!
+//! Secrets are [`SecretString`]s: their `Debug` output is `[REDACTED]`, so logging the settings
+//! never leaks them.
+
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::scoring::ScoringRules;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid configuration: {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub nats: NatsSettings,
+    pub gateway: GatewaySettings,
+    pub scoring: ScoringSettings,
+    pub inbox: InboxSettings,
+    pub reminder: ReminderSettings,
+    pub auth: AuthSettings,
+    pub providers: ProvidersSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// May carry a password, hence secret.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+    /// Development convenience: apply migrations when a service starts. Production runs the
+    /// `relance-migrate` Job instead, so replicas never race on schema changes.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("postgres://postgres@127.0.0.1:5432/relance"),
+            max_connections: 10,
+            acquire_timeout_secs: 5,
+            migrate_on_start: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct NatsSettings {
+    /// May carry credentials, hence secret.
+    pub url: SecretString,
+    /// Prefix for stream names and subjects (empty in production). Tests set a unique one so
+    /// they can run in parallel against one server; see [`crate::nats::Names`].
+    pub namespace: String,
+    /// How long a publisher waits for JetStream's acknowledgement before answering 503.
+    pub publish_timeout_ms: u64,
+    /// Stream replicas: 1 on a single server, 3 on the production cluster.
+    pub replicas: usize,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("nats://127.0.0.1:4222"),
+            namespace: String::new(),
+            publish_timeout_ms: 5_000,
+            replicas: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct GatewaySettings {
+    pub listen: String,
+    /// Bearer token of the normalized ingest endpoint. Unset: the endpoint is off (404).
+    pub ingest_token: Option<SecretString>,
+    /// Largest accepted request body; past it the answer is 413.
+    pub max_body_bytes: usize,
+    /// Largest number of events in one ingest request.
+    pub max_batch: usize,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            ingest_token: None,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_batch: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ScoringSettings {
+    /// Health and metrics port of the consumer.
+    pub listen: String,
+    /// Messages pulled and applied in one database transaction.
+    pub batch_size: usize,
+    /// How long a pull waits to fill a batch before applying what it has.
+    pub batch_wait_ms: u64,
+    /// JetStream redelivers an unacknowledged message after this long.
+    pub ack_wait_secs: u64,
+    pub rules: ScoringRules,
+}
+
+impl Default for ScoringSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8082".into(),
+            batch_size: 200,
+            batch_wait_ms: 50,
+            ack_wait_secs: 30,
+            rules: ScoringRules::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InboxSettings {
+    pub listen: String,
+    pub default_timezone: String,
+}
+
+impl Default for InboxSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8081".into(),
+            default_timezone: "Europe/Paris".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ReminderSettings {
+    pub listen: String,
+    pub interval_secs: u64,
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8083".into(),
+            interval_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct AuthSettings {
+    pub jwt_secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ProvidersSettings {
+    pub resend: ResendSettings,
+    pub sendgrid: SendgridSettings,
+    pub mailgun: MailgunSettings,
+    pub postmark: PostmarkSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ResendSettings {
+    pub signing_secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct SendgridSettings {
+    pub public_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct MailgunSettings {
+    pub signing_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct PostmarkSettings {
+    pub basic_auth: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TelemetrySettings {
+    /// `tracing` filter directives, overridden by `RUST_LOG` when set.
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// OTLP/HTTP traces endpoint (e.g. `http://otel-collector:4318/v1/traces`); unset: traces
+    /// are not exported, though trace context is still propagated.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log_level: "info".into(),
+            log_format: LogFormat::Json,
+            otlp_endpoint: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the layered configuration from `config/` (or `$RELANCE_CONFIG_DIR`) and the
+    /// environment, then validates it.
+    pub fn load() -> Result<Self, ConfigError> {
+        let dir = std::env::var_os("RELANCE_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        let env = std::env::var("RELANCE_ENV").unwrap_or_else(|_| "local".into());
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")).required(false))
+            .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("RELANCE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what a process needs before it starts serving; names the key at fault.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, listen) in [
+            ("gateway.listen", &self.gateway.listen),
+            ("scoring.listen", &self.scoring.listen),
+            ("inbox.listen", &self.inbox.listen),
+            ("reminder.listen", &self.reminder.listen),
+        ] {
+            let port = listen.rsplit_once(':').map(|(_, port)| port.parse::<u16>());
+            if !matches!(port, Some(Ok(_))) {
+                return Err(invalid(key, format!("`{listen}` is not host:port")));
+            }
+        }
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(invalid("database.url", "must be a postgres:// URL"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        let nats = self.nats.url.expose_secret();
+        if nats.is_empty() {
+            return Err(invalid("nats.url", "must not be empty"));
+        }
+        if !self
+            .nats
+            .namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(invalid(
+                "nats.namespace",
+                "only letters, digits, `_` and `-` (it becomes part of stream names)",
+            ));
+        }
+        if self.nats.replicas == 0 || self.nats.replicas > 5 {
+            return Err(invalid("nats.replicas", "must be between 1 and 5"));
+        }
+        if let Some(token) = &self.gateway.ingest_token {
+            if token.expose_secret().len() < 16 {
+                return Err(invalid(
+                    "gateway.ingest_token",
+                    "must be at least 16 characters (or unset to turn the endpoint off)",
+                ));
+            }
+        }
+        if self.gateway.max_batch == 0 {
+            return Err(invalid("gateway.max_batch", "must be at least 1"));
+        }
+        if self.gateway.max_body_bytes < 1024 {
+            return Err(invalid("gateway.max_body_bytes", "must be at least 1024"));
+        }
+        if self.scoring.batch_size == 0 || self.scoring.batch_size > 10_000 {
+            return Err(invalid("scoring.batch_size", "must be between 1 and 10000"));
+        }
+        if self.scoring.ack_wait_secs == 0 {
+            return Err(invalid("scoring.ack_wait_secs", "must be at least 1"));
+        }
+        if self.reminder.interval_secs == 0 {
+            return Err(invalid("reminder.interval_secs", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let s = Settings::default();
+        assert_eq!(s.gateway.listen, "127.0.0.1:8080");
+        assert_eq!(s.inbox.listen, "127.0.0.1:8081");
+        assert_eq!(s.reminder.interval_secs, 300);
+        assert_eq!(s.inbox.default_timezone, "Europe/Paris");
+        assert_eq!(
+            s.database.url.expose_secret(),
+            "postgres://postgres@127.0.0.1:5432/relance"
+        );
+        assert_eq!(s.nats.url.expose_secret(), "nats://127.0.0.1:4222");
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut s = Settings::default();
+        s.gateway.ingest_token = Some(SecretString::from("super-secret-token-123"));
+        s.database.url = SecretString::from("postgres://u:hunter2@db/relance");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("super-secret-token-123"));
+        assert!(!shown.contains("hunter2"));
+    }
+
+    #[test]
+    fn validation_names_the_bad_key() {
+        let mut s = Settings::default();
+        s.gateway.listen = "nowhere".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("gateway.listen"), "{err}");
+
+        let mut s = Settings::default();
+        s.gateway.ingest_token = Some(SecretString::from("short"));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("gateway.ingest_token"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_files() {
+        // One test touches the process environment, so no other test races on it.
+        let dir = std::env::temp_dir().join(format!("relance-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("default.toml"),
+            "[gateway]\nlisten = \"0.0.0.0:9000\"\n[reminder]\ninterval_secs = 60\n",
+        )
+        .unwrap();
+        std::env::set_var("RELANCE_CONFIG_DIR", &dir);
+        std::env::set_var("RELANCE__REMINDER__INTERVAL_SECS", "42");
+        std::env::set_var("RELANCE__GATEWAY__INGEST_TOKEN", "0123456789abcdef0123");
+        let s = Settings::load().unwrap();
+        std::env::remove_var("RELANCE_CONFIG_DIR");
+        std::env::remove_var("RELANCE__REMINDER__INTERVAL_SECS");
+        std::env::remove_var("RELANCE__GATEWAY__INGEST_TOKEN");
+        assert_eq!(s.gateway.listen, "0.0.0.0:9000");
+        assert_eq!(s.reminder.interval_secs, 42);
+        assert_eq!(
+            s.gateway.ingest_token.unwrap().expose_secret(),
+            "0123456789abcdef0123"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! The normalized email event: what the gateway publishes on `EMAIL_EVENTS` and scoring reads.
+//! One JSON object per message, `schema: 1`, fields as in the design's messaging contract.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Version of the wire format; a consumer refuses (DLQs) a message of a schema it does not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Sent,
+    Delivered,
+    Opened,
+    Clicked,
+    Bounced,
+    Complained,
+    Unsubscribed,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 7] = [
+        EventKind::Sent,
+        EventKind::Delivered,
+        EventKind::Opened,
+        EventKind::Clicked,
+        EventKind::Bounced,
+        EventKind::Complained,
+        EventKind::Unsubscribed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Sent => "sent",
+            EventKind::Delivered => "delivered",
+            EventKind::Opened => "opened",
+            EventKind::Clicked => "clicked",
+            EventKind::Bounced => "bounced",
+            EventKind::Complained => "complained",
+            EventKind::Unsubscribed => "unsubscribed",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event `{0}`; expected one of sent, delivered, opened, clicked, bounced, complained, unsubscribed")]
+pub struct UnknownEventKind(pub String);
+
+impl FromStr for EventKind {
+    type Err = UnknownEventKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownEventKind(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailEvent {
+    pub schema: u32,
+    /// Idempotency key: the provider's stable event id, else [`digest_event_key`]. Also the
+    /// `Nats-Msg-Id` of the message.
+    pub event_key: String,
+    pub provider: String,
+    /// The provider's message id: every event of one sent email shares it.
+    pub external_id: String,
+    pub event: EventKind,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// An open made by a machine (privacy prefetch, security scanner): recorded on the send,
+    /// never scored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub machine_open: bool,
+}
+
+/// The event key when the provider has no id that is stable across its retries: a digest of
+/// (provider, external_id, event, occurred_at). `occurred_at` is taken at microsecond precision
+/// in UTC, so the same instant written with another offset or more digits gives the same key.
+/// Fields are length-prefixed so no two different tuples can hash the same input.
+pub fn digest_event_key(
+    provider: &str,
+    external_id: &str,
+    event: EventKind,
+    occurred_at: DateTime<Utc>,
+) -> String {
+    let when = occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let mut hasher = Sha256::new();
+    for part in [provider, external_id, event.as_str(), when.as_str()] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    format!("{provider}-{}", hex::encode(&hasher.finalize()[..16]))
+}
+
+/// Providers name NATS subjects, so they must be one plain subject token.
+pub fn is_valid_provider(provider: &str) -> bool {
+    (1..=50).contains(&provider.len())
+        && provider
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn kinds_round_trip_through_strings() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.as_str().parse::<EventKind>().unwrap(), kind);
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
+        assert!("open".parse::<EventKind>().is_err());
+    }
+
+    #[test]
+    fn digest_ignores_the_offset_and_sub_microsecond_noise() {
+        let a = DateTime::parse_from_rfc3339("2026-11-20T10:00:00.123456+02:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = DateTime::parse_from_rfc3339("2026-11-20T08:00:00.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            digest_event_key("resend", "m1", EventKind::Opened, a),
+            digest_event_key("resend", "m1", EventKind::Opened, b)
+        );
+        assert_ne!(
+            digest_event_key("resend", "m1", EventKind::Opened, a),
+            digest_event_key("resend", "m1", EventKind::Clicked, a)
+        );
+        // Length prefixes: moving a character between fields changes the key.
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert_ne!(
+            digest_event_key("ab", "c", EventKind::Sent, t),
+            digest_event_key("a", "bc", EventKind::Sent, t)
+        );
+    }
+
+    #[test]
+    fn wire_format_is_stable() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap();
+        let event = EmailEvent {
+            schema: SCHEMA_VERSION,
+            event_key: "k".into(),
+            provider: "resend".into(),
+            external_id: "m1".into(),
+            event: EventKind::Opened,
+            occurred_at: t,
+            received_at: t,
+            person_id: Some(7),
+            organisation_id: None,
+            recipient: None,
+            subject: None,
+            url: None,
+            machine_open: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::json!({
+                "schema": 1, "event_key": "k", "provider": "resend", "external_id": "m1",
+                "event": "opened", "occurred_at": "2026-11-20T08:00:00Z",
+                "received_at": "2026-11-20T08:00:00Z", "person_id": 7
+            })
+        );
+    }
+
+    #[test]
+    fn provider_names_are_subject_tokens() {
+        assert!(is_valid_provider("resend"));
+        assert!(is_valid_provider("my-esp_2"));
+        assert!(!is_valid_provider(""));
+        assert!(!is_valid_provider("a.b"));
+        assert!(!is_valid_provider("a*"));
+        assert!(!is_valid_provider("Resend"));
+        assert!(!is_valid_provider(&"a".repeat(51)));
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP building blocks every service uses: problem+json errors, health and metrics routes,
+//! request spans and metrics, and serving with graceful shutdown.
+
+pub mod health;
+pub mod observe;
+pub mod problem;
+pub mod serve;
+
+pub use problem::{ApiError, FieldError};

@@ -1,0 +1,13 @@
+//! `relance-shared`: what every Relance service is built from. See `../shared/design.md`.
+
+pub mod config;
+pub mod db;
+pub mod event;
+pub mod http;
+pub mod nats;
+pub mod scoring;
+pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use config::Settings;

@@ -1,0 +1,243 @@
+//! NATS: the connection, and the one place where stream, subject and consumer names and stream
+//! settings are declared. Every service calls [`ensure_streams`] at start; declaring is
+//! idempotent, so replicas starting together agree.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use secrecy::ExposeSecret;
+
+use crate::config::NatsSettings;
+use crate::event::EventKind;
+
+pub const EMAIL_EVENTS: &str = "EMAIL_EVENTS";
+pub const EMAIL_DLQ: &str = "EMAIL_DLQ";
+pub const NOTIFICATIONS: &str = "NOTIFICATIONS";
+pub const SCORING_CONSUMER: &str = "scoring";
+
+/// How long JetStream remembers a `Nats-Msg-Id` to drop a re-post. Scoring's processed-events
+/// table covers anything older.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(2 * 60);
+
+/// Stream and subject names, optionally prefixed by `nats.namespace` so that tests (or two
+/// environments sharing one NATS account) never see each other's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    stream_prefix: String,
+    subject_prefix: String,
+}
+
+impl Names {
+    pub fn new(namespace: &str) -> Self {
+        if namespace.is_empty() {
+            Self {
+                stream_prefix: String::new(),
+                subject_prefix: String::new(),
+            }
+        } else {
+            Self {
+                stream_prefix: format!("{namespace}_"),
+                subject_prefix: format!("{namespace}."),
+            }
+        }
+    }
+
+    pub fn email_events_stream(&self) -> String {
+        format!("{}{EMAIL_EVENTS}", self.stream_prefix)
+    }
+    pub fn email_dlq_stream(&self) -> String {
+        format!("{}{EMAIL_DLQ}", self.stream_prefix)
+    }
+    pub fn notifications_stream(&self) -> String {
+        format!("{}{NOTIFICATIONS}", self.stream_prefix)
+    }
+    /// `email.events.<provider>.<event>`
+    pub fn email_event_subject(&self, provider: &str, event: EventKind) -> String {
+        format!("{}email.events.{provider}.{event}", self.subject_prefix)
+    }
+    pub fn email_events_wildcard(&self) -> String {
+        format!("{}email.events.>", self.subject_prefix)
+    }
+    /// `email.dlq.<provider>`
+    pub fn email_dlq_subject(&self, provider: &str) -> String {
+        format!("{}email.dlq.{provider}", self.subject_prefix)
+    }
+    pub fn email_dlq_wildcard(&self) -> String {
+        format!("{}email.dlq.>", self.subject_prefix)
+    }
+    /// `notifications.user.<user_id>`
+    pub fn notification_subject(&self, user_id: i64) -> String {
+        format!("{}notifications.user.{user_id}", self.subject_prefix)
+    }
+    pub fn notifications_wildcard(&self) -> String {
+        format!("{}notifications.>", self.subject_prefix)
+    }
+}
+
+/// Connects to NATS. The first connection is retried in the background, so a service starts
+/// (and answers 503 on `/readyz`) while NATS is down, then reconnects forever on its own.
+pub async fn connect(
+    settings: &NatsSettings,
+    client_name: &str,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
+    async_nats::ConnectOptions::new()
+        .name(client_name)
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(2))
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("connected to NATS"),
+                async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS"),
+                other => tracing::info!(event = %other, "NATS event"),
+            }
+        })
+        .connect(settings.url.expose_secret())
+        .await
+}
+
+/// A JetStream context whose API calls and publish acks time out after
+/// `nats.publish_timeout_ms`, so a caller can answer 503 instead of hanging.
+pub fn jetstream(client: async_nats::Client, settings: &NatsSettings) -> jetstream::Context {
+    jetstream::ContextBuilder::new()
+        .timeout(Duration::from_millis(settings.publish_timeout_ms))
+        .build(client)
+}
+
+pub fn is_connected(client: &async_nats::Client) -> bool {
+    client.connection_state() == async_nats::connection::State::Connected
+}
+
+/// The stream settings, in one place. File storage; production runs a 3-replica cluster
+/// (`nats.replicas`) whose servers fsync before acknowledging.
+pub fn stream_configs(names: &Names, replicas: usize) -> Vec<stream::Config> {
+    let day = Duration::from_secs(24 * 3600);
+    vec![
+        stream::Config {
+            name: names.email_events_stream(),
+            subjects: vec![names.email_events_wildcard()],
+            description: Some("Normalized email-provider events, written by the gateway".into()),
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            // A week of history lets operators replay; scoring is idempotent, so replay is safe.
+            max_age: 7 * day,
+            duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: replicas,
+            ..Default::default()
+        },
+        stream::Config {
+            name: names.email_dlq_stream(),
+            subjects: vec![names.email_dlq_wildcard()],
+            description: Some("Email events scoring could never apply, with the reason".into()),
+            storage: stream::StorageType::File,
+            max_age: 30 * day,
+            num_replicas: replicas,
+            ..Default::default()
+        },
+        stream::Config {
+            name: names.notifications_stream(),
+            subjects: vec![names.notifications_wildcard()],
+            description: Some("Per-user notifications, written by the reminder".into()),
+            storage: stream::StorageType::File,
+            max_age: 7 * day,
+            duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: replicas,
+            ..Default::default()
+        },
+    ]
+}
+
+/// Creates the streams, or brings an existing one's settings up to date.
+pub async fn ensure_streams(
+    js: &jetstream::Context,
+    names: &Names,
+    replicas: usize,
+) -> Result<(), jetstream::context::CreateStreamError> {
+    for config in stream_configs(names, replicas) {
+        js.create_or_update_stream(config).await?;
+    }
+    Ok(())
+}
+
+/// Declares the streams now if NATS answers, else keeps trying in the background so the service
+/// can start (and report not-ready) while NATS is down.
+pub async fn ensure_streams_eventually(js: jetstream::Context, names: Names, replicas: usize) {
+    match ensure_streams(&js, &names, replicas).await {
+        Ok(()) => {}
+        Err(error) => {
+            tracing::warn!(%error, "cannot declare streams yet; retrying in the background");
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    match ensure_streams(&js, &names, replicas).await {
+                        Ok(()) => {
+                            tracing::info!("streams declared");
+                            break;
+                        }
+                        Err(error) => tracing::debug!(%error, "streams still not declared"),
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// The durable pull consumer scoring replicas share: explicit acks, redelivered after
+/// `ack_wait`, never given up on (poison messages are moved to the DLQ by scoring itself, so a
+/// message is only ever dropped after it is safely elsewhere).
+pub fn scoring_consumer_config(ack_wait: Duration) -> pull::Config {
+    pull::Config {
+        durable_name: Some(SCORING_CONSUMER.into()),
+        description: Some("Applies email events to sends, interactions and lead scores".into()),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        deliver_policy: jetstream::consumer::DeliverPolicy::All,
+        ack_wait,
+        max_deliver: -1,
+        max_ack_pending: 20_000,
+        ..Default::default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumerSetupError {
+    #[error("stream not available: {0}")]
+    Stream(#[from] jetstream::context::GetStreamError),
+    #[error("consumer not available: {0}")]
+    Consumer(#[from] jetstream::stream::ConsumerError),
+}
+
+pub async fn scoring_consumer(
+    js: &jetstream::Context,
+    names: &Names,
+    ack_wait: Duration,
+) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerSetupError> {
+    let stream = js.get_stream(names.email_events_stream()).await?;
+    Ok(stream
+        .get_or_create_consumer(SCORING_CONSUMER, scoring_consumer_config(ack_wait))
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_names_follow_the_design() {
+        let n = Names::new("");
+        assert_eq!(n.email_events_stream(), "EMAIL_EVENTS");
+        assert_eq!(
+            n.email_event_subject("resend", EventKind::Opened),
+            "email.events.resend.opened"
+        );
+        assert_eq!(n.email_dlq_subject("sendgrid"), "email.dlq.sendgrid");
+        assert_eq!(n.notification_subject(42), "notifications.user.42");
+    }
+
+    #[test]
+    fn a_namespace_prefixes_streams_and_subjects() {
+        let n = Names::new("t1");
+        assert_eq!(n.email_events_stream(), "t1_EMAIL_EVENTS");
+        assert_eq!(n.email_events_wildcard(), "t1.email.events.>");
+        assert_eq!(n.notifications_stream(), "t1_NOTIFICATIONS");
+    }
+}

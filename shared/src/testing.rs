@@ -1,0 +1,190 @@
+//! Test support (feature `testing`): a fresh database per test, a unique NATS namespace per
+//! test, and a private `nats-server` that a test may stop without disturbing the others.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::config::Settings;
+use crate::nats::Names;
+
+pub const TEST_INGEST_TOKEN: &str = "test-ingest-token-0123456789";
+
+/// The server-level URL tests create their databases through.
+pub fn admin_database_url() -> String {
+    std::env::var("RELANCE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn nats_url() -> String {
+    std::env::var("RELANCE_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+/// Creates `relance_test_<uuid>`, migrated. The test script drops leftovers before a run.
+pub async fn test_database() -> TestDatabase {
+    let admin = admin_database_url();
+    let name = format!("relance_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL must run for the tests (see README)");
+    sqlx::raw_sql(&format!(r#"CREATE DATABASE "{name}""#))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let url = match admin.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("admin URL without a database: {admin}"),
+    };
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&url)
+        .await
+        .expect("connect test database");
+    crate::db::migrate(&pool)
+        .await
+        .expect("migrate test database");
+    TestDatabase { name, url, pool }
+}
+
+/// Settings for one test: its own database, its own NATS namespace, every port 0.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut s = Settings::default();
+    s.database.url = SecretString::from(database_url.to_owned());
+    s.nats.url = SecretString::from(nats_url());
+    s.nats.namespace = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    s.nats.publish_timeout_ms = 2_000;
+    s.gateway.listen = "127.0.0.1:0".into();
+    s.gateway.ingest_token = Some(SecretString::from(TEST_INGEST_TOKEN));
+    s.scoring.listen = "127.0.0.1:0".into();
+    s.inbox.listen = "127.0.0.1:0".into();
+    s.reminder.listen = "127.0.0.1:0".into();
+    s
+}
+
+/// Deletes a test's streams so the shared server does not fill up.
+pub async fn delete_streams(settings: &Settings) {
+    let Ok(client) = async_nats::connect(nats_url()).await else {
+        return;
+    };
+    let js = async_nats::jetstream::new(client);
+    let names = Names::new(&settings.nats.namespace);
+    for stream in [
+        names.email_events_stream(),
+        names.email_dlq_stream(),
+        names.notifications_stream(),
+    ] {
+        let _ = js.delete_stream(stream).await;
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A `nats-server` of this test's own, on a free port with JetStream in a temporary folder;
+/// killed when dropped. For tests that stop the broker.
+pub struct PrivateNats {
+    child: Option<Child>,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl PrivateNats {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("relance-nats-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("nats dir");
+        let mut nats = Self {
+            child: None,
+            port,
+            dir,
+        };
+        nats.restart().await;
+        nats
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server again (same port, same storage) after [`Self::stop`].
+    pub async fn restart(&mut self) {
+        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("nats-server");
+        let child = Command::new(binary)
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server must be installed for the tests (see README)");
+        self.child = Some(child);
+        let port = self.port;
+        wait_for(
+            Duration::from_secs(10),
+            "private nats-server",
+            || async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .ok()
+                    .map(|_| ())
+            },
+        )
+        .await;
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

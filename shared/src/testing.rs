@@ -13,6 +13,8 @@ use sqlx::{Connection, PgConnection, PgPool};
 use crate::config::Settings;
 use crate::nats::Names;
 
+pub use crate::telemetry::init_for_tests as init_tracing;
+
 pub const TEST_INGEST_TOKEN: &str = "test-ingest-token-0123456789";
 
 /// The server-level URL tests create their databases through.

@@ -1,0 +1,78 @@
+# Shared by start.sh and test.sh: make sure PostgreSQL and NATS (JetStream) run on this machine,
+# installing them from Debian's packages when they are missing. Sourced, not run.
+
+RELANCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root to run: $*"; fi
+}
+
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  local port=$1 what=$2 i
+  for i in $(seq 1 100); do port_open "$port" && return 0; sleep 0.2; done
+  die "$what did not come up on port $port"
+}
+
+ensure_toolchain() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+}
+
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null; then
+    log "installing PostgreSQL (Debian package)"
+    apt_install postgresql postgresql-client
+  fi
+  command -v psql >/dev/null || apt_install postgresql-client
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  [ -n "$version" ] || die "no PostgreSQL cluster under /etc/postgresql"
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  fi
+  local i
+  for i in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL is not accepting connections on 127.0.0.1:5432"
+  # A fresh Debian cluster asks for a password over TCP; Relance's development defaults connect
+  # as `postgres` without one, so trust that user on loopback (development machines only).
+  if ! psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    log "allowing the postgres user on 127.0.0.1 without a password (development setup)"
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    as_root sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+    sleep 0.5
+    psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null \
+      || die "cannot connect to PostgreSQL as postgres on 127.0.0.1"
+  fi
+}
+
+ensure_nats() {
+  local server
+  server=$(command -v nats-server || ls /usr/sbin/nats-server 2>/dev/null || true)
+  if [ -z "$server" ]; then
+    log "installing nats-server (Debian package)"
+    apt_install nats-server
+    server=$(command -v nats-server || echo /usr/sbin/nats-server)
+  fi
+  if ! port_open 4222; then
+    log "starting nats-server with JetStream"
+    as_root mkdir -p /var/lib/nats-server
+    as_root start-stop-daemon --start --oknodo --background --exec "$server" -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+    wait_for_port 4222 "nats-server"
+  fi
+}
+
+psql_admin() { psql -w -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq "$@"; }

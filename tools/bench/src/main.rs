@@ -34,8 +34,12 @@ fn options() -> anyhow::Result<Options> {
     let mut named: HashMap<String, String> = HashMap::new();
     let mut rest = args[1..].iter();
     while let Some(key) = rest.next() {
-        let Some(name) = key.strip_prefix("--") else { bail!("unexpected argument {key}") };
-        let value = rest.next().with_context(|| format!("--{name} needs a value"))?;
+        let Some(name) = key.strip_prefix("--") else {
+            bail!("unexpected argument {key}")
+        };
+        let value = rest
+            .next()
+            .with_context(|| format!("--{name} needs a value"))?;
         named.insert(name.to_owned(), value.clone());
     }
     let get = |k: &str, default: &str| named.get(k).cloned().unwrap_or_else(|| default.to_owned());
@@ -43,7 +47,8 @@ fn options() -> anyhow::Result<Options> {
         gateway: get("gateway", "http://127.0.0.1:8080"),
         token: get(
             "token",
-            &std::env::var("RELANCE__GATEWAY__INGEST_TOKEN").unwrap_or_else(|_| "dev-ingest-token-change-me".into()),
+            &std::env::var("RELANCE__GATEWAY__INGEST_TOKEN")
+                .unwrap_or_else(|_| "dev-ingest-token-change-me".into()),
         ),
         database_url: get("database-url", "postgres://postgres@127.0.0.1:5432/relance"),
         events: get("events", "10000").parse().context("--events")?,
@@ -64,7 +69,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let o = options()?;
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&o.database_url).await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&o.database_url)
+        .await?;
     // Bench people, reused across runs.
     let people: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO people (first_name, last_name, email)
@@ -89,37 +97,49 @@ async fn main() -> anyhow::Result<()> {
             })
         })
         .collect();
-    let bodies: Vec<String> = events.chunks(o.batch).map(|c| Value::Array(c.to_vec()).to_string()).collect();
+    let bodies: Vec<String> = events
+        .chunks(o.batch)
+        .map(|c| Value::Array(c.to_vec()).to_string())
+        .collect();
     let http = reqwest::Client::new();
     let url = format!("{}/api/v1/marketing/email/ingest", o.gateway);
 
     println!(
         "posting {} events in {} requests of {} ({} concurrent) to {}",
-        o.events, bodies.len(), o.batch, o.concurrency, o.gateway
+        o.events,
+        bodies.len(),
+        o.batch,
+        o.concurrency,
+        o.gateway
     );
     let started = Instant::now();
-    let latencies: Vec<anyhow::Result<Duration>> = futures::stream::iter(bodies.into_iter().map(|body| {
-        let http = http.clone();
-        let url = url.clone();
-        let token = o.token.clone();
-        async move {
-            let t = Instant::now();
-            let response = http
-                .post(&url)
-                .bearer_auth(token)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await?;
-            if response.status().as_u16() != 202 {
-                bail!("gateway answered {}: {}", response.status(), response.text().await.unwrap_or_default());
+    let latencies: Vec<anyhow::Result<Duration>> =
+        futures::stream::iter(bodies.into_iter().map(|body| {
+            let http = http.clone();
+            let url = url.clone();
+            let token = o.token.clone();
+            async move {
+                let t = Instant::now();
+                let response = http
+                    .post(&url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
+                if response.status().as_u16() != 202 {
+                    bail!(
+                        "gateway answered {}: {}",
+                        response.status(),
+                        response.text().await.unwrap_or_default()
+                    );
+                }
+                Ok(t.elapsed())
             }
-            Ok(t.elapsed())
-        }
-    }))
-    .buffer_unordered(o.concurrency)
-    .collect()
-    .await;
+        }))
+        .buffer_unordered(o.concurrency)
+        .collect()
+        .await;
     let accepted_in = started.elapsed();
     let mut latencies: Vec<Duration> = latencies.into_iter().collect::<anyhow::Result<_>>()?;
     latencies.sort();
@@ -141,8 +161,16 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let rate = |d: Duration| o.events as f64 / d.as_secs_f64();
-    println!("accepted by the gateway:  {:>8.0} events/s ({:.2} s)", rate(accepted_in), accepted_in.as_secs_f64());
-    println!("first POST to last commit: {:>7.0} events/s ({:.2} s)", rate(committed_in), committed_in.as_secs_f64());
+    println!(
+        "accepted by the gateway:  {:>8.0} events/s ({:.2} s)",
+        rate(accepted_in),
+        accepted_in.as_secs_f64()
+    );
+    println!(
+        "first POST to last commit: {:>7.0} events/s ({:.2} s)",
+        rate(committed_in),
+        committed_in.as_secs_f64()
+    );
     println!(
         "gateway request latency (batch of {}): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         o.batch,

@@ -26,26 +26,22 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
 
-/// Whether an error is worth retrying later (the database is unreachable, restarting, or the
-/// transaction lost a serialization/deadlock race) rather than a fault of the data.
+/// Whether an error is worth retrying later rather than a fault of the data. Only data
+/// exceptions (SQLSTATE class 22) and integrity violations (23) blame the data; everything
+/// else — the database unreachable, restarting, missing, not yet migrated, a lost
+/// serialization or deadlock race — is retried, so a broken deployment delays events instead of
+/// dead-lettering good ones.
 pub fn is_transient(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            // serialization_failure, deadlock_detected
-            Some("40001") | Some("40P01") => true,
-            // Class 08: connection exceptions; 53: insufficient resources; 57: operator
-            // intervention (admin shutdown, crash shutdown, cannot connect now).
-            Some(code) => {
-                code.starts_with("08") || code.starts_with("53") || code.starts_with("57")
-            }
-            None => true,
-        },
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_) => true,
-        _ => false,
+        sqlx::Error::Database(db) => !matches!(
+            db.code().as_deref().map(|c| c.get(..2)),
+            Some(Some("22")) | Some(Some("23"))
+        ),
+        sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::Configuration(_) => false,
+        _ => true,
     }
 }

@@ -376,3 +376,122 @@ async fn two_scoring_instances_apply_10_000_events_exactly() {
     );
     stack.cleanup().await;
 }
+
+/// Scoring starts against a database that does not exist yet (a deployment that forgot it):
+/// events are nak'd with a delay, nothing is dead-lettered, and they apply once it exists.
+#[tokio::test]
+async fn a_missing_database_delays_events_and_loses_none() {
+    testing::init_tracing();
+    let admin = testing::admin_database_url();
+    let name = format!("relance_test_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let mut settings = test_settings(&url);
+    settings.database.acquire_timeout_secs = 1;
+    let gateway = relance_gateway::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let gateway_url = format!("http://127.0.0.1:{}", gateway.port());
+    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    let scoring = relance_scoring::Application::build(settings.clone())
+        .await
+        .unwrap();
+    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+
+    let body = json!([
+        {"provider": "resend", "external_id": "late-1", "event": "sent", "occurred_at": "2026-11-20T10:00:00Z"},
+        {"provider": "resend", "external_id": "late-1", "event": "opened", "occurred_at": "2026-11-20T10:05:00Z"}
+    ]);
+    let response = reqwest::Client::new()
+        .post(format!("{gateway_url}/api/v1/marketing/email/ingest"))
+        .bearer_auth(TEST_INGEST_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(r#"CREATE DATABASE "{name}""#))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    relance_shared::db::migrate(&pool).await.unwrap();
+
+    let status = testing::wait_for(Duration::from_secs(30), "the delayed events", || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT status::text FROM email_sends WHERE external_id = 'late-1' AND open_count = 1",
+            )
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(status, "opened");
+    let js = async_nats::jetstream::new(async_nats::connect(testing::nats_url()).await.unwrap());
+    let names = Names::new(&settings.nats.namespace);
+    let mut dlq = js.get_stream(names.email_dlq_stream()).await.unwrap();
+    assert_eq!(
+        dlq.info().await.unwrap().state.messages,
+        0,
+        "nothing dead-lettered"
+    );
+    testing::delete_streams(&settings).await;
+}
+
+/// Scoring stops (SIGTERM-like graceful shutdown) mid-stream; events posted while it is down
+/// wait in JetStream and a new instance applies each exactly once.
+#[tokio::test]
+async fn events_posted_while_scoring_is_down_are_applied_after_restart() {
+    let stack = Stack::spawn(0).await;
+    let p = seed_people(stack.pool(), 1).await[0];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let first = relance_scoring::Application::build(stack.settings.clone())
+        .await
+        .unwrap();
+    let running = tokio::spawn(first.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    stack.post(&ev("restart-1", "opened", 1, p)).await;
+    stack.drained(1).await;
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+
+    stack
+        .post(&json!([
+            ev("restart-1", "opened", 2, p),
+            ev("restart-1", "clicked", 3, p)
+        ]))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        scalar(stack.pool(), "SELECT click_count::bigint FROM email_sends").await,
+        0,
+        "nobody consumes while down"
+    );
+
+    let second = relance_scoring::Application::build(stack.settings.clone())
+        .await
+        .unwrap();
+    tokio::spawn(second.run_until_stopped(std::future::pending()));
+    stack.drained(3).await;
+    assert_eq!(
+        scalar(stack.pool(), "SELECT open_count::bigint FROM email_sends").await,
+        2
+    );
+    assert_eq!(
+        scalar(stack.pool(), "SELECT click_count::bigint FROM email_sends").await,
+        1
+    );
+    assert_eq!(
+        scalar(stack.pool(), "SELECT score::bigint FROM lead_scores").await,
+        3 + 1 + 8
+    );
+    stack.cleanup().await;
+}

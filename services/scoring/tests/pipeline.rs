@@ -122,6 +122,13 @@ async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
+/// Asserts each query's single value, naming the query that disagrees.
+async fn assert_scalars(pool: &PgPool, expected: &[(&'static str, i64)]) {
+    for &(sql, want) in expected {
+        assert_eq!(scalar(pool, sql).await, want, "{sql}");
+    }
+}
+
 fn ev(external_id: &str, event: &str, second: u32, person_id: i64) -> Value {
     json!({"provider": "resend", "external_id": external_id, "event": event,
            "occurred_at": format!("2026-11-20T10:00:{:02}Z", second % 60),
@@ -205,22 +212,16 @@ async fn a_message_delivered_twice_changes_nothing() {
     assert!(!ack.duplicate);
     stack.drained(2).await;
 
-    assert_eq!(
-        scalar(stack.pool(), "SELECT open_count::bigint FROM email_sends").await,
-        1
-    );
-    assert_eq!(
-        scalar(stack.pool(), "SELECT score::bigint FROM lead_scores").await,
-        3
-    );
-    assert_eq!(
-        scalar(stack.pool(), "SELECT count(*) FROM lead_score_history").await,
-        1
-    );
-    assert_eq!(
-        scalar(stack.pool(), "SELECT count(*) FROM processed_events").await,
-        1
-    );
+    assert_scalars(
+        stack.pool(),
+        &[
+            ("SELECT open_count::bigint FROM email_sends", 1),
+            ("SELECT score::bigint FROM lead_scores", 3),
+            ("SELECT count(*) FROM lead_score_history", 1),
+            ("SELECT count(*) FROM processed_events", 1),
+        ],
+    )
+    .await;
     assert!(accepted["event_keys"][0].as_str().unwrap().len() > 10);
     stack.cleanup().await;
 }
@@ -345,35 +346,18 @@ async fn two_scoring_instances_apply_10_000_events_exactly() {
     .await;
     stack.drained(10_000).await;
 
-    assert_eq!(
-        scalar(stack.pool(), "SELECT count(*) FROM email_sends").await,
-        2_000
-    );
-    assert_eq!(scalar(stack.pool(), "SELECT count(*) FROM email_sends WHERE open_count = 2 AND click_count = 1 AND status = 'clicked'").await, 2_000);
-    assert_eq!(
-        scalar(stack.pool(), "SELECT count(*) FROM crm_interactions").await,
-        2_000
-    );
-    assert_eq!(
-        scalar(
-            stack.pool(),
-            "SELECT count(*) FROM email_sends WHERE interaction_id IS NULL"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        scalar(
-            stack.pool(),
-            "SELECT count(*) FROM lead_scores WHERE score = 120"
-        )
-        .await,
-        200
-    );
-    assert_eq!(
-        scalar(stack.pool(), "SELECT count(*) FROM lead_score_history").await,
-        2_000 * 3
-    );
+    assert_scalars(
+        stack.pool(),
+        &[
+            ("SELECT count(*) FROM email_sends", 2_000),
+            ("SELECT count(*) FROM email_sends WHERE open_count = 2 AND click_count = 1 AND status = 'clicked'", 2_000),
+            ("SELECT count(*) FROM crm_interactions", 2_000),
+            ("SELECT count(*) FROM email_sends WHERE interaction_id IS NULL", 0),
+            ("SELECT count(*) FROM lead_scores WHERE score = 120", 200),
+            ("SELECT count(*) FROM lead_score_history", 2_000 * 3),
+        ],
+    )
+    .await;
     stack.cleanup().await;
 }
 
@@ -481,17 +465,14 @@ async fn events_posted_while_scoring_is_down_are_applied_after_restart() {
         .unwrap();
     tokio::spawn(second.run_until_stopped(std::future::pending()));
     stack.drained(3).await;
-    assert_eq!(
-        scalar(stack.pool(), "SELECT open_count::bigint FROM email_sends").await,
-        2
-    );
-    assert_eq!(
-        scalar(stack.pool(), "SELECT click_count::bigint FROM email_sends").await,
-        1
-    );
-    assert_eq!(
-        scalar(stack.pool(), "SELECT score::bigint FROM lead_scores").await,
-        3 + 1 + 8
-    );
+    assert_scalars(
+        stack.pool(),
+        &[
+            ("SELECT open_count::bigint FROM email_sends", 2),
+            ("SELECT click_count::bigint FROM email_sends", 1),
+            ("SELECT score::bigint FROM lead_scores", 3 + 1 + 8),
+        ],
+    )
+    .await;
     stack.cleanup().await;
 }

@@ -172,10 +172,26 @@ impl Default for ReminderSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
+    /// HS256 secret of inbox API tokens (at least 32 bytes). The inbox refuses to start without.
     pub jwt_secret: Option<SecretString>,
+    /// `POST /api/v1/auth/dev-login` hands a token to anyone naming a user id: on in
+    /// `config/development.toml` only, for the web app and demos.
+    pub dev_login: bool,
+    /// Lifetime of the tokens dev-login issues.
+    pub token_ttl_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            dev_login: false,
+            token_ttl_secs: 12 * 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -320,6 +336,25 @@ impl Settings {
         }
         if self.scoring.ack_wait_secs == 0 {
             return Err(invalid("scoring.ack_wait_secs", "must be at least 1"));
+        }
+        if let Some(secret) = &self.auth.jwt_secret {
+            if secret.expose_secret().len() < 32 {
+                return Err(invalid("auth.jwt_secret", "must be at least 32 bytes"));
+            }
+        }
+        if self.auth.token_ttl_secs == 0 {
+            return Err(invalid("auth.token_ttl_secs", "must be at least 1"));
+        }
+        if self
+            .inbox
+            .default_timezone
+            .parse::<chrono_tz::Tz>()
+            .is_err()
+        {
+            return Err(invalid(
+                "inbox.default_timezone",
+                format!("`{}` is not an IANA time zone", self.inbox.default_timezone),
+            ));
         }
         if self.reminder.interval_secs == 0 {
             return Err(invalid("reminder.interval_secs", "must be at least 1"));

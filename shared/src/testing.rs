@@ -16,6 +16,7 @@ use crate::nats::Names;
 pub use crate::telemetry::init_for_tests as init_tracing;
 
 pub const TEST_INGEST_TOKEN: &str = "test-ingest-token-0123456789";
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret-0123456789-0123456789";
 
 /// The server-level URL tests create their databases through.
 pub fn admin_database_url() -> String {
@@ -68,6 +69,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     s.nats.publish_timeout_ms = 2_000;
     s.gateway.listen = "127.0.0.1:0".into();
     s.gateway.ingest_token = Some(SecretString::from(TEST_INGEST_TOKEN));
+    s.auth.jwt_secret = Some(SecretString::from(TEST_JWT_SECRET));
     s.scoring.listen = "127.0.0.1:0".into();
     s.inbox.listen = "127.0.0.1:0".into();
     s.reminder.listen = "127.0.0.1:0".into();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -27,6 +27,8 @@ use relance_shared::event::{
     digest_event_key, is_valid_provider, EmailEvent, EventKind, SCHEMA_VERSION,
 };
 use relance_shared::http::{ApiError, FieldError};
+
+use relance_shared::http::extract::require_json;
 
 use crate::startup::AppState;
 
@@ -74,27 +76,6 @@ pub async fn ingest(
             event_keys: events.into_iter().map(|e| e.event_key).collect(),
         }),
     ))
-}
-
-/// `application/json` or any `+json` type, parameters allowed.
-pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-    {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType)
-    }
 }
 
 /// Parses and validates a whole request body into normalized events.
@@ -442,24 +423,5 @@ mod tests {
         );
         assert_eq!(field_errors(parse_events(b"[]", 10, now())), ["body"]);
         assert_eq!(field_errors(parse_events(b"42", 10, now())), ["body"]);
-    }
-
-    #[test]
-    fn content_types() {
-        for (ct, ok) in [
-            ("application/json", true),
-            ("application/json; charset=utf-8", true),
-            ("Application/JSON", true),
-            ("application/cloudevents+json", true),
-            ("text/plain", false),
-            ("application/x-www-form-urlencoded", false),
-            ("", false),
-        ] {
-            let mut h = HeaderMap::new();
-            if !ct.is_empty() {
-                h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
-            }
-            assert_eq!(require_json(&h).is_ok(), ok, "{ct}");
-        }
     }
 }

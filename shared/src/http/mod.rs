@@ -1,9 +1,11 @@
 //! HTTP building blocks every service uses: problem+json errors, health and metrics routes,
 //! request spans and metrics, and serving with graceful shutdown.
 
+pub mod extract;
 pub mod health;
 pub mod observe;
 pub mod problem;
 pub mod serve;
 
+pub use extract::{ApiJson, ApiQuery};
 pub use problem::{ApiError, FieldError};

@@ -1,0 +1,119 @@
+//! Request extractors whose every refusal is an [`ApiError`] (problem+json), instead of axum's
+//! plain-text rejections: `ApiJson` for bodies and `ApiQuery` for query strings. A
+//! deserialization failure names the field at fault (`set.status`), via `serde_path_to_error`.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::{ApiError, FieldError};
+
+/// `application/json` or any `application/…+json` type, parameters allowed; else 415.
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+/// Turns a `serde_path_to_error` failure into a 422 naming the field; `root` (`(body)`,
+/// `(query)`) when the fault is the whole thing (a missing or duplicate field).
+fn field_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>, root: &str) -> ApiError {
+    let path = error.path().to_string();
+    let field = if path == "." { root.to_owned() } else { path };
+    ApiError::Validation(vec![FieldError::new(field, error.inner().to_string())])
+}
+
+/// axum's `DefaultBodyLimit`, which services using [`ApiJson`] keep.
+pub const AXUM_DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// A JSON body: 415 without a JSON content type, 413 past the body limit, 400 when it is not
+/// JSON at all, 422 naming the field when it is JSON of the wrong shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        require_json(req.headers())?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    limit: AXUM_DEFAULT_BODY_LIMIT,
+                }
+            } else {
+                ApiError::BadRequest(rejection.body_text())
+            }
+        })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| field_error(e, "(body)"))
+    }
+}
+
+/// A query string, 422 naming the parameter when one has the wrong type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|e| field_error(e, "(query)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        for (ct, ok) in [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/cloudevents+json", true),
+            ("text/plain", false),
+            ("application/x-www-form-urlencoded", false),
+            ("", false),
+        ] {
+            let mut h = HeaderMap::new();
+            if !ct.is_empty() {
+                h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            }
+            assert_eq!(require_json(&h).is_ok(), ok, "{ct}");
+        }
+    }
+}

@@ -1,51 +1,22 @@
-//! relance-inbox. So far only its health, readiness and metrics port; the service itself is built
-//! in its own issue.
+//! relance-inbox: the workflow inbox HTTP API, one-click actions, bulk edits, CSV exports, hot
+//! leads, and tokens. Where to look:
+//! - the filters and due windows: [`filters`]; the SQL and its order: [`inbox_query`];
+//!   the page cursor: [`cursor`];
+//! - one interaction's reads and writes: [`interactions`]; bulk edits: [`bulk`];
+//! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
+//! - tokens: [`auth`]; routes and OpenAPI: [`routes`], [`openapi`].
 
-use std::future::Future;
+pub mod auth;
+pub mod bulk;
+pub mod clock;
+pub mod csv_export;
+pub mod cursor;
+pub mod filters;
+pub mod inbox_query;
+pub mod interactions;
+pub mod leads;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
 
-use axum::Router;
-use tokio::net::TcpListener;
-
-use relance_shared::http::{health, observe, serve};
-use relance_shared::{db, nats, Settings};
-
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    port: u16,
-}
-
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = db::pool(&settings.database)?;
-        if settings.database.migrate_on_start {
-            db::migrate(&pool).await?;
-        }
-        let client = nats::connect(&settings.nats, "relance-inbox").await?;
-        let router = observe::layer(
-            health::routes(health::Dependencies {
-                db: Some(pool),
-                nats: client,
-            }),
-            "inbox",
-        );
-        let listener = serve::bind(&settings.inbox.listen).await?;
-        let port = listener.local_addr()?.port();
-        Ok(Self {
-            listener,
-            router,
-            port,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        serve::serve(self.listener, self.router, shutdown).await
-    }
-}
+pub use startup::{AppState, Application};

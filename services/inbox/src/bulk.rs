@@ -1,0 +1,216 @@
+//! `POST /api/v1/interactions/bulk`: one change (status, assignee or next action) applied to a
+//! list of ids or to every row matching an inbox filter, in one transaction.
+//!
+//! All or nothing: an unknown id, an unknown assignee or a filter matching more than
+//! [`MAX_FILTER_ROWS`] rows refuses the whole request (422) and changes nothing. Rows are
+//! locked in id order, so two bulk edits never deadlock. The answer says how many rows matched
+//! and how many actually changed (a row already in the asked state is not counted as changed,
+//! and its `updated_at` stays).
+
+use chrono::{DateTime, FixedOffset, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::{PgPool, QueryBuilder};
+use utoipa::ToSchema;
+
+use relance_shared::http::{ApiError, FieldError};
+
+use crate::filters::{self, ScopeParams, StatusParams};
+use crate::inbox_query::push_where;
+use crate::interactions::{fk_violation, require_active_user, Change, InteractionStatus};
+
+pub const MAX_IDS: usize = 1_000;
+pub const MAX_FILTER_ROWS: i64 = 50_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// The interactions to change (1 to 1000 ids); or give `filter`.
+    #[serde(default)]
+    pub ids: Option<Vec<i64>>,
+    /// Every interaction matching this inbox filter (same parameters as the inbox).
+    #[serde(default)]
+    pub filter: Option<BulkFilter>,
+    pub set: BulkSet,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkFilter {
+    pub assignee: Option<String>,
+    pub status: Option<String>,
+    pub due: Option<String>,
+    pub tz: Option<String>,
+}
+
+/// Exactly one of the three.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSet {
+    #[serde(default)]
+    pub status: Option<InteractionStatus>,
+    /// A user id, or `null` to unassign.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub assignee_id: Option<Option<i64>>,
+    /// RFC 3339 with an offset, or `null` for no next action.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub next_action_at: Option<Option<DateTime<FixedOffset>>>,
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub matched: i64,
+    pub changed: i64,
+}
+
+enum Target {
+    Ids(Vec<i64>),
+    Filter(filters::InboxFilter),
+}
+
+fn validate(
+    request: BulkRequest,
+    caller: i64,
+    default_tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<(Target, Change), ApiError> {
+    let mut errors = Vec::new();
+    let change = match (
+        request.set.status,
+        request.set.assignee_id,
+        request.set.next_action_at,
+    ) {
+        (Some(status), None, None) => Some(Change::Status(status)),
+        (None, Some(user), None) => Some(Change::Assignee(user)),
+        (None, None, Some(at)) => Some(Change::NextAction(at.map(|at| at.with_timezone(&Utc)))),
+        _ => {
+            errors.push(FieldError::new(
+                "set",
+                "give exactly one of status, assignee_id, next_action_at",
+            ));
+            None
+        }
+    };
+    let target = match (request.ids, request.filter) {
+        (Some(ids), None) => {
+            if ids.is_empty() || ids.len() > MAX_IDS {
+                errors.push(FieldError::new("ids", format!("give 1 to {MAX_IDS} ids")));
+            }
+            let mut ids = ids;
+            ids.sort_unstable();
+            ids.dedup();
+            Some(Target::Ids(ids))
+        }
+        (None, Some(filter)) => {
+            let scope = ScopeParams {
+                assignee: filter.assignee,
+                due: filter.due,
+                tz: filter.tz,
+            };
+            let status = StatusParams {
+                status: filter.status,
+            };
+            let mut filter_errors = Vec::new();
+            let resolved = filters::resolve(
+                &scope,
+                Some(&status),
+                caller,
+                default_tz,
+                now,
+                &mut filter_errors,
+            );
+            errors.extend(filter_errors.into_iter().map(|e| FieldError {
+                field: format!("filter.{}", e.field),
+                ..e
+            }));
+            resolved.map(Target::Filter)
+        }
+        _ => {
+            errors.push(FieldError::new("ids", "give either ids or filter"));
+            None
+        }
+    };
+    match (target, change) {
+        (Some(target), Some(change)) if errors.is_empty() => Ok((target, change)),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+pub async fn apply(
+    pool: &PgPool,
+    request: BulkRequest,
+    caller: i64,
+    default_tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<BulkResult, ApiError> {
+    let (target, change) = validate(request, caller, default_tz, now)?;
+    if let Change::Assignee(Some(user)) = change {
+        require_active_user(pool, "set.assignee_id", user).await?;
+    }
+    let mut tx = pool.begin().await?;
+    let ids: Vec<i64> = match target {
+        Target::Ids(ids) => {
+            let found: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM crm_interactions WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            if found.len() != ids.len() {
+                let missing: Vec<String> = ids
+                    .iter()
+                    .filter(|id| found.binary_search(id).is_err())
+                    .map(i64::to_string)
+                    .collect();
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "ids",
+                    format!("no interaction with id {}", missing.join(", ")),
+                )]));
+            }
+            found
+        }
+        Target::Filter(filter) => {
+            let mut qb = QueryBuilder::new("SELECT i.id FROM crm_interactions i");
+            push_where(&mut qb, &filter, true);
+            qb.push(" ORDER BY i.id LIMIT ")
+                .push_bind(MAX_FILTER_ROWS + 1)
+                .push(" FOR UPDATE");
+            let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            if ids.len() as i64 > MAX_FILTER_ROWS {
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "filter",
+                    format!("matches more than {MAX_FILTER_ROWS} interactions; narrow it"),
+                )]));
+            }
+            ids
+        }
+    };
+    let (set, changes) = change.sql();
+    let sql = format!(
+        "UPDATE crm_interactions i SET {set}, updated_at = now() \
+         WHERE i.id = ANY($2) AND {changes}"
+    );
+    let changed = change
+        .bind(sqlx::query(&sql))
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(fk_violation)?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(BulkResult {
+        matched: ids.len() as i64,
+        changed: changed as i64,
+    })
+}

@@ -1,0 +1,202 @@
+//! CSV exports, streamed: rows go out as PostgreSQL returns them, in chunks, so an export of a
+//! million rows holds one chunk in memory, not the file.
+//!
+//! Format decisions: RFC 4180 (comma, CRLF, quotes doubled), UTF-8 with a byte-order mark so
+//! spreadsheet programs read the accents right, a header row, times as RFC 3339 in the caller's
+//! time zone. Text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'`, so a
+//! crafted title cannot run as a spreadsheet formula (OWASP "CSV injection").
+//!
+//! A database failure before the first chunk is an ordinary error response (503/500); after it
+//! the body is cut short, which the client sees as an incomplete download, never as a complete
+//! but truncated file.
+
+use std::fmt::Write as _;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use futures::StreamExt;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+
+use relance_shared::http::ApiError;
+
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// One CSV line per row.
+pub trait CsvRow: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {
+    const HEADER: &'static [&'static str];
+    fn write(&self, tz: Tz, line: &mut CsvLine);
+}
+
+/// A line being written, cell by cell.
+pub struct CsvLine<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl CsvLine<'_> {
+    fn separator(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+    }
+
+    /// Free text: quoted when needed, defused when it looks like a formula.
+    pub fn text(&mut self, value: Option<&str>) {
+        self.separator();
+        let value = value.unwrap_or("");
+        let defuse = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        let quote = defuse || value.contains([',', '"', '\n', '\r']);
+        if quote {
+            self.out.push('"');
+            if defuse {
+                self.out.push('\'');
+            }
+            self.out.push_str(&value.replace('"', "\"\""));
+            self.out.push('"');
+        } else {
+            self.out.push_str(value);
+        }
+    }
+
+    pub fn number(&mut self, value: Option<i64>) {
+        self.separator();
+        if let Some(value) = value {
+            let _ = write!(self.out, "{value}");
+        }
+    }
+
+    pub fn time(&mut self, value: Option<DateTime<Utc>>, tz: Tz) {
+        self.separator();
+        if let Some(at) = value {
+            self.out.push_str(
+                &at.with_timezone(&tz)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            );
+        }
+    }
+}
+
+fn write_row<R: CsvRow>(row: &R, tz: Tz, out: &mut String) {
+    let mut line = CsvLine { out, first: true };
+    row.write(tz, &mut line);
+    out.push_str("\r\n");
+}
+
+/// Streams the rows of `query` as `filename`.
+pub async fn stream<R: CsvRow>(
+    pool: PgPool,
+    query: impl FnOnce() -> QueryBuilder<'static, Postgres> + Send + 'static,
+    tz: Tz,
+    filename: &str,
+) -> Result<Response, ApiError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, sqlx::Error>>(4);
+    tokio::spawn(async move {
+        let mut qb = query();
+        let mut rows = qb.build_query_as::<R>().fetch(&pool);
+        let mut buffer = String::from("\u{feff}");
+        buffer.push_str(&R::HEADER.join(","));
+        buffer.push_str("\r\n");
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(row) => {
+                    write_row(&row, tz, &mut buffer);
+                    if buffer.len() >= CHUNK_BYTES
+                        && tx
+                            .send(Ok(Bytes::from(std::mem::take(&mut buffer))))
+                            .await
+                            .is_err()
+                    {
+                        return; // the client went away
+                    }
+                }
+                Err(error) => {
+                    let _ = tx.send(Err(error)).await;
+                    return;
+                }
+            }
+        }
+        if !buffer.is_empty() {
+            let _ = tx.send(Ok(Bytes::from(buffer))).await;
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(error)) => return Err(error.into()),
+        None => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "export task ended early"
+            )))
+        }
+    };
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| {
+            let item = item.map_err(|error| {
+                tracing::error!(%error, "export cut short");
+                std::io::Error::other(error)
+            });
+            (item, rx)
+        })
+    });
+    let body = futures::stream::once(async { Ok::<_, std::io::Error>(first) }).chain(rest);
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(f: impl FnOnce(&mut CsvLine)) -> String {
+        let mut out = String::new();
+        let mut line = CsvLine {
+            out: &mut out,
+            first: true,
+        };
+        f(&mut line);
+        out
+    }
+
+    #[test]
+    fn quoting_and_formula_defusing() {
+        assert_eq!(cells(|l| l.text(Some("plain"))), "plain");
+        assert_eq!(
+            cells(|l| l.text(Some("Dupont, \"SARL\""))),
+            "\"Dupont, \"\"SARL\"\"\""
+        );
+        assert_eq!(cells(|l| l.text(Some("a\nb"))), "\"a\nb\"");
+        assert_eq!(
+            cells(|l| l.text(Some("=HYPERLINK(\"x\")"))),
+            "\"'=HYPERLINK(\"\"x\"\")\""
+        );
+        assert_eq!(cells(|l| l.text(Some("-1+2"))), "\"'-1+2\"");
+        assert_eq!(
+            cells(|l| {
+                l.number(Some(-3));
+                l.text(None);
+                l.number(None);
+                l.text(Some("é"))
+            }),
+            "-3,,,é"
+        );
+        let paris: Tz = "Europe/Paris".parse().unwrap();
+        let at: DateTime<Utc> = "2026-06-10T21:30:00Z".parse().unwrap();
+        assert_eq!(
+            cells(|l| l.time(Some(at), paris)),
+            "2026-06-10T23:30:00+02:00"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Hot leads (the people whose email engagement scored highest) and a person's score with the
+//! history that explains it. Scores are written by the scoring service; this is read-only.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use utoipa::ToSchema;
+
+use relance_shared::http::ApiError;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct HotLead {
+    pub person_id: i64,
+    pub score: i32,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub person_name: Option<String>,
+    pub person_email: Option<String>,
+}
+
+const HOT_LEADS: &str = "SELECT ls.person_id, ls.score, ls.last_event_at, \
+    NULLIF(btrim(p.first_name || ' ' || p.last_name), '') AS person_name, \
+    p.email AS person_email \
+    FROM lead_scores ls JOIN people p ON p.id = ls.person_id";
+
+/// Score descending; ties: the most recent activity first, then the person id.
+const HOT_ORDER: &str = " ORDER BY ls.score DESC, ls.last_event_at DESC NULLS LAST, ls.person_id";
+
+/// Leads with a score of at least `threshold`, hottest first.
+pub async fn hot(
+    pool: &PgPool,
+    threshold: i32,
+    limit: i64,
+) -> Result<(Vec<HotLead>, i64), sqlx::Error> {
+    let sql = format!("{HOT_LEADS} WHERE ls.score >= $1{HOT_ORDER} LIMIT $2");
+    let items = sqlx::query_as::<_, HotLead>(&sql)
+        .bind(threshold)
+        .bind(limit)
+        .fetch_all(pool);
+    let total = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM lead_scores WHERE score >= $1")
+        .bind(threshold)
+        .fetch_one(pool);
+    futures::try_join!(items, total)
+}
+
+pub fn hot_export_query(threshold: i32) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new(HOT_LEADS);
+    qb.push(" WHERE ls.score >= ")
+        .push_bind(threshold)
+        .push(HOT_ORDER);
+    qb
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct ScoreChange {
+    pub id: i64,
+    /// Points this change added (negative: removed, before the floor at 0).
+    pub delta: i32,
+    /// The score after this change; the last one is the current score.
+    pub score_after: i32,
+    /// Its cause: `first_open`, `later_open`, `first_click`, `later_click`, `bounce`... (the
+    /// scoring rules, `relance_shared::scoring::ScoreReason`).
+    pub reason: String,
+    pub event_key: Option<String>,
+    pub email_send_id: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonScore {
+    pub person_id: i64,
+    pub person_name: Option<String>,
+    pub score: i32,
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// Every change, oldest first: folding `delta` from 0 with the floor at 0 gives `score`.
+    pub history: Vec<ScoreChange>,
+}
+
+pub async fn person_score(pool: &PgPool, person_id: i64) -> Result<PersonScore, ApiError> {
+    /// The person's name, score and last event (NULL: never scored).
+    type PersonRow = (Option<String>, Option<i32>, Option<DateTime<Utc>>);
+    let person: Option<PersonRow> = sqlx::query_as(
+        "SELECT NULLIF(btrim(p.first_name || ' ' || p.last_name), ''), ls.score, ls.last_event_at \
+         FROM people p LEFT JOIN lead_scores ls ON ls.person_id = p.id WHERE p.id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(pool)
+    .await?;
+    let (person_name, score, last_event_at) =
+        person.ok_or_else(|| ApiError::NotFound(format!("no person with id {person_id}")))?;
+    let history = sqlx::query_as::<_, ScoreChange>(
+        "SELECT id, delta, score_after, reason, event_key, email_send_id, occurred_at, created_at \
+         FROM lead_score_history WHERE person_id = $1 ORDER BY id",
+    )
+    .bind(person_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(PersonScore {
+        person_id,
+        person_name,
+        score: score.unwrap_or(0),
+        last_event_at,
+        history,
+    })
+}

@@ -1,0 +1,104 @@
+//! `/openapi.json`, generated from the handlers' `#[utoipa::path]` annotations and the types'
+//! `ToSchema` derives, so the document follows the code. A test checks every route the router
+//! serves is in it.
+
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::routes;
+
+/// An `application/problem+json` error (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For 422: each bad field or parameter and what is wrong with it.
+    pub errors: Option<Vec<ProblemField>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "HS256 JWT, `sub` = user id, `exp` required (see POST /api/v1/auth/dev-login)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+#[allow(dead_code)]
+fn healthz() {}
+
+/// Readiness: PostgreSQL and NATS reachable.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "ready"),
+    (status = 503, description = "a dependency is down", body = Problem, content_type = "application/problem+json"),
+))]
+#[allow(dead_code)]
+fn readyz() {}
+
+/// Prometheus metrics, text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[allow(dead_code)]
+fn metrics() {}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Relance inbox API", description = "The workflow inbox, one-click actions and hot leads. Errors are application/problem+json."),
+    paths(
+        routes::auth::dev_login,
+        routes::auth::me,
+        routes::auth::users,
+        routes::interactions::inbox,
+        routes::interactions::stats,
+        routes::interactions::export,
+        routes::interactions::bulk,
+        routes::interactions::create,
+        routes::interactions::get_one,
+        routes::interactions::set_status,
+        routes::interactions::set_assignee,
+        routes::interactions::set_next_action,
+        routes::leads::hot,
+        routes::leads::export,
+        routes::leads::person_score,
+        healthz,
+        readyz,
+        metrics,
+    ),
+    components(schemas(Problem, ProblemField, crate::filters::Due)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "inbox", description = "The workflow inbox"),
+        (name = "interactions", description = "One interaction and its one-click actions"),
+        (name = "leads", description = "Email-engagement lead scores"),
+        (name = "auth", description = "Tokens and users"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

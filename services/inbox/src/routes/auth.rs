@@ -1,0 +1,111 @@
+//! Who is calling: development login, the current user, and the users work can be assigned to.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use relance_shared::http::{ApiError, ApiJson, FieldError};
+
+use crate::auth::CurrentUser;
+use crate::openapi::Problem;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevLogin {
+    pub user_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub full_name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Token {
+    /// HS256 JWT; send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub token_type: &'static str,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+async fn active_user(state: &AppState, id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as("SELECT id, full_name, email FROM users WHERE id = $1 AND is_active")
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await
+}
+
+/// A token for any active user, without a password: development and demos only
+/// (`auth.dev_login`, on in `config/development.toml`). Off, the route answers 404.
+#[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth",
+    request_body = DevLogin,
+    responses(
+        (status = 200, body = Token),
+        (status = 404, description = "dev-login is off", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "no such active user", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn dev_login(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<DevLogin>,
+) -> Result<Json<Token>, ApiError> {
+    if !state.dev_login {
+        return Err(ApiError::NotFound("dev-login is off".into()));
+    }
+    let user = active_user(&state, body.user_id).await?.ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "user_id",
+            format!("no active user with id {}", body.user_id),
+        )])
+    })?;
+    let now = state.clock.now();
+    let ttl = Duration::seconds(state.token_ttl_secs);
+    Ok(Json(Token {
+        token: state.tokens.issue(user.id, now, ttl),
+        token_type: "Bearer",
+        expires_at: now + ttl,
+        user,
+    }))
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, body = User),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "the token's user no longer exists", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+) -> Result<Json<User>, ApiError> {
+    active_user(&state, user.id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no active user with id {}", user.id)))
+}
+
+/// Active users, by name: who work can be assigned to.
+#[utoipa::path(get, path = "/api/v1/users", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<User>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn users(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+) -> Result<Json<Vec<User>>, ApiError> {
+    let users = sqlx::query_as(
+        "SELECT id, full_name, email FROM users WHERE is_active ORDER BY full_name, id",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(users))
+}

@@ -1,0 +1,355 @@
+//! The workflow inbox: the list and its stats, one interaction, the one-click PATCHes, bulk
+//! edits and the CSV export.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, FixedOffset, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use relance_shared::http::{ApiError, ApiJson, ApiQuery};
+
+use crate::auth::CurrentUser;
+use crate::bulk::{self, BulkRequest, BulkResult};
+use crate::csv_export::{self, CsvLine, CsvRow};
+use crate::cursor::{self, Position};
+use crate::filters::{self, PageParams, ScopeParams, StatusParams};
+use crate::inbox_query::{self, Stats};
+use crate::interactions::{self, Change, Interaction, InteractionStatus, NewInteraction};
+use crate::openapi::Problem;
+use crate::routes::path_id;
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxPage {
+    pub items: Vec<Interaction>,
+    /// Rows matching the filters, over all pages.
+    pub total: i64,
+    pub limit: i64,
+    /// Pass it back as `cursor` for the next page; `null` on the last page.
+    pub cursor: Option<String>,
+}
+
+/// The inbox, in order `next_action_at ASC NULLS LAST, created_at DESC, id DESC`, a page at a
+/// time (keyset cursor).
+#[utoipa::path(get, path = "/api/v1/interactions/inbox", tag = "inbox",
+    params(ScopeParams, StatusParams, PageParams), security(("bearer" = [])),
+    responses(
+        (status = 200, body = InboxPage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a parameter is invalid (each one named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn inbox(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    ApiQuery(scope): ApiQuery<ScopeParams>,
+    ApiQuery(status): ApiQuery<StatusParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Json<InboxPage>, ApiError> {
+    let mut errors = Vec::new();
+    let filter = filters::resolve(
+        &scope,
+        Some(&status),
+        user.id,
+        state.default_tz,
+        state.clock.now(),
+        &mut errors,
+    );
+    let limit = filters::limit(&page, &mut errors);
+    let fingerprint = filter.as_ref().map(|f| f.fingerprint()).unwrap_or_default();
+    let after = match page.cursor.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => cursor::decode(raw, &fingerprint)
+            .map_err(|e| errors.push(e))
+            .ok(),
+    };
+    let filter = filters::into_result(filter, errors)?;
+    let ((items, more), total) = futures::try_join!(
+        inbox_query::page(&state.pool, &filter, after.as_ref(), limit),
+        inbox_query::count(&state.pool, &filter),
+    )?;
+    let cursor = match items.last() {
+        Some(last) if more => Some(cursor::encode(
+            Position {
+                next_action_at: last.next_action_at,
+                created_at: last.created_at,
+                id: last.id,
+            },
+            &fingerprint,
+        )),
+        _ => None,
+    };
+    Ok(Json(InboxPage {
+        items,
+        total,
+        limit,
+        cursor,
+    }))
+}
+
+/// Counts by status for the stats cards, over the same assignee and due filters.
+#[utoipa::path(get, path = "/api/v1/interactions/inbox/stats", tag = "inbox",
+    params(ScopeParams), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Stats),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn stats(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    ApiQuery(scope): ApiQuery<ScopeParams>,
+) -> Result<Json<Stats>, ApiError> {
+    let mut errors = Vec::new();
+    let filter = filters::resolve(
+        &scope,
+        None,
+        user.id,
+        state.default_tz,
+        state.clock.now(),
+        &mut errors,
+    );
+    let filter = filters::into_result(filter, errors)?;
+    Ok(Json(inbox_query::stats(&state.pool, &filter).await?))
+}
+
+impl CsvRow for Interaction {
+    const HEADER: &'static [&'static str] = &[
+        "id",
+        "type",
+        "title",
+        "status",
+        "next_action_at",
+        "assignee_id",
+        "assignee_name",
+        "person_id",
+        "person_name",
+        "organisation_id",
+        "organisation_name",
+        "created_at",
+        "updated_at",
+    ];
+
+    fn write(&self, tz: Tz, line: &mut CsvLine) {
+        line.number(Some(self.id));
+        line.text(Some(self.kind.as_str()));
+        line.text(Some(&self.title));
+        line.text(Some(self.status.as_str()));
+        line.time(self.next_action_at, tz);
+        line.number(self.assignee_id);
+        line.text(self.assignee_name.as_deref());
+        line.number(self.person_id);
+        line.text(self.person_name.as_deref());
+        line.number(self.organisation_id);
+        line.text(self.organisation_name.as_deref());
+        line.time(Some(self.created_at), tz);
+        line.time(Some(self.updated_at), tz);
+    }
+}
+
+/// Every row of the inbox for these filters, as CSV (header row, inbox order, times in `tz`),
+/// streamed.
+#[utoipa::path(get, path = "/api/v1/interactions/inbox/export", tag = "inbox",
+    params(ScopeParams, StatusParams), security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    ApiQuery(scope): ApiQuery<ScopeParams>,
+    ApiQuery(status): ApiQuery<StatusParams>,
+) -> Result<Response, ApiError> {
+    let mut errors = Vec::new();
+    let filter = filters::resolve(
+        &scope,
+        Some(&status),
+        user.id,
+        state.default_tz,
+        state.clock.now(),
+        &mut errors,
+    );
+    let filter = filters::into_result(filter, errors)?;
+    let tz = filter.tz;
+    csv_export::stream::<Interaction>(
+        state.pool.clone(),
+        move || inbox_query::export_query(&filter),
+        tz,
+        "relance-inbox.csv",
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/interactions/{id}", tag = "interactions",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Interaction),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Interaction>, ApiError> {
+    let id = path_id(path)?;
+    Ok(Json(interactions::get(&state.pool, id).await?))
+}
+
+/// Creates an interaction authored by the caller; 201 with its `Location`.
+#[utoipa::path(post, path = "/api/v1/interactions", tag = "interactions",
+    request_body = NewInteraction, security(("bearer" = [])),
+    responses(
+        (status = 201, body = Interaction),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<NewInteraction>,
+) -> Result<Response, ApiError> {
+    let created = interactions::create(&state.pool, user.id, body).await?;
+    let location = HeaderValue::from_str(&format!("/api/v1/interactions/{}", created.id))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(created),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: InteractionStatus,
+}
+
+/// Required but nullable: `{"assignee_id": null}` unassigns, `{}` is refused.
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssigneeChange {
+    /// An active user's id, or `null` to unassign.
+    #[serde(deserialize_with = "nullable")]
+    pub assignee_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NextActionChange {
+    /// RFC 3339 with an offset (`2026-06-10T09:00:00+02:00`), or `null` for none. Resets
+    /// `notified_at`, so the reminder fires again for the new time.
+    #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub next_action_at: Option<DateTime<FixedOffset>>,
+}
+
+/// Marks an interaction todo, in progress or done.
+#[utoipa::path(patch, path = "/api/v1/interactions/{id}/status", tag = "interactions",
+    params(("id" = i64, Path)), request_body = StatusChange, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Interaction),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_status(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(body): ApiJson<StatusChange>,
+) -> Result<Json<Interaction>, ApiError> {
+    let id = path_id(path)?;
+    let change = Change::Status(body.status);
+    Ok(Json(interactions::apply(&state.pool, id, change).await?))
+}
+
+/// Assigns an interaction to an active user, or unassigns it.
+#[utoipa::path(patch, path = "/api/v1/interactions/{id}/assignee", tag = "interactions",
+    params(("id" = i64, Path)), request_body = AssigneeChange, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Interaction),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_assignee(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(body): ApiJson<AssigneeChange>,
+) -> Result<Json<Interaction>, ApiError> {
+    let id = path_id(path)?;
+    let change = Change::Assignee(body.assignee_id);
+    Ok(Json(interactions::apply(&state.pool, id, change).await?))
+}
+
+/// Sets or clears the next action (snooze); re-arms its reminder.
+#[utoipa::path(patch, path = "/api/v1/interactions/{id}/next-action", tag = "interactions",
+    params(("id" = i64, Path)), request_body = NextActionChange, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Interaction),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_next_action(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(body): ApiJson<NextActionChange>,
+) -> Result<Json<Interaction>, ApiError> {
+    let id = path_id(path)?;
+    let change = Change::NextAction(body.next_action_at.map(|at| at.with_timezone(&Utc)));
+    Ok(Json(interactions::apply(&state.pool, id, change).await?))
+}
+
+/// One change applied to a list of ids or to every row matching an inbox filter, all or
+/// nothing.
+#[utoipa::path(post, path = "/api/v1/interactions/bulk", tag = "interactions",
+    request_body = BulkRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = BulkResult),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn bulk(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<BulkRequest>,
+) -> Result<Json<BulkResult>, ApiError> {
+    let result = bulk::apply(
+        &state.pool,
+        body,
+        user.id,
+        state.default_tz,
+        state.clock.now(),
+    )
+    .await?;
+    tracing::info!(
+        matched = result.matched,
+        changed = result.changed,
+        "bulk edit"
+    );
+    Ok(Json(result))
+}

@@ -1,0 +1,169 @@
+//! Hot leads and person scores.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use relance_shared::http::{ApiError, ApiQuery, FieldError};
+
+use crate::auth::CurrentUser;
+use crate::csv_export::{self, CsvLine, CsvRow};
+use crate::leads::{self, HotLead, PersonScore};
+use crate::openapi::Problem;
+use crate::routes::path_id;
+use crate::startup::AppState;
+
+pub const DEFAULT_LIMIT: i64 = 10;
+pub const MAX_LIMIT: i64 = 100;
+pub const DEFAULT_THRESHOLD: i32 = 15;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HotLeadsParams {
+    /// 1 to 100; default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// Lowest score listed; default 15.
+    #[param(value_type = Option<u32>, minimum = 0)]
+    pub threshold: Option<String>,
+    /// Time zone of the CSV export's times; default `inbox.default_timezone`.
+    pub tz: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HotLeads {
+    /// Score descending (ties: latest activity first).
+    pub items: Vec<HotLead>,
+    pub threshold: i32,
+    /// Every lead at or above the threshold, beyond this page.
+    pub total: i64,
+}
+
+fn parse(params: &HotLeadsParams, default_tz: Tz) -> Result<(i64, i32, Tz), ApiError> {
+    let mut errors = Vec::new();
+    let limit = match params.limit.as_deref() {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new("limit", "must be an integer from 1 to 100"));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let threshold = match params.threshold.as_deref() {
+        None | Some("") => DEFAULT_THRESHOLD,
+        Some(v) => match v.parse::<i32>() {
+            Ok(n) if n >= 0 => n,
+            _ => {
+                errors.push(FieldError::new(
+                    "threshold",
+                    "must be a non-negative integer",
+                ));
+                DEFAULT_THRESHOLD
+            }
+        },
+    };
+    let tz = match params.tz.as_deref() {
+        None | Some("") => default_tz,
+        Some(name) => name.parse().unwrap_or_else(|_| {
+            errors.push(FieldError::new(
+                "tz",
+                format!("`{name}` is not an IANA time zone"),
+            ));
+            default_tz
+        }),
+    };
+    if errors.is_empty() {
+        Ok((limit, threshold, tz))
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// People whose score is at least `threshold`, hottest first, with name and email.
+#[utoipa::path(get, path = "/api/v1/marketing/leads-hot", tag = "leads",
+    params(HotLeadsParams), security(("bearer" = [])),
+    responses(
+        (status = 200, body = HotLeads),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn hot(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiQuery(params): ApiQuery<HotLeadsParams>,
+) -> Result<Json<HotLeads>, ApiError> {
+    let (limit, threshold, _) = parse(&params, state.default_tz)?;
+    let (items, total) = leads::hot(&state.pool, threshold, limit).await?;
+    Ok(Json(HotLeads {
+        items,
+        threshold,
+        total,
+    }))
+}
+
+impl CsvRow for HotLead {
+    const HEADER: &'static [&'static str] = &[
+        "person_id",
+        "person_name",
+        "person_email",
+        "score",
+        "last_event_at",
+    ];
+
+    fn write(&self, tz: Tz, line: &mut CsvLine) {
+        line.number(Some(self.person_id));
+        line.text(self.person_name.as_deref());
+        line.text(self.person_email.as_deref());
+        line.number(Some(i64::from(self.score)));
+        line.time(self.last_event_at, tz);
+    }
+}
+
+/// Every lead at or above `threshold` as CSV (`limit` does not apply), streamed.
+#[utoipa::path(get, path = "/api/v1/marketing/leads-hot/export", tag = "leads",
+    params(HotLeadsParams), security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiQuery(params): ApiQuery<HotLeadsParams>,
+) -> Result<Response, ApiError> {
+    let (_, threshold, tz) = parse(&params, state.default_tz)?;
+    csv_export::stream::<HotLead>(
+        state.pool.clone(),
+        move || leads::hot_export_query(threshold),
+        tz,
+        "relance-leads-hot.csv",
+    )
+    .await
+}
+
+/// A person's lead score and every change that made it, oldest first.
+#[utoipa::path(get, path = "/api/v1/people/{id}/score", tag = "leads",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = PersonScore),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn person_score(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<PersonScore>, ApiError> {
+    let id = path_id(path)?;
+    Ok(Json(leads::person_score(&state.pool, id).await?))
+}

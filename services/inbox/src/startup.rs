@@ -1,0 +1,92 @@
+//! Building and running the inbox: settings checked, pool, routes, health.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use chrono_tz::Tz;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use relance_shared::http::{health, observe, serve};
+use relance_shared::{db, nats, Settings};
+
+use crate::auth::TokenKeys;
+use crate::clock::Clock;
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub tokens: TokenKeys,
+    pub clock: Clock,
+    pub default_tz: Tz,
+    pub dev_login: bool,
+    pub token_ttl_secs: i64,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    port: u16,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::System).await
+    }
+
+    /// As [`Application::build`], with "now" pinned (tests).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let secret = settings
+            .auth
+            .jwt_secret
+            .clone()
+            .context("auth.jwt_secret must be set: the inbox API verifies tokens with it")?;
+        let default_tz: Tz = settings
+            .inbox
+            .default_timezone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("inbox.default_timezone is not an IANA time zone"))?;
+        let pool = db::pool(&settings.database)?;
+        if settings.database.migrate_on_start {
+            db::migrate(&pool).await?;
+        }
+        let client = nats::connect(&settings.nats, "relance-inbox").await?;
+        let state = Arc::new(AppState {
+            pool: pool.clone(),
+            tokens: TokenKeys::new(secret),
+            clock,
+            default_tz,
+            dev_login: settings.auth.dev_login,
+            token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
+        });
+        if settings.auth.dev_login {
+            tracing::warn!("auth.dev_login is on: anyone can get a token for any user");
+        }
+        let router = observe::layer(
+            crate::routes::router(state).merge(health::routes(health::Dependencies {
+                db: Some(pool),
+                nats: client,
+            })),
+            "inbox",
+        );
+        let listener = serve::bind(&settings.inbox.listen).await?;
+        let port = listener.local_addr()?.port();
+        Ok(Self {
+            listener,
+            router,
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        serve::serve(self.listener, self.router, shutdown).await
+    }
+}

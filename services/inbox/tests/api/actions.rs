@@ -1,0 +1,407 @@
+//! One-click PATCHes, create and read, bulk edits and the CSV export of the inbox.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const NOW: &str = "2026-06-10T12:00:00Z";
+
+async fn created_row(inbox: &TestInbox) -> i64 {
+    let id = inbox
+        .add(
+            "Rappeler Jeanne",
+            "todo",
+            Some(ALICE),
+            Some("2026-06-09T08:00:00Z"),
+            "2026-06-01T00:00:00Z",
+        )
+        .await;
+    sqlx::query("UPDATE crm_interactions SET notified_at = $1 WHERE id = $2")
+        .bind(at("2026-06-09T08:05:00Z"))
+        .bind(id)
+        .execute(&inbox.db.pool)
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn patches_change_one_thing_and_return_the_interaction() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let id = created_row(&inbox).await;
+    let path = |what: &str| format!("/api/v1/interactions/{id}/{what}");
+
+    let reply = inbox
+        .send(
+            "PATCH",
+            &path("status"),
+            Some(ALICE),
+            json!({"status": "in_progress"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["status"], "in_progress");
+    assert_eq!(reply.body["id"], id);
+    assert_eq!(reply.body["person_name"], "Jeanne Durand");
+    let updated: chrono::DateTime<chrono::Utc> =
+        reply.body["updated_at"].as_str().unwrap().parse().unwrap();
+    assert!(updated > at("2026-06-01T00:00:00Z"), "updated_at moves");
+    // Reassigning leaves the reminder alone.
+    let reply = inbox
+        .send(
+            "PATCH",
+            &path("assignee"),
+            Some(ALICE),
+            json!({"assignee_id": BRUNO}),
+        )
+        .await;
+    assert_eq!(reply.body["assignee_id"], BRUNO);
+    assert_eq!(reply.body["assignee_name"], "Bruno Petit");
+    assert!(!reply.body["notified_at"].is_null());
+    let reply = inbox
+        .send(
+            "PATCH",
+            &path("assignee"),
+            Some(ALICE),
+            json!({"assignee_id": null}),
+        )
+        .await;
+    assert!(reply.body["assignee_id"].is_null());
+
+    // Snoozing re-arms the reminder.
+    let reply = inbox
+        .send(
+            "PATCH",
+            &path("next-action"),
+            Some(ALICE),
+            json!({"next_action_at": "2026-06-13T09:00:00+02:00"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["next_action_at"], "2026-06-13T07:00:00Z");
+    assert!(reply.body["notified_at"].is_null());
+    let reply = inbox
+        .send(
+            "PATCH",
+            &path("next-action"),
+            Some(ALICE),
+            json!({"next_action_at": null}),
+        )
+        .await;
+    assert!(reply.body["next_action_at"].is_null());
+
+    let reply = inbox
+        .get(&format!("/api/v1/interactions/{id}"), Some(BRUNO))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["status"], "in_progress");
+    assert!(reply.body["next_action_at"].is_null());
+}
+
+#[tokio::test]
+async fn bad_patches_are_refused_and_change_nothing() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let id = created_row(&inbox).await;
+    let before = inbox
+        .get(&format!("/api/v1/interactions/{id}"), Some(ALICE))
+        .await
+        .body;
+    let path = |what: &str| format!("/api/v1/interactions/{id}/{what}");
+    for (what, body, field) in [
+        ("status", json!({"status": "closed"}), "status"),
+        ("status", json!({}), "(body)"),
+        ("status", json!({"status": "done", "extra": 1}), "extra"),
+        ("assignee", json!({"assignee_id": 999}), "assignee_id"),
+        ("assignee", json!({"assignee_id": CLAIRE}), "assignee_id"),
+        ("assignee", json!({"assignee_id": "bob"}), "assignee_id"),
+        ("assignee", json!({}), "(body)"),
+        (
+            "next-action",
+            json!({"next_action_at": "2026-06-13T09:00:00"}),
+            "next_action_at",
+        ),
+        (
+            "next-action",
+            json!({"next_action_at": "demain"}),
+            "next_action_at",
+        ),
+        ("next-action", json!({}), "(body)"),
+    ] {
+        let reply = inbox
+            .send("PATCH", &path(what), Some(ALICE), body.clone())
+            .await;
+        assert_eq!(bad_fields(&reply), [field], "{what} {body}");
+    }
+    // Not JSON, wrong content type.
+    let reply = inbox
+        .http
+        .patch(format!("{}{}", inbox.base, path("status")))
+        .bearer_auth(inbox.token(ALICE))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let reply = inbox
+        .http
+        .patch(format!("{}{}", inbox.base, path("status")))
+        .bearer_auth(inbox.token(ALICE))
+        .body(r#"{"status":"done"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let after = inbox
+        .get(&format!("/api/v1/interactions/{id}"), Some(ALICE))
+        .await
+        .body;
+    assert_eq!(before, after);
+
+    for path in [
+        "/api/v1/interactions/424242/status",
+        "/api/v1/interactions/424242/assignee",
+        "/api/v1/interactions/424242/next-action",
+    ] {
+        let body = match path.rsplit('/').next().unwrap() {
+            "status" => json!({"status": "done"}),
+            "assignee" => json!({"assignee_id": null}),
+            _ => json!({"next_action_at": null}),
+        };
+        let reply = inbox.send("PATCH", path, Some(ALICE), body).await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.content_type, "application/problem+json");
+    }
+    assert_eq!(
+        inbox
+            .get("/api/v1/interactions/424242", Some(ALICE))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        bad_fields(&inbox.get("/api/v1/interactions/abc", Some(ALICE)).await),
+        ["id"]
+    );
+}
+
+#[tokio::test]
+async fn create_then_read() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let reply = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions",
+            Some(BRUNO),
+            json!({"type": "meeting", "title": "Démo chez Acme", "person_id": 2,
+                   "organisation_id": 1, "assignee_id": ALICE,
+                   "next_action_at": "2026-06-12T14:00:00+02:00"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let id = reply.body["id"].as_i64().unwrap();
+    assert_eq!(reply.body["status"], "todo");
+    assert_eq!(reply.body["author_id"], BRUNO);
+    assert_eq!(reply.body["organisation_name"], "Acme SA");
+    let read = inbox
+        .get(&format!("/api/v1/interactions/{id}"), Some(ALICE))
+        .await;
+    assert_eq!(read.body, reply.body);
+    assert_eq!(inbox.titles("assignee=me", ALICE).await, ["Démo chez Acme"]);
+
+    for (body, fields) in [
+        (json!({"type": "fax", "title": "x"}), vec!["type"]),
+        (json!({"type": "call", "title": "  "}), vec!["title"]),
+        (
+            json!({"type": "call", "title": "x", "person_id": 99, "assignee_id": 99}),
+            vec!["assignee_id", "person_id"],
+        ),
+    ] {
+        let reply = inbox
+            .send("POST", "/api/v1/interactions", Some(ALICE), body)
+            .await;
+        assert_eq!(bad_fields(&reply), fields);
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_interactions")
+        .fetch_one(&inbox.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn bulk_by_ids_and_by_filter() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let a = inbox
+        .add("a", "todo", Some(ALICE), Some("2026-06-09T08:00:00Z"), NOW)
+        .await;
+    let b = inbox
+        .add("b", "todo", Some(ALICE), Some("2026-06-08T08:00:00Z"), NOW)
+        .await;
+    let c = inbox
+        .add("c", "done", Some(ALICE), Some("2026-06-08T08:00:00Z"), NOW)
+        .await;
+    let d = inbox
+        .add("d", "todo", Some(BRUNO), Some("2026-06-08T08:00:00Z"), NOW)
+        .await;
+    let e = inbox
+        .add("e", "todo", Some(ALICE), Some("2026-06-20T08:00:00Z"), NOW)
+        .await;
+
+    // By filter: my overdue open rows, done. c is already done and not in the default filter.
+    let reply = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(ALICE),
+            json!({"filter": {"assignee": "me", "due": "overdue"}, "set": {"status": "done"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body, json!({"matched": 2, "changed": 2}));
+    let statuses: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, status::text FROM crm_interactions ORDER BY id")
+            .fetch_all(&inbox.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        statuses,
+        [
+            (a, "done"),
+            (b, "done"),
+            (c, "done"),
+            (d, "todo"),
+            (e, "todo")
+        ]
+        .map(|(id, s)| (id, s.to_owned()))
+    );
+
+    // By ids: one is already assigned to Bruno, so it matches but does not change.
+    let reply = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(ALICE),
+            json!({"ids": [d, e, e], "set": {"assignee_id": BRUNO}}),
+        )
+        .await;
+    assert_eq!(reply.body, json!({"matched": 2, "changed": 1}));
+    let reply = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(ALICE),
+            json!({"ids": [d, e], "set": {"next_action_at": "2026-06-17T09:00:00+02:00"}}),
+        )
+        .await;
+    assert_eq!(reply.body, json!({"matched": 2, "changed": 2}));
+
+    // All or nothing: one unknown id refuses the lot.
+    for (body, field) in [
+        (
+            json!({"ids": [a, 999_999], "set": {"status": "todo"}}),
+            "ids",
+        ),
+        (json!({"ids": [], "set": {"status": "todo"}}), "ids"),
+        (
+            json!({"ids": [a], "filter": {}, "set": {"status": "todo"}}),
+            "ids",
+        ),
+        (json!({"set": {"status": "todo"}}), "ids"),
+        (json!({"ids": [a], "set": {}}), "set"),
+        (
+            json!({"ids": [a], "set": {"status": "todo", "assignee_id": 1}}),
+            "set",
+        ),
+        (
+            json!({"ids": [a], "set": {"assignee_id": CLAIRE}}),
+            "set.assignee_id",
+        ),
+        (
+            json!({"filter": {"due": "someday"}, "set": {"status": "todo"}}),
+            "filter.due",
+        ),
+        (
+            json!({"ids": [a], "set": {"status": "archived"}}),
+            "set.status",
+        ),
+    ] {
+        let reply = inbox
+            .send(
+                "POST",
+                "/api/v1/interactions/bulk",
+                Some(ALICE),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(bad_fields(&reply), [field], "{body}");
+    }
+    let a_status: String =
+        sqlx::query_scalar("SELECT status::text FROM crm_interactions WHERE id = $1")
+            .bind(a)
+            .fetch_one(&inbox.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(a_status, "done");
+}
+
+#[tokio::test]
+async fn inbox_csv_export_streams_every_matching_row() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    inbox
+        .add(
+            "Relancer, \"vite\"",
+            "todo",
+            Some(ALICE),
+            Some("2026-06-10T07:00:00Z"),
+            NOW,
+        )
+        .await;
+    inbox.add("=1+1", "todo", Some(ALICE), None, NOW).await;
+    inbox.add("pas à moi", "todo", Some(BRUNO), None, NOW).await;
+    for n in 0..300 {
+        inbox
+            .add(
+                &format!("bulk {n}"),
+                "todo",
+                Some(ALICE),
+                Some("2026-07-01T00:00:00Z"),
+                NOW,
+            )
+            .await;
+    }
+    let reply = inbox
+        .get(
+            "/api/v1/interactions/inbox/export?assignee=me&tz=Europe/Paris",
+            Some(ALICE),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type, "text/csv; charset=utf-8");
+    let text = reply
+        .text
+        .strip_prefix('\u{feff}')
+        .expect("a byte-order mark");
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "id,type,title,status,next_action_at,assignee_id,assignee_name,person_id,person_name,\
+         organisation_id,organisation_name,created_at,updated_at"
+    );
+    assert!(
+        lines[1]
+            .contains(",\"Relancer, \"\"vite\"\"\",todo,2026-06-10T09:00:00+02:00,1,Alice Martin,"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines.len(), 1 + 302 + 1, "header, rows, final CRLF");
+    assert!(lines[302].contains(",\"'=1+1\","), "{}", lines[302]);
+    assert_eq!(lines[303], "");
+    assert!(!text.contains("pas à moi"));
+
+    let reply = inbox
+        .get("/api/v1/interactions/inbox/export?due=later", Some(ALICE))
+        .await;
+    assert_eq!(bad_fields(&reply), ["due"]);
+}

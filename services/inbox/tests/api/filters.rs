@@ -1,0 +1,280 @@
+//! Inbox filters against a pinned clock, table-driven; time-zone and DST edges; stats.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// 23:30 in Paris (UTC+2) on 10 June 2026.
+const NOW: &str = "2026-06-10T21:30:00Z";
+
+async fn fixture() -> TestInbox {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let c = "2026-06-05T09:00:00Z";
+    for (title, status, assignee, next, created) in [
+        (
+            "overdue-yesterday",
+            "todo",
+            Some(ALICE),
+            Some("2026-06-09T10:00:00Z"),
+            c,
+        ),
+        (
+            "overdue-today",
+            "todo",
+            Some(ALICE),
+            Some("2026-06-10T08:00:00Z"),
+            c,
+        ),
+        // 23:45 in Paris: still today there, and today in UTC.
+        (
+            "in-progress-soon",
+            "in_progress",
+            None,
+            Some("2026-06-10T21:45:00Z"),
+            c,
+        ),
+        // 00:15 on the 11th in Paris, 22:15 on the 10th in UTC.
+        (
+            "later-today-utc",
+            "todo",
+            Some(BRUNO),
+            Some("2026-06-10T22:15:00Z"),
+            c,
+        ),
+        (
+            "in-5-days",
+            "todo",
+            Some(BRUNO),
+            Some("2026-06-15T09:00:00Z"),
+            c,
+        ),
+        ("in-8-days", "todo", None, Some("2026-06-18T09:00:00Z"), c),
+        (
+            "tie-a",
+            "todo",
+            Some(BRUNO),
+            Some("2026-06-20T09:00:00Z"),
+            "2026-06-01T00:00:00Z",
+        ),
+        (
+            "tie-b",
+            "todo",
+            Some(BRUNO),
+            Some("2026-06-20T09:00:00Z"),
+            "2026-06-02T00:00:00Z",
+        ),
+        (
+            "tie-c",
+            "todo",
+            Some(BRUNO),
+            Some("2026-06-20T09:00:00Z"),
+            "2026-06-02T00:00:00Z",
+        ),
+        (
+            "no-next-action",
+            "todo",
+            Some(ALICE),
+            None,
+            "2026-06-05T00:00:00Z",
+        ),
+        (
+            "no-next-older",
+            "in_progress",
+            None,
+            None,
+            "2026-06-01T00:00:00Z",
+        ),
+        (
+            "done-yesterday",
+            "done",
+            Some(ALICE),
+            Some("2026-06-09T12:00:00Z"),
+            c,
+        ),
+        ("done-undated", "done", Some(BRUNO), None, c),
+    ] {
+        inbox.add(title, status, assignee, next, created).await;
+    }
+    inbox
+}
+
+#[tokio::test]
+async fn filters_table() {
+    let inbox = fixture().await;
+    let everyone_open = [
+        "overdue-yesterday",
+        "overdue-today",
+        "in-progress-soon",
+        "later-today-utc",
+        "in-5-days",
+        "in-8-days",
+        "tie-c",
+        "tie-b",
+        "tie-a",
+        "no-next-action",
+        "no-next-older",
+    ];
+    let cases: &[(&str, &[&str])] = &[
+        ("", &everyone_open),
+        ("due=all", &everyone_open),
+        ("due=overdue", &["overdue-yesterday", "overdue-today"]),
+        ("due=today", &["overdue-today", "in-progress-soon"]),
+        (
+            "due=today&tz=Europe/Paris",
+            &["overdue-today", "in-progress-soon"],
+        ),
+        (
+            "due=today&tz=UTC",
+            &["overdue-today", "in-progress-soon", "later-today-utc"],
+        ),
+        // UTC+14: it is 11:30 on the 11th there.
+        (
+            "due=today&tz=Pacific/Kiritimati",
+            &["in-progress-soon", "later-today-utc"],
+        ),
+        (
+            "due=week",
+            &[
+                "overdue-today",
+                "in-progress-soon",
+                "later-today-utc",
+                "in-5-days",
+            ],
+        ),
+        (
+            "due=week&tz=UTC",
+            &[
+                "overdue-today",
+                "in-progress-soon",
+                "later-today-utc",
+                "in-5-days",
+            ],
+        ),
+        (
+            "assignee=me",
+            &["overdue-yesterday", "overdue-today", "no-next-action"],
+        ),
+        (
+            "assignee=me&due=overdue",
+            &["overdue-yesterday", "overdue-today"],
+        ),
+        ("assignee=me&due=today", &["overdue-today"]),
+        (
+            "assignee=2",
+            &["later-today-utc", "in-5-days", "tie-c", "tie-b", "tie-a"],
+        ),
+        (
+            "assignee=unassigned",
+            &["in-progress-soon", "in-8-days", "no-next-older"],
+        ),
+        ("assignee=99", &[]),
+        ("status=in_progress", &["in-progress-soon", "no-next-older"]),
+        ("status=done", &["done-yesterday", "done-undated"]),
+        ("status=done&due=overdue", &["done-yesterday"]),
+        ("status=done&assignee=me", &["done-yesterday"]),
+        ("status=todo&assignee=unassigned&due=week", &[]),
+    ];
+    for (query, expected) in cases {
+        let reply = inbox
+            .get(&format!("/api/v1/interactions/inbox?{query}"), Some(ALICE))
+            .await;
+        assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+        assert_eq!(titles(&reply.body), *expected, "{query}");
+        assert_eq!(reply.body["total"], expected.len(), "{query}");
+        assert_eq!(reply.body["limit"], 50, "{query}");
+        assert!(reply.body["cursor"].is_null(), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_dst_change_day_is_23_hours_long() {
+    // 23:30 in Paris on 29 March 2026, the day clocks go forward (UTC+1 to UTC+2).
+    let inbox = TestInbox::spawn(at("2026-03-29T21:30:00Z")).await;
+    let c = "2026-03-01T00:00:00Z";
+    for (title, next) in [
+        ("28th-23:59", "2026-03-28T22:59:00Z"),
+        ("29th-00:00", "2026-03-28T23:00:00Z"),
+        ("29th-23:59", "2026-03-29T21:59:00Z"),
+        ("30th-00:00", "2026-03-29T22:00:00Z"),
+    ] {
+        inbox.add(title, "todo", None, Some(next), c).await;
+    }
+    assert_eq!(
+        inbox.titles("due=today&tz=Europe/Paris", ALICE).await,
+        ["29th-00:00", "29th-23:59"]
+    );
+    assert_eq!(
+        inbox.titles("due=today&tz=UTC", ALICE).await,
+        ["29th-23:59", "30th-00:00"]
+    );
+    assert_eq!(
+        inbox.titles("due=overdue", ALICE).await,
+        ["28th-23:59", "29th-00:00"]
+    );
+}
+
+#[tokio::test]
+async fn stats_count_every_status_over_the_same_filters() {
+    let inbox = fixture().await;
+    for (query, expected) in [
+        (
+            "",
+            json!({"total": 13, "todo": 9, "in_progress": 2, "done": 2}),
+        ),
+        (
+            "assignee=me",
+            json!({"total": 4, "todo": 3, "in_progress": 0, "done": 1}),
+        ),
+        (
+            "due=overdue",
+            json!({"total": 3, "todo": 2, "in_progress": 0, "done": 1}),
+        ),
+        (
+            "due=today&tz=UTC",
+            json!({"total": 3, "todo": 2, "in_progress": 1, "done": 0}),
+        ),
+        (
+            "assignee=unassigned",
+            json!({"total": 3, "todo": 1, "in_progress": 2, "done": 0}),
+        ),
+    ] {
+        let reply = inbox
+            .get(
+                &format!("/api/v1/interactions/inbox/stats?{query}"),
+                Some(ALICE),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+        assert_eq!(reply.body, expected, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn bad_parameters_are_each_named() {
+    let inbox = fixture().await;
+    for (query, fields) in [
+        ("tz=Mars/Olympus", vec!["tz"]),
+        ("limit=0", vec!["limit"]),
+        ("limit=201", vec!["limit"]),
+        ("limit=ten", vec!["limit"]),
+        ("due=tomorrow&status=closed", vec!["status", "due"]),
+        ("assignee=someone", vec!["assignee"]),
+        ("assignee=-4", vec!["assignee"]),
+        ("cursor=not-a-cursor", vec!["cursor"]),
+        ("status=todo&status=done", vec!["(query)"]),
+    ] {
+        let reply = inbox
+            .get(&format!("/api/v1/interactions/inbox?{query}"), Some(ALICE))
+            .await;
+        let mut named = bad_fields(&reply);
+        named.sort();
+        let mut fields = fields;
+        fields.sort();
+        assert_eq!(named, fields, "{query}");
+    }
+    let reply = inbox
+        .get("/api/v1/interactions/inbox/stats?tz=Nowhere", Some(ALICE))
+        .await;
+    assert_eq!(bad_fields(&reply), ["tz"]);
+    assert_eq!(inbox.titles("limit=200&due=overdue", ALICE).await.len(), 2);
+}

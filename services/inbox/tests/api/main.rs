@@ -1,0 +1,10 @@
+//! The inbox API through HTTP against a fresh PostgreSQL database per test, with "now" pinned.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod actions;
+mod auth;
+mod filters;
+mod leads;
+mod pages;

@@ -6,11 +6,12 @@
 //! id DESC`. Indexes `idx_interactions_inbox_*` (migration 0005) serve it; see
 //! docs/benchmarks.md for the plans and timings.
 
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::cursor::Position;
-use crate::filters::{AssigneeFilter, InboxFilter, StatusFilter};
-use crate::interactions::{Interaction, COLUMNS, JOINS};
+use crate::filters::{AssigneeFilter, InboxFilter, StatusFilter, Window};
+use crate::interactions::{Interaction, InteractionStatus, COLUMNS, JOINS};
 
 pub const ORDER_BY: &str = " ORDER BY i.next_action_sort_at, i.created_at DESC, i.id DESC";
 
@@ -35,7 +36,7 @@ pub fn push_where(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter, wit
             }
             StatusFilter::Is(status) => {
                 qb.push(format_args!(" AND i.status = '{}'", status.as_str()));
-                if status != crate::interactions::InteractionStatus::Done {
+                if status != InteractionStatus::Done {
                     qb.push(" AND i.status <> 'done'");
                 }
             }
@@ -62,26 +63,42 @@ fn push_after(qb: &mut QueryBuilder<'_, Postgres>, position: &Position) {
         .push("))");
 }
 
-/// The page SQL: up to `fetch` rows after `after`, with their joined names.
+/// Appends the page SQL: up to `fetch` rows after `after`, with their joined names. (The
+/// `push_*` functions append to a builder, so the benchmark can prefix `EXPLAIN`.)
+pub fn push_page_query(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    filter: &InboxFilter,
+    after: Option<&Position>,
+    fetch: i64,
+) {
+    qb.push("WITH page AS (SELECT i.* FROM crm_interactions i");
+    push_where(qb, filter, true);
+    if let Some(position) = after {
+        push_after(qb, position);
+    }
+    qb.push(ORDER_BY).push(" LIMIT ").push_bind(fetch);
+    qb.push(format_args!(") SELECT {COLUMNS} FROM page i {JOINS}"))
+        .push(ORDER_BY);
+}
+
 pub fn page_query<'a>(
     filter: &InboxFilter,
     after: Option<&Position>,
     fetch: i64,
 ) -> QueryBuilder<'a, Postgres> {
-    let mut qb = QueryBuilder::new("WITH page AS (SELECT i.* FROM crm_interactions i");
-    push_where(&mut qb, filter, true);
-    if let Some(position) = after {
-        push_after(&mut qb, position);
-    }
-    qb.push(ORDER_BY).push(" LIMIT ").push_bind(fetch);
-    qb.push(format_args!(") SELECT {COLUMNS} FROM page i {JOINS}"))
-        .push(ORDER_BY);
+    let mut qb = QueryBuilder::new("");
+    push_page_query(&mut qb, filter, after, fetch);
     qb
 }
 
+pub fn push_count_query(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter) {
+    qb.push("SELECT count(*) FROM crm_interactions i");
+    push_where(qb, filter, true);
+}
+
 pub fn count_query<'a>(filter: &InboxFilter) -> QueryBuilder<'a, Postgres> {
-    let mut qb = QueryBuilder::new("SELECT count(*) FROM crm_interactions i");
-    push_where(&mut qb, filter, true);
+    let mut qb = QueryBuilder::new("");
+    push_count_query(&mut qb, filter);
     qb
 }
 
@@ -99,9 +116,128 @@ pub async fn page(
     Ok((rows, more))
 }
 
+/// The filter's total. For everyone it comes from the day counters (migration 0006): exact,
+/// without counting every row; per assignee the index range is small enough to count.
 pub async fn count(pool: &PgPool, filter: &InboxFilter) -> Result<i64, sqlx::Error> {
+    if filter.assignee == AssigneeFilter::Everyone {
+        let counts = counted_by_status(pool, filter.window).await?;
+        return Ok(statuses(filter.status).iter().map(|s| counts.get(s)).sum());
+    }
     count_query(filter)
         .build_query_scalar::<i64>()
+        .fetch_one(pool)
+        .await
+}
+
+fn statuses(status: StatusFilter) -> Vec<InteractionStatus> {
+    match status {
+        StatusFilter::NotDone => vec![InteractionStatus::Todo, InteractionStatus::InProgress],
+        StatusFilter::Is(s) => vec![s],
+    }
+}
+
+/// Interactions per status within a window, for everyone.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub todo: i64,
+    pub in_progress: i64,
+    pub done: i64,
+}
+
+impl StatusCounts {
+    pub fn get(&self, status: &InteractionStatus) -> i64 {
+        match status {
+            InteractionStatus::Todo => self.todo,
+            InteractionStatus::InProgress => self.in_progress,
+            InteractionStatus::Done => self.done,
+        }
+    }
+
+    fn add(&mut self, status: InteractionStatus, n: i64) {
+        match status {
+            InteractionStatus::Todo => self.todo += n,
+            InteractionStatus::InProgress => self.in_progress += n,
+            InteractionStatus::Done => self.done += n,
+        }
+    }
+}
+
+/// Whole UTC days `[$1, $2)` (NULL: unbounded) from the counters and their pending deltas.
+pub const COUNTERS_SQL: &str = "SELECT status, sum(n)::bigint FROM ( \
+    SELECT status, day, n FROM inbox_counts \
+    UNION ALL SELECT status, day, delta FROM inbox_count_deltas) c \
+    WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2) \
+    GROUP BY status";
+
+/// A partial day `[$1, $2)`, row by row. The bounds are finite, so `next_action_at` (indexed
+/// with status for every row) says the same as the sort key.
+pub const PARTIAL_DAY_SQL: &str = "SELECT status, count(*) FROM crm_interactions i \
+    WHERE i.next_action_at >= $1 AND i.next_action_at < $2 GROUP BY status";
+
+fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Everyone's interactions per status with `next_action_at` in `window`: whole UTC days from
+/// the counters, the partial days at either end counted from the index (less than a day of
+/// rows each).
+pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCounts, sqlx::Error> {
+    // Whole days: [first_day, end_day), None = unbounded (the 'infinity' bucket of rows without
+    // a next action only counts when the window has no end).
+    let first_day = window.from.map(|from| {
+        let day = from.date_naive();
+        if day_start(day) == from {
+            day
+        } else {
+            day.succ_opt().unwrap_or(day)
+        }
+    });
+    let end_day = window.until.map(|until| until.date_naive());
+    let mut counts = StatusCounts::default();
+    let mut exact: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    match (first_day, end_day) {
+        (Some(first), Some(end)) if first >= end => {
+            if let (Some(from), Some(until)) = (window.from, window.until) {
+                exact.push((from, until));
+            }
+        }
+        _ => {
+            let rows: Vec<(InteractionStatus, i64)> = sqlx::query_as(COUNTERS_SQL)
+                .bind(first_day)
+                .bind(end_day)
+                .fetch_all(pool)
+                .await?;
+            for (status, n) in rows {
+                counts.add(status, n);
+            }
+            if let (Some(from), Some(first)) = (window.from, first_day) {
+                if from < day_start(first) {
+                    exact.push((from, day_start(first)));
+                }
+            }
+            if let (Some(until), Some(end)) = (window.until, end_day) {
+                if day_start(end) < until {
+                    exact.push((day_start(end), until));
+                }
+            }
+        }
+    }
+    for (from, until) in exact {
+        let rows: Vec<(InteractionStatus, i64)> = sqlx::query_as(PARTIAL_DAY_SQL)
+            .bind(from)
+            .bind(until)
+            .fetch_all(pool)
+            .await?;
+        for (status, n) in rows {
+            counts.add(status, n);
+        }
+    }
+    Ok(counts)
+}
+
+/// Folds the counters' pending deltas (see migration 0006); returns how many were folded.
+pub async fn compact_counts(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT inbox_counts_compact()")
         .fetch_one(pool)
         .await
 }
@@ -115,19 +251,33 @@ pub struct Stats {
     pub done: i64,
 }
 
-pub fn stats_query<'a>(filter: &InboxFilter) -> QueryBuilder<'a, Postgres> {
-    let mut qb = QueryBuilder::new(
+pub fn push_stats_query(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter) {
+    qb.push(
         "SELECT count(*) AS total, \
          count(*) FILTER (WHERE i.status = 'todo') AS todo, \
          count(*) FILTER (WHERE i.status = 'in_progress') AS in_progress, \
          count(*) FILTER (WHERE i.status = 'done') AS done \
          FROM crm_interactions i",
     );
-    push_where(&mut qb, filter, false);
+    push_where(qb, filter, false);
+}
+
+pub fn stats_query<'a>(filter: &InboxFilter) -> QueryBuilder<'a, Postgres> {
+    let mut qb = QueryBuilder::new("");
+    push_stats_query(&mut qb, filter);
     qb
 }
 
 pub async fn stats(pool: &PgPool, filter: &InboxFilter) -> Result<Stats, sqlx::Error> {
+    if filter.assignee == AssigneeFilter::Everyone {
+        let c = counted_by_status(pool, filter.window).await?;
+        return Ok(Stats {
+            total: c.todo + c.in_progress + c.done,
+            todo: c.todo,
+            in_progress: c.in_progress,
+            done: c.done,
+        });
+    }
     stats_query(filter)
         .build_query_as::<Stats>()
         .fetch_one(pool)

@@ -1,182 +1,24 @@
-//! `relance-bench ingest`: posts N events through a running gateway in batches, waits until
-//! scoring has committed the last one, and prints accepted and end-to-end events/s and the
-//! gateway's request latencies. Run against the stack `scripts/start.sh` starts:
-//!
-//! ```text
-//! cargo run --release -p relance-bench -- ingest --events 10000 --batch 100 --concurrency 4
-//! ```
-//!
-//! Options (all optional): `--gateway URL`, `--token T` (default: the dev token),
-//! `--database-url URL`, `--events N`, `--batch B`, `--concurrency C`, `--people P`.
+//! Benchmarks against a running Relance stack, printing figures (never asserting them):
+//! - `relance-bench ingest`: events through the gateway to scoring, events/s (see `ingest.rs`);
+//! - `relance-bench inbox`: inbox API latencies, p50/p99, on a seeded database, with the query
+//!   plans (see `inbox.rs`; seed with `relance-seed`).
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+mod args;
+mod inbox;
+mod ingest;
 
-use anyhow::{bail, Context};
-use futures::StreamExt;
-use serde_json::{json, Value};
-
-struct Options {
-    gateway: String,
-    token: String,
-    database_url: String,
-    events: usize,
-    batch: usize,
-    concurrency: usize,
-    people: i64,
-}
-
-fn options() -> anyhow::Result<Options> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("ingest") {
-        bail!("usage: relance-bench ingest [--events N] [--batch B] [--concurrency C] [--people P] [--gateway URL] [--token T] [--database-url URL]");
-    }
-    let mut named: HashMap<String, String> = HashMap::new();
-    let mut rest = args[1..].iter();
-    while let Some(key) = rest.next() {
-        let Some(name) = key.strip_prefix("--") else {
-            bail!("unexpected argument {key}")
-        };
-        let value = rest
-            .next()
-            .with_context(|| format!("--{name} needs a value"))?;
-        named.insert(name.to_owned(), value.clone());
-    }
-    let get = |k: &str, default: &str| named.get(k).cloned().unwrap_or_else(|| default.to_owned());
-    Ok(Options {
-        gateway: get("gateway", "http://127.0.0.1:8080"),
-        token: get(
-            "token",
-            &std::env::var("RELANCE__GATEWAY__INGEST_TOKEN")
-                .unwrap_or_else(|_| "dev-ingest-token-change-me".into()),
-        ),
-        database_url: get("database-url", "postgres://postgres@127.0.0.1:5432/relance"),
-        events: get("events", "10000").parse().context("--events")?,
-        batch: get("batch", "100").parse().context("--batch")?,
-        concurrency: get("concurrency", "4").parse().context("--concurrency")?,
-        people: get("people", "500").parse().context("--people")?,
-    })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
+use anyhow::bail;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let o = options()?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&o.database_url)
-        .await?;
-    // Bench people, reused across runs.
-    let people: Vec<i64> = sqlx::query_scalar(
-        "INSERT INTO people (first_name, last_name, email)
-         SELECT 'Bench', i::text, 'bench-' || i || '@bench.relance.test' FROM generate_series(1, $1) i
-         ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO UPDATE SET updated_at = now()
-         RETURNING id",
-    )
-    .bind(o.people)
-    .fetch_all(&pool)
-    .await?;
-    // A provider name of this run's own, to count exactly this run's commits.
-    let provider = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let kinds = ["sent", "delivered", "opened", "opened", "clicked"];
-    let start_time = chrono::Utc::now() - chrono::Duration::hours(1);
-    let events: Vec<Value> = (0..o.events)
-        .map(|i| {
-            let send = i / kinds.len();
-            json!({
-                "provider": provider, "external_id": format!("m{send}"), "event": kinds[i % kinds.len()],
-                "occurred_at": (start_time + chrono::Duration::milliseconds(i as i64)).to_rfc3339(),
-                "person_id": people[send % people.len()], "subject": "Benchmark",
-            })
-        })
-        .collect();
-    let bodies: Vec<String> = events
-        .chunks(o.batch)
-        .map(|c| Value::Array(c.to_vec()).to_string())
-        .collect();
-    let http = reqwest::Client::new();
-    let url = format!("{}/api/v1/marketing/email/ingest", o.gateway);
-
-    println!(
-        "posting {} events in {} requests of {} ({} concurrent) to {}",
-        o.events,
-        bodies.len(),
-        o.batch,
-        o.concurrency,
-        o.gateway
-    );
-    let started = Instant::now();
-    let latencies: Vec<anyhow::Result<Duration>> =
-        futures::stream::iter(bodies.into_iter().map(|body| {
-            let http = http.clone();
-            let url = url.clone();
-            let token = o.token.clone();
-            async move {
-                let t = Instant::now();
-                let response = http
-                    .post(&url)
-                    .bearer_auth(token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                if response.status().as_u16() != 202 {
-                    bail!(
-                        "gateway answered {}: {}",
-                        response.status(),
-                        response.text().await.unwrap_or_default()
-                    );
-                }
-                Ok(t.elapsed())
-            }
-        }))
-        .buffer_unordered(o.concurrency)
-        .collect()
-        .await;
-    let accepted_in = started.elapsed();
-    let mut latencies: Vec<Duration> = latencies.into_iter().collect::<anyhow::Result<_>>()?;
-    latencies.sort();
-
-    let expected = o.events as i64;
-    let committed_in = loop {
-        let done: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM processed_events WHERE provider = $1 AND processed_at >= now() - interval '1 hour'",
-        )
-        .bind(&provider)
-        .fetch_one(&pool)
-        .await?;
-        if done >= expected {
-            break started.elapsed();
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            bail!("only {done} of {expected} events committed after 10 minutes");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = argv.split_first() else {
+        bail!("usage: relance-bench <ingest|inbox> [--option value]...");
     };
-    let rate = |d: Duration| o.events as f64 / d.as_secs_f64();
-    println!(
-        "accepted by the gateway:  {:>8.0} events/s ({:.2} s)",
-        rate(accepted_in),
-        accepted_in.as_secs_f64()
-    );
-    println!(
-        "first POST to last commit: {:>7.0} events/s ({:.2} s)",
-        rate(committed_in),
-        committed_in.as_secs_f64()
-    );
-    println!(
-        "gateway request latency (batch of {}): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        o.batch,
-        percentile(&latencies, 50.0).as_secs_f64() * 1e3,
-        percentile(&latencies, 99.0).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
-    );
-    Ok(())
+    let args = args::Args::parse(rest)?;
+    match command.as_str() {
+        "ingest" => ingest::run(&args).await,
+        "inbox" => inbox::run(&args).await,
+        other => bail!("unknown benchmark {other}: ingest or inbox"),
+    }
 }

@@ -278,3 +278,89 @@ async fn bad_parameters_are_each_named() {
     assert_eq!(bad_fields(&reply), ["tz"]);
     assert_eq!(inbox.titles("limit=200&due=overdue", ALICE).await.len(), 2);
 }
+
+/// Stats for one due window, counted row by row.
+async fn exact(inbox: &TestInbox, due: &str) -> (i64, i64, i64, i64) {
+    let (from, until) = match due {
+        "overdue" => (None, Some(at(NOW))),
+        "today" => (
+            Some(at("2026-06-09T22:00:00Z")),
+            Some(at("2026-06-10T22:00:00Z")),
+        ),
+        "week" => (
+            Some(at("2026-06-09T22:00:00Z")),
+            Some(at("2026-06-16T22:00:00Z")),
+        ),
+        _ => (None, None),
+    };
+    sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'todo'), \
+         count(*) FILTER (WHERE status = 'in_progress'), count(*) FILTER (WHERE status = 'done') \
+         FROM crm_interactions WHERE ($1::timestamptz IS NULL OR next_action_at >= $1) \
+         AND ($2::timestamptz IS NULL OR next_action_at < $2)",
+    )
+    .bind(from)
+    .bind(until)
+    .fetch_one(&inbox.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn check_counters(inbox: &TestInbox, label: &str) {
+    for due in ["all", "overdue", "today", "week"] {
+        let (total, todo, in_progress, done) = exact(inbox, due).await;
+        let reply = inbox
+            .get(
+                &format!("/api/v1/interactions/inbox/stats?due={due}"),
+                Some(ALICE),
+            )
+            .await;
+        assert_eq!(
+            reply.body,
+            json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done}),
+            "{label}, due={due}"
+        );
+        let open = inbox
+            .get(
+                &format!("/api/v1/interactions/inbox?due={due}"),
+                Some(ALICE),
+            )
+            .await;
+        assert_eq!(open.body["total"], todo + in_progress, "{label}, due={due}");
+    }
+}
+
+async fn compact(inbox: &TestInbox) {
+    sqlx::query_scalar::<_, i64>("SELECT inbox_counts_compact()")
+        .fetch_one(&inbox.db.pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn everyone_totals_from_the_counters_stay_exact_through_changes() {
+    let inbox = fixture().await;
+    check_counters(&inbox, "fresh").await;
+    compact(&inbox).await;
+    check_counters(&inbox, "compacted").await;
+    sqlx::raw_sql(
+        "UPDATE crm_interactions SET status = 'done' WHERE title = 'overdue-today'; \
+         UPDATE crm_interactions SET next_action_at = '2026-06-12T08:00:00Z' WHERE title LIKE 'tie-%'; \
+         UPDATE crm_interactions SET next_action_at = NULL WHERE title = 'in-5-days'; \
+         UPDATE crm_interactions SET notified_at = now(); \
+         DELETE FROM crm_interactions WHERE title = 'no-next-older'; \
+         INSERT INTO crm_interactions (type, title, status, next_action_at) \
+           VALUES ('note', 'new', 'todo', '2026-06-10T23:59:00Z');",
+    )
+    .execute(&inbox.db.pool)
+    .await
+    .unwrap();
+    check_counters(&inbox, "changed, not compacted").await;
+    compact(&inbox).await;
+    check_counters(&inbox, "changed, compacted").await;
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox_count_deltas")
+        .fetch_one(&inbox.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+}

@@ -13,9 +13,11 @@ use crate::helpers::*;
 
 const NOW: &str = "2026-06-10T12:00:00Z";
 
-/// Walks every page of `query` with `limit`; returns ids in the order served.
+/// Walks every page of `query` with `limit`; returns ids in the order served, checking that
+/// every page reports the same `total` as rows served.
 async fn walk(inbox: &TestInbox, query: &str, limit: usize) -> Vec<i64> {
     let mut ids = Vec::new();
+    let mut totals = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..1_000 {
         let mut path = format!("/api/v1/interactions/inbox?{query}&limit={limit}");
@@ -27,12 +29,19 @@ async fn walk(inbox: &TestInbox, query: &str, limit: usize) -> Vec<i64> {
         let items = reply.body["items"].as_array().unwrap();
         assert!(items.len() <= limit);
         ids.extend(items.iter().map(|i| i["id"].as_i64().unwrap()));
+        totals.push(reply.body["total"].as_u64().unwrap() as usize);
         match &reply.body["cursor"] {
             Value::String(next) => {
                 assert_eq!(items.len(), limit, "a full page before a cursor");
                 cursor = Some(next.clone());
             }
-            _ => return ids,
+            _ => {
+                assert!(
+                    totals.iter().all(|t| *t == ids.len()),
+                    "{query}: {totals:?}"
+                );
+                return ids;
+            }
         }
     }
     panic!("more than 1000 pages");

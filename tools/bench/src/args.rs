@@ -1,0 +1,53 @@
+//! `--name value` options, and percentiles.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+pub struct Args {
+    named: HashMap<String, String>,
+}
+
+impl Args {
+    pub fn parse(rest: &[String]) -> anyhow::Result<Self> {
+        let mut named = HashMap::new();
+        let mut rest = rest.iter();
+        while let Some(key) = rest.next() {
+            let Some(name) = key.strip_prefix("--") else {
+                bail!("unexpected argument {key}")
+            };
+            let value = rest
+                .next()
+                .with_context(|| format!("--{name} needs a value"))?;
+            named.insert(name.to_owned(), value.clone());
+        }
+        Ok(Self { named })
+    }
+
+    pub fn get(&self, name: &str, default: &str) -> String {
+        self.named
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    }
+
+    pub fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T>
+    where
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        match self.named.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().with_context(|| format!("--{name}")),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}

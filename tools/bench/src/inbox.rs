@@ -1,0 +1,247 @@
+//! `relance-bench inbox`: latencies of the inbox API on a seeded database, through HTTP, one
+//! request at a time (so the figures are latencies, not contention), and the PostgreSQL plans
+//! of the queries behind them. Seed first with `relance-seed`, then start the inbox on that
+//! database (release build) and run:
+//!
+//! ```text
+//! cargo run --release -p relance-bench -- inbox --requests 300
+//! ```
+//!
+//! Options: `--inbox URL` (default http://127.0.0.1:8081), `--database-url URL` (default the
+//! `relance_bench` database), `--jwt-secret S` (default `$RELANCE__AUTH__JWT_SECRET`, else the
+//! development secret), `--requests N` (timed requests per scenario, after 20 warm-up ones),
+//! `--explain yes|no`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use secrecy::SecretString;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use relance_inbox::auth::TokenKeys;
+use relance_inbox::cursor::{self, Position};
+use relance_inbox::filters::{self, InboxFilter, ScopeParams, StatusParams};
+use relance_inbox::inbox_query;
+
+use crate::args::{percentile, Args};
+
+const DEV_JWT_SECRET: &str = "dev-jwt-secret-change-me-0123456789";
+
+struct Scenario {
+    name: String,
+    path: String,
+}
+
+async fn get(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<serde_json::Value> {
+    let response = http.get(url).bearer_auth(token).send().await?;
+    if !response.status().is_success() {
+        bail!("{url}: {} {}", response.status(), response.text().await?);
+    }
+    Ok(response.json().await?)
+}
+
+/// The cursor that opens page `n` (1-based) of `query`.
+async fn cursor_of_page(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    n: usize,
+) -> anyhow::Result<String> {
+    let mut cursor = String::new();
+    for _ in 1..n {
+        let page = get(
+            http,
+            &format!("{base}/api/v1/interactions/inbox?{query}&cursor={cursor}"),
+            token,
+        )
+        .await?;
+        cursor = page["cursor"]
+            .as_str()
+            .with_context(|| format!("{query} has fewer than {n} pages"))?
+            .to_owned();
+    }
+    Ok(cursor)
+}
+
+fn filter(assignee: Option<&str>, due: &str, caller: i64) -> anyhow::Result<InboxFilter> {
+    let mut errors = Vec::new();
+    let scope = ScopeParams {
+        assignee: assignee.map(str::to_owned),
+        due: Some(due.to_owned()),
+        tz: None,
+    };
+    filters::resolve(
+        &scope,
+        Some(&StatusParams::default()),
+        caller,
+        "Europe/Paris".parse().unwrap_or(chrono_tz::Tz::UTC),
+        Utc::now(),
+        &mut errors,
+    )
+    .with_context(|| format!("bad filter: {errors:?}"))
+}
+
+fn print_plan(title: &str, lines: &[String]) {
+    println!("\n#### {title}\n\n```text");
+    for line in lines {
+        println!("{line}");
+    }
+    println!("```");
+}
+
+async fn explain(
+    pool: &PgPool,
+    title: &str,
+    mut qb: QueryBuilder<'_, Postgres>,
+) -> anyhow::Result<()> {
+    let lines: Vec<String> = qb.build_query_scalar().fetch_all(pool).await?;
+    print_plan(title, &lines);
+    Ok(())
+}
+
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    let base = args.get("inbox", "http://127.0.0.1:8081");
+    let database_url = args.get(
+        "database-url",
+        "postgres://postgres@127.0.0.1:5432/relance_bench",
+    );
+    let secret = args.get(
+        "jwt-secret",
+        &std::env::var("RELANCE__AUTH__JWT_SECRET").unwrap_or_else(|_| DEV_JWT_SECRET.into()),
+    );
+    let requests: usize = args.number("requests", 300)?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&database_url)
+        .await?;
+
+    let (interactions, users): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM crm_interactions), (SELECT count(*) FROM users)",
+    )
+    .fetch_one(&pool)
+    .await?;
+    // The busiest assignee: the worst case for a per-user inbox.
+    let user: i64 = sqlx::query_scalar(
+        "SELECT assignee_id FROM crm_interactions WHERE assignee_id IS NOT NULL \
+         GROUP BY assignee_id ORDER BY count(*) DESC LIMIT 1",
+    )
+    .fetch_optional(&pool)
+    .await?
+    .context("no assigned interactions: seed the database with relance-seed first")?;
+    let token = TokenKeys::new(SecretString::from(secret)).issue(
+        user,
+        Utc::now(),
+        chrono::Duration::hours(1),
+    );
+    let http = reqwest::Client::new();
+    println!(
+        "inbox at {base}: {interactions} interactions, {users} users; user {user} (the busiest)\n"
+    );
+
+    let mine = format!("assignee={user}&due=all");
+    let overdue = "due=overdue".to_owned();
+    let mut scenarios = Vec::new();
+    for (label, query) in [
+        ("assignee=<user>&due=all", &mine),
+        ("due=overdue", &overdue),
+    ] {
+        scenarios.push(Scenario {
+            name: format!("inbox {label}, page 1"),
+            path: format!("/api/v1/interactions/inbox?{query}"),
+        });
+        let cursor = cursor_of_page(&http, &base, &token, query, 10).await?;
+        scenarios.push(Scenario {
+            name: format!("inbox {label}, page 10"),
+            path: format!("/api/v1/interactions/inbox?{query}&cursor={cursor}"),
+        });
+    }
+    scenarios.push(Scenario {
+        name: "stats assignee=<user>".into(),
+        path: format!("/api/v1/interactions/inbox/stats?assignee={user}"),
+    });
+    scenarios.push(Scenario {
+        name: "stats everyone, due=overdue".into(),
+        path: "/api/v1/interactions/inbox/stats?due=overdue".into(),
+    });
+    scenarios.push(Scenario {
+        name: "stats everyone, due=all".into(),
+        path: "/api/v1/interactions/inbox/stats".into(),
+    });
+    scenarios.push(Scenario {
+        name: "leads-hot".into(),
+        path: "/api/v1/marketing/leads-hot".into(),
+    });
+
+    println!("| scenario | p50 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|");
+    for scenario in &scenarios {
+        let url = format!("{base}{}", scenario.path);
+        for _ in 0..20 {
+            get(&http, &url, &token).await?;
+        }
+        let mut times = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let started = Instant::now();
+            get(&http, &url, &token).await?;
+            times.push(started.elapsed());
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} |",
+            scenario.name,
+            ms(percentile(&times, 50.0)),
+            ms(percentile(&times, 99.0)),
+            ms(times.last().copied().unwrap_or_default()),
+        );
+    }
+
+    if args.get("explain", "yes") == "yes" {
+        let prefix = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ";
+        for (label, assignee, due) in [
+            ("assignee=<user>&due=all", Some(user.to_string()), "all"),
+            ("due=overdue", None, "overdue"),
+        ] {
+            let f = filter(assignee.as_deref(), due, user)?;
+            let query = match &assignee {
+                Some(a) => format!("assignee={a}&due={due}"),
+                None => format!("due={due}"),
+            };
+            let raw = cursor_of_page(&http, &base, &token, &query, 10).await?;
+            let after: Position = cursor::decode(&raw, &f.fingerprint())
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let mut qb = QueryBuilder::new(prefix);
+            inbox_query::push_page_query(&mut qb, &f, Some(&after), 51);
+            explain(&pool, &format!("page 10 of {label}"), qb).await?;
+            if assignee.is_some() {
+                let mut qb = QueryBuilder::new(prefix);
+                inbox_query::push_count_query(&mut qb, &f);
+                explain(&pool, &format!("total of {label}"), qb).await?;
+            }
+        }
+        // Everyone's overdue total: whole days from the counters, today so far row by row.
+        let today = Utc::now().date_naive();
+        let midnight = today.and_time(chrono::NaiveTime::MIN).and_utc();
+        let counters = format!("{prefix}{}", inbox_query::COUNTERS_SQL);
+        let lines: Vec<String> = sqlx::query_scalar(&counters)
+            .bind(None::<chrono::NaiveDate>)
+            .bind(Some(today))
+            .fetch_all(&pool)
+            .await?;
+        print_plan("total of due=overdue: whole days (counters)", &lines);
+        let partial = format!("{prefix}{}", inbox_query::PARTIAL_DAY_SQL);
+        let lines: Vec<String> = sqlx::query_scalar(&partial)
+            .bind(midnight)
+            .bind(Utc::now())
+            .fetch_all(&pool)
+            .await?;
+        print_plan("total of due=overdue: today so far (row by row)", &lines);
+        let f = filter(Some(&user.to_string()), "all", user)?;
+        let mut qb = QueryBuilder::new(prefix);
+        inbox_query::push_stats_query(&mut qb, &f);
+        explain(&pool, "stats assignee=<user>", qb).await?;
+    }
+    Ok(())
+}

@@ -23,7 +23,9 @@ if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'relance'")"
   psql_admin -c 'CREATE DATABASE relance'
 fi
 
-# Development settings; every key can be overridden from the environment (see README).
+# Development settings (config/development.toml: dev-login on); every key can be overridden
+# from the environment (see README).
+export RELANCE_ENV=${RELANCE_ENV:-development}
 export RELANCE__GATEWAY__INGEST_TOKEN=${RELANCE__GATEWAY__INGEST_TOKEN:-dev-ingest-token-change-me}
 export RELANCE__AUTH__JWT_SECRET=${RELANCE__AUTH__JWT_SECRET:-dev-jwt-secret-change-me-0123456789}
 
@@ -51,7 +53,7 @@ cat <<TXT
 
 Relance is running (logs in .run/, stop with scripts/stop.sh):
   gateway   http://127.0.0.1:8080   (ingest token: $RELANCE__GATEWAY__INGEST_TOKEN)
-  inbox     http://127.0.0.1:8081
+  inbox     http://127.0.0.1:8081   (API: /openapi.json; token: POST /api/v1/auth/dev-login {"user_id":1})
   scoring   http://127.0.0.1:8082/metrics
   reminder  http://127.0.0.1:8083/metrics
 
@@ -60,4 +62,7 @@ Try it:
     -H "Authorization: Bearer $RELANCE__GATEWAY__INGEST_TOKEN" -H 'Content-Type: application/json' \\
     -d '{"provider":"resend","external_id":"demo-1","event":"opened","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","person_id":2,"subject":"Votre devis"}'
   psql -h 127.0.0.1 -U postgres relance -c 'SELECT person_id, score FROM lead_scores ORDER BY score DESC'
+  TOKEN=\$(curl -s -X POST http://127.0.0.1:8081/api/v1/auth/dev-login -H 'Content-Type: application/json' \\
+    -d '{"user_id":1}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:8081/api/v1/interactions/inbox?assignee=me'
 TXT

@@ -38,6 +38,7 @@ pub struct Settings {
     pub scoring: ScoringSettings,
     pub inbox: InboxSettings,
     pub reminder: ReminderSettings,
+    pub decay: DecaySettings,
     pub auth: AuthSettings,
     pub providers: ProvidersSettings,
     pub telemetry: TelemetrySettings,
@@ -159,8 +160,12 @@ impl Default for InboxSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct ReminderSettings {
+    /// Health and metrics port.
     pub listen: String,
+    /// Time between two passes.
     pub interval_secs: u64,
+    /// Rows claimed (and notifications published) per transaction.
+    pub batch_size: usize,
 }
 
 impl Default for ReminderSettings {
@@ -168,7 +173,22 @@ impl Default for ReminderSettings {
         Self {
             listen: "127.0.0.1:8083".into(),
             interval_secs: 300,
+            batch_size: 500,
         }
+    }
+}
+
+/// Lead scores cool down when engagement stops.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DecaySettings {
+    /// Points a score loses per full week without engagement (0: no decay).
+    pub points_per_week: i32,
+}
+
+impl Default for DecaySettings {
+    fn default() -> Self {
+        Self { points_per_week: 1 }
     }
 }
 
@@ -358,6 +378,15 @@ impl Settings {
         }
         if self.reminder.interval_secs == 0 {
             return Err(invalid("reminder.interval_secs", "must be at least 1"));
+        }
+        if self.reminder.batch_size == 0 || self.reminder.batch_size > 10_000 {
+            return Err(invalid(
+                "reminder.batch_size",
+                "must be between 1 and 10000",
+            ));
+        }
+        if self.decay.points_per_week < 0 {
+            return Err(invalid("decay.points_per_week", "must be 0 or more"));
         }
         Ok(())
     }

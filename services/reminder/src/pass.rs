@@ -1,0 +1,130 @@
+//! One reminder pass: notify what is due, publish what is unpublished, decay idle scores —
+//! each in batches, stopping between batches when asked to shut down.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::publish::Publisher;
+use crate::{decay, overdue, publish};
+
+pub struct Pass {
+    pub pool: PgPool,
+    pub publisher: Publisher,
+    pub batch_size: i64,
+    pub decay_points_per_week: i32,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// Interactions marked notified by this pass.
+    pub notified: i64,
+    /// Notifications this pass created (equal to `notified` unless a row was re-armed to a due
+    /// time it had already been notified for).
+    pub created: i64,
+    pub published: i64,
+    /// Left unpublished (NATS down): the next pass publishes them.
+    pub unpublished: i64,
+    /// Leads whose score decayed.
+    pub decayed: i64,
+    /// Stopped early because of a shutdown request.
+    pub interrupted: bool,
+}
+
+impl Pass {
+    /// Runs one pass at `now`. Database errors end the pass with an error (the next pass
+    /// resumes: every batch is its own transaction); NATS errors only leave notifications
+    /// unpublished.
+    pub async fn run(
+        &self,
+        now: DateTime<Utc>,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<Report> {
+        let started = Instant::now();
+        let mut report = Report::default();
+        loop {
+            if stop.is_cancelled() {
+                report.interrupted = true;
+                break;
+            }
+            let (claimed, created) =
+                overdue::notify_batch(&self.pool, now, self.batch_size).await?;
+            report.notified += claimed;
+            report.created += created;
+            metrics::counter!("reminder_notifications_created_total").increment(created as u64);
+            if claimed < self.batch_size {
+                break;
+            }
+        }
+        while !report.interrupted {
+            if stop.is_cancelled() {
+                report.interrupted = true;
+                break;
+            }
+            match self
+                .publisher
+                .publish_batch(&self.pool, self.batch_size)
+                .await
+            {
+                Ok(0) => break,
+                Ok(n) => {
+                    report.published += n as i64;
+                    metrics::counter!("reminder_notifications_published_total").increment(n as u64);
+                }
+                Err(publish::PublishError::Database(error)) => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(%error, "notifications left for the next pass");
+                    break;
+                }
+            }
+        }
+        while !report.interrupted {
+            if stop.is_cancelled() {
+                report.interrupted = true;
+                break;
+            }
+            let n =
+                decay::decay_batch(&self.pool, now, self.decay_points_per_week, self.batch_size)
+                    .await?;
+            report.decayed += n as i64;
+            if n == 0 {
+                break;
+            }
+        }
+        report.unpublished = publish::unpublished(&self.pool).await?;
+        metrics::gauge!("reminder_unpublished_notifications").set(report.unpublished as f64);
+        metrics::counter!("reminder_leads_decayed_total").increment(report.decayed as u64);
+        metrics::histogram!("reminder_pass_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        tracing::info!(
+            notified = report.notified,
+            published = report.published,
+            unpublished = report.unpublished,
+            decayed = report.decayed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "reminder pass"
+        );
+        Ok(report)
+    }
+}
+
+/// Runs passes every `interval` until `stop`; a failed pass is logged and retried next time.
+pub async fn run_forever(pass: Pass, interval: Duration, stop: CancellationToken) {
+    let mut every = tokio::time::interval(interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = every.tick() => {}
+        }
+        let span = tracing::info_span!("reminder_pass");
+        let now = Utc::now();
+        if let Err(error) = tracing::Instrument::instrument(pass.run(now, &stop), span).await {
+            metrics::counter!("reminder_pass_failures_total").increment(1);
+            tracing::error!(error = %error, "reminder pass failed; retrying next interval");
+        }
+    }
+    tracing::info!("reminder stopped");
+}

@@ -83,6 +83,8 @@ fn metrics() {}
         routes::leads::hot,
         routes::leads::export,
         routes::leads::person_score,
+        routes::notifications::list,
+        routes::notifications::mark_read,
         healthz,
         readyz,
         metrics,
@@ -93,6 +95,7 @@ fn metrics() {}
         (name = "inbox", description = "The workflow inbox"),
         (name = "interactions", description = "One interaction and its one-click actions"),
         (name = "leads", description = "Email-engagement lead scores"),
+        (name = "notifications", description = "The caller's reminders"),
         (name = "auth", description = "Tokens and users"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -1,11 +1,13 @@
 //! Benchmarks against a running Relance stack, printing figures (never asserting them):
 //! - `relance-bench ingest`: events through the gateway to scoring, events/s (see `ingest.rs`);
 //! - `relance-bench inbox`: inbox API latencies, p50/p99, on a seeded database, with the query
-//!   plans (see `inbox.rs`; seed with `relance-seed`).
+//!   plans (see `inbox.rs`; seed with `relance-seed`);
+//! - `relance-bench reminder`: one reminder pass over 100,000 due interactions (see `reminder.rs`).
 
 mod args;
 mod inbox;
 mod ingest;
+mod reminder;
 
 use anyhow::bail;
 
@@ -13,12 +15,13 @@ use anyhow::bail;
 async fn main() -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = argv.split_first() else {
-        bail!("usage: relance-bench <ingest|inbox> [--option value]...");
+        bail!("usage: relance-bench <ingest|inbox|reminder> [--option value]...");
     };
     let args = args::Args::parse(rest)?;
     match command.as_str() {
         "ingest" => ingest::run(&args).await,
         "inbox" => inbox::run(&args).await,
-        other => bail!("unknown benchmark {other}: ingest or inbox"),
+        "reminder" => reminder::run(&args).await,
+        other => bail!("unknown benchmark {other}: ingest, inbox or reminder"),
     }
 }

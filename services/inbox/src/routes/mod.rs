@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod interactions;
 pub mod leads;
+pub mod notifications;
 
 use std::sync::Arc;
 
@@ -46,6 +47,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/marketing/leads-hot", get(leads::hot))
         .route("/api/v1/marketing/leads-hot/export", get(leads::export))
         .route("/api/v1/people/{id}/score", get(leads::person_score))
+        .route("/api/v1/notifications", get(notifications::list))
+        .route(
+            "/api/v1/notifications/{id}/read",
+            patch(notifications::mark_read),
+        )
         .route("/openapi.json", get(openapi_json))
         .with_state(state)
 }

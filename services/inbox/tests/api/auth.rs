@@ -27,6 +27,8 @@ const PROTECTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/marketing/leads-hot"),
     ("GET", "/api/v1/marketing/leads-hot/export"),
     ("GET", "/api/v1/people/1/score"),
+    ("GET", "/api/v1/notifications"),
+    ("PATCH", "/api/v1/notifications/1/read"),
 ];
 
 #[tokio::test]

@@ -7,4 +7,5 @@ mod actions;
 mod auth;
 mod filters;
 mod leads;
+mod notifications;
 mod pages;

@@ -1,0 +1,117 @@
+//! The caller's notifications (written by the reminder): unread first, newest first within
+//! each group; marking one read. Another user's notification answers 404, as if it did not
+//! exist.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use relance_shared::http::{ApiError, ApiQuery, FieldError};
+
+use crate::auth::CurrentUser;
+use crate::openapi::Problem;
+use crate::routes::path_id;
+use crate::startup::AppState;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    /// `interaction_overdue`: a next action fell due.
+    pub kind: String,
+    pub interaction_id: Option<i64>,
+    pub title: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationList {
+    pub items: Vec<Notification>,
+    /// All the caller's unread notifications, beyond this page.
+    pub unread: i64,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// 1 to 200; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+}
+
+const COLUMNS: &str = "id, kind, interaction_id, title, due_at, created_at, read_at";
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications",
+    params(ListParams), security(("bearer" = [])),
+    responses(
+        (status = 200, body = NotificationList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<NotificationList>, ApiError> {
+    let limit = match params.limit.as_deref() {
+        None | Some("") => 50,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=200).contains(&n) => n,
+            _ => {
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "limit",
+                    "must be an integer from 1 to 200",
+                )]))
+            }
+        },
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 \
+         ORDER BY read_at IS NOT NULL, created_at DESC, id DESC LIMIT $2"
+    );
+    let items = sqlx::query_as::<_, Notification>(&sql)
+        .bind(user.id)
+        .bind(limit)
+        .fetch_all(&state.pool);
+    let unread = sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+    )
+    .bind(user.id)
+    .fetch_one(&state.pool);
+    let (items, unread) = futures::try_join!(items, unread)?;
+    Ok(Json(NotificationList { items, unread }))
+}
+
+/// Marks one of the caller's notifications read (again: keeps the first read time).
+#[utoipa::path(patch, path = "/api/v1/notifications/{id}/read", tag = "notifications",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Notification),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mark_read(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Notification>, ApiError> {
+    let id = path_id(path)?;
+    let sql = format!(
+        "UPDATE notifications SET read_at = COALESCE(read_at, now()) \
+         WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
+    );
+    sqlx::query_as::<_, Notification>(&sql)
+        .bind(id)
+        .bind(user.id)
+        .fetch_optional(&state.pool)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no notification {id} for you")))
+}

@@ -72,6 +72,13 @@ impl Names {
     pub fn notifications_wildcard(&self) -> String {
         format!("{}notifications.>", self.subject_prefix)
     }
+    /// Mailgun webhook tokens already received (replay protection), one subject per token.
+    pub fn mailgun_tokens_stream(&self) -> String {
+        format!("{}MAILGUN_TOKENS", self.stream_prefix)
+    }
+    pub fn mailgun_tokens_subject_prefix(&self) -> String {
+        format!("{}mailgun.tokens.", self.subject_prefix)
+    }
 }
 
 /// Connects to NATS. The first connection is retried in the background, so a service starts

@@ -87,6 +87,7 @@ pub async fn delete_streams(settings: &Settings) {
         names.email_events_stream(),
         names.email_dlq_stream(),
         names.notifications_stream(),
+        names.mailgun_tokens_stream(),
     ] {
         let _ = js.delete_stream(stream).await;
     }

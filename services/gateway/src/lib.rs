@@ -2,13 +2,19 @@
 //!
 //! - [`ingest`]: the normalized `POST /api/v1/marketing/email/ingest` endpoint and its
 //!   validation.
+//! - [`webhooks`]: the native provider webhooks (Resend, SendGrid, Mailgun, Postmark);
+//!   [`signatures`]: **their signature checks**; [`providers`]: their payloads mapped onto
+//!   normalized events.
 //! - [`auth`]: the ingest bearer token check.
 //! - [`publish`]: publishing events and waiting for JetStream's acknowledgements.
 //! - [`startup`]: the [`Application`] tests build on port 0.
 
 pub mod auth;
 pub mod ingest;
+pub mod providers;
 pub mod publish;
+pub mod signatures;
 pub mod startup;
+pub mod webhooks;
 
 pub use startup::Application;

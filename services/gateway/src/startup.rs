@@ -15,9 +15,48 @@ use relance_shared::nats::{self, Names};
 use relance_shared::Settings;
 
 use crate::publish::Publisher;
+use crate::signatures;
+use crate::webhooks::{self, ProviderKeys, TokenStore};
+
+/// Decodes the configured provider secrets; a malformed one stops the start, naming its key.
+fn provider_keys(settings: &Settings) -> anyhow::Result<ProviderKeys> {
+    use secrecy::ExposeSecret;
+    let p = &settings.providers;
+    Ok(ProviderKeys {
+        resend: p
+            .resend
+            .signing_secret
+            .as_ref()
+            .map(|s| signatures::svix_key(s.expose_secret()))
+            .transpose()
+            .map_err(|e| {
+                anyhow::anyhow!("providers.resend.signing_secret: {e} (expected whsec_…)")
+            })?,
+        sendgrid: p
+            .sendgrid
+            .public_key
+            .as_ref()
+            .map(|s| signatures::sendgrid_key(s.expose_secret()))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("providers.sendgrid.public_key: {e}"))?,
+        mailgun: p
+            .mailgun
+            .signing_key
+            .as_ref()
+            .map(|s| s.expose_secret().as_bytes().to_vec()),
+        postmark: p
+            .postmark
+            .basic_auth
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned())
+            .filter(|s| s.contains(':')),
+    })
+}
 
 pub struct AppState {
     pub publisher: Publisher,
+    pub providers: ProviderKeys,
+    pub mailgun_tokens: TokenStore,
     pub ingest_token: Option<SecretString>,
     pub max_body_bytes: usize,
     pub max_batch: usize,
@@ -35,6 +74,7 @@ impl Application {
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = Names::new(&settings.nats.namespace);
         nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.replicas).await;
+        let mailgun_tokens = TokenStore::new(js.clone(), &names, settings.nats.replicas);
         let publisher = Publisher::new(
             client.clone(),
             js,
@@ -43,6 +83,8 @@ impl Application {
         );
         let state = Arc::new(AppState {
             publisher,
+            providers: provider_keys(&settings)?,
+            mailgun_tokens,
             ingest_token: settings.gateway.ingest_token.clone(),
             max_body_bytes: settings.gateway.max_body_bytes,
             max_batch: settings.gateway.max_batch,
@@ -51,6 +93,22 @@ impl Application {
             .route(
                 "/api/v1/marketing/email/ingest",
                 post(crate::ingest::ingest),
+            )
+            .route(
+                "/api/v1/marketing/email/webhooks/resend",
+                post(webhooks::resend),
+            )
+            .route(
+                "/api/v1/marketing/email/webhooks/sendgrid",
+                post(webhooks::sendgrid),
+            )
+            .route(
+                "/api/v1/marketing/email/webhooks/mailgun",
+                post(webhooks::mailgun),
+            )
+            .route(
+                "/api/v1/marketing/email/webhooks/postmark",
+                post(webhooks::postmark),
             )
             .layer(DefaultBodyLimit::max(settings.gateway.max_body_bytes))
             .with_state(state);

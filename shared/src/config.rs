@@ -146,6 +146,8 @@ impl Default for ScoringSettings {
 pub struct InboxSettings {
     pub listen: String,
     pub default_timezone: String,
+    /// The built web app (`npm run build` in `web/`), served at `/` and `/dashboard`.
+    pub web_dir: String,
 }
 
 impl Default for InboxSettings {
@@ -153,6 +155,7 @@ impl Default for InboxSettings {
         Self {
             listen: "127.0.0.1:8081".into(),
             default_timezone: "Europe/Paris".into(),
+            web_dir: "web/dist".into(),
         }
     }
 }

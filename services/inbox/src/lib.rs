@@ -4,7 +4,7 @@
 //!   the page cursor: [`cursor`];
 //! - one interaction's reads and writes: [`interactions`]; bulk edits: [`bulk`];
 //! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
-//! - tokens: [`auth`]; routes and OpenAPI: [`routes`], [`openapi`].
+//! - tokens: [`auth`]; routes and OpenAPI: [`routes`], [`openapi`]; the web app: [`web`].
 
 pub mod auth;
 pub mod bulk;
@@ -18,5 +18,6 @@ pub mod leads;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod web;
 
 pub use startup::{AppState, Application};

@@ -64,13 +64,14 @@ impl Application {
             tracing::warn!("auth.dev_login is on: anyone can get a token for any user");
         }
         tokio::spawn(compact_counts_forever(pool.clone()));
-        let router = observe::layer(
-            crate::routes::router(state).merge(health::routes(health::Dependencies {
-                db: Some(pool),
-                nats: client,
-            })),
-            "inbox",
-        );
+        let mut app = crate::routes::router(state).merge(health::routes(health::Dependencies {
+            db: Some(pool),
+            nats: client,
+        }));
+        if let Some(web) = crate::web::routes(std::path::Path::new(&settings.inbox.web_dir)) {
+            app = app.merge(web);
+        }
+        let router = observe::layer(app, "inbox");
         let listener = serve::bind(&settings.inbox.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {

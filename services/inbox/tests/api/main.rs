@@ -9,3 +9,4 @@ mod filters;
 mod leads;
 mod notifications;
 mod pages;
+mod web;

@@ -1,0 +1,34 @@
+//! The inbox serves the built web app: its screens get index.html, assets are cached, and an
+//! unknown API path stays a 404.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn serves_the_app_screens_and_assets_but_not_unknown_api_paths() {
+    let dir = std::env::temp_dir().join(format!("relance-web-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><div id=root></div>").unwrap();
+    std::fs::write(dir.join("assets/app-abc123.js"), "console.log(1)").unwrap();
+    let web_dir = dir.to_string_lossy().into_owned();
+    let inbox =
+        TestInbox::spawn_with(at("2026-06-10T12:00:00Z"), |s| s.inbox.web_dir = web_dir).await;
+    for path in ["/", "/login", "/dashboard", "/dashboard/inbox?assignee=me"] {
+        let reply = inbox.get(path, None).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(reply.content_type.starts_with("text/html"), "{path}");
+        assert!(reply.text.contains("id=root"));
+    }
+    let asset = inbox
+        .http
+        .get(format!("{}/assets/app-abc123.js", inbox.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200);
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(inbox.get("/api/v1/nothing-here", None).await.status, 404);
+    assert_eq!(inbox.get("/assets/missing.js", None).await.status, 404);
+}

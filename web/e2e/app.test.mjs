@@ -1,0 +1,128 @@
+// The web app in Debian's Chromium against a real inbox (scripts/e2e.sh starts it): sign in,
+// dashboard widgets, inbox filters kept in the URL, optimistic mark-done and snooze, a refused
+// update rolled back, empty states. Screenshots go to e2e/artifacts/.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.RELANCE_E2E_URL ?? 'http://127.0.0.1:18181';
+const EMPTY = process.env.RELANCE_E2E_EMPTY_URL ?? 'http://127.0.0.1:18182';
+const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+after(async () => browser?.close());
+
+async function signedIn(base, viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage({ viewport, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+  await page.goto(`${base}/login`);
+  await page.getByRole('button', { name: 'Camille Martin' }).click();
+  await page.getByRole('heading', { name: 'Tableau de bord' }).waitFor();
+  return page;
+}
+
+function card(page, title) {
+  return page.getByRole('article', { name: title });
+}
+
+test('the dashboard shows the next actions and the hot leads', async () => {
+  const page = await signedIn(BASE);
+  const todo = page.getByTestId('inbox-widget');
+  await todo.getByText('Rappeler Sophie pour le devis').waitFor();
+  assert.ok((await todo.getByText('Retard').count()) >= 1);
+  const leads = page.getByTestId('hot-leads-widget');
+  await leads.getByText('Nadia Benali').waitFor();
+  assert.equal(await leads.getByLabel('Très chaud').count(), 1);
+  await leads.getByText('Voir tout (3)').waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+  await page.close();
+});
+
+test('inbox filters live in the URL and survive a reload', async () => {
+  const page = await signedIn(BASE);
+  await page.getByRole('link', { name: 'Boîte de réception' }).click();
+  await page.getByLabel('Assigné').selectOption('me');
+  await card(page, 'Démo produit chez Atelier Lumière').waitFor();
+  assert.match(page.url(), /assignee=me/);
+  assert.equal(await card(page, 'Relance contrat cadre').count(), 0, 'not mine');
+  await page.reload();
+  assert.equal(await page.getByLabel('Assigné').inputValue(), 'me');
+  await card(page, 'Démo produit chez Atelier Lumière').waitFor();
+  await page.getByRole('term').filter({ hasText: 'Total' }).waitFor();
+  await page.close();
+});
+
+test('mark done shows at once and stays done after a reload', async () => {
+  const page = await signedIn(BASE);
+  await page.goto(`${BASE}/dashboard/inbox?assignee=me`);
+  const target = card(page, 'Rappeler Sophie pour le devis');
+  await target.waitFor();
+  // Hold the PATCH for a second: the card must change before the server answers.
+  await page.route('**/api/v1/interactions/*/status', async (route) => {
+    await new Promise((r) => setTimeout(r, 1000));
+    await route.continue();
+  });
+  const patched = page.waitForResponse('**/api/v1/interactions/*/status');
+  await target.getByRole('button', { name: 'Marquer terminé' }).click();
+  assert.equal(await target.getByTestId('status').textContent(), 'Terminé');
+  assert.equal((await patched).status(), 200);
+  await page.goto(`${BASE}/dashboard/inbox?assignee=me&status=done`);
+  await card(page, 'Rappeler Sophie pour le devis').getByTestId('status').filter({ hasText: 'Terminé' }).waitFor();
+  await page.close();
+});
+
+test('snooze +1 day changes the urgency label', async () => {
+  const page = await signedIn(BASE);
+  await page.goto(`${BASE}/dashboard/inbox?assignee=me`);
+  const target = card(page, 'Démo produit chez Atelier Lumière');
+  await target.waitFor();
+  const before = await target.locator('.badge[class*="urgency-"]').textContent();
+  const patched = page.waitForResponse('**/api/v1/interactions/*/next-action');
+  await target.getByRole('button', { name: 'Reporter +1 jour' }).click();
+  assert.equal((await patched).status(), 200);
+  await page.reload();
+  const afterLabel = await card(page, 'Démo produit chez Atelier Lumière').locator('.badge[class*="urgency-"]').textContent();
+  assert.notEqual(afterLabel, before);
+  assert.match(afterLabel, /^Dans \dj$/);
+  await page.screenshot({ path: `${ARTIFACTS}inbox.png`, fullPage: true });
+  await page.close();
+});
+
+test('a refused update is rolled back with a visible message', async () => {
+  const page = await signedIn(BASE);
+  await page.goto(`${BASE}/dashboard/inbox`);
+  const target = card(page, 'Relance contrat cadre');
+  await target.waitFor();
+  const before = await target.locator('time').textContent();
+  await page.route('**/api/v1/interactions/*/next-action', (route) =>
+    route.fulfill({
+      status: 422,
+      contentType: 'application/problem+json',
+      body: JSON.stringify({ type: 'x', title: 'Invalid request', status: 422, detail: '1 invalid field(s)',
+        errors: [{ field: 'next_action_at', message: 'refusé pour le test' }] }),
+    }),
+  );
+  await target.getByRole('button', { name: '+1 semaine' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Action refusée' }).waitFor();
+  await page.waitForFunction(
+    ([title, text]) => [...document.querySelectorAll('article')].some((a) => a.getAttribute('aria-label') === title && a.querySelector('time')?.textContent === text),
+    ['Relance contrat cadre', before],
+  );
+  await page.close();
+});
+
+test('empty states, on a phone-sized screen', async () => {
+  const page = await signedIn(EMPTY, { width: 390, height: 800 });
+  await page.getByText('Aucune action en attente').waitFor();
+  await page.getByText('Aucun lead chaud pour le moment').waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-empty-phone.png`, fullPage: true });
+  await page.close();
+});

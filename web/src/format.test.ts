@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+
+import { heat, snooze, urgency } from './format';
+
+describe('urgency', () => {
+  const now = new Date(2026, 10, 24, 15, 0);
+  it('labels past, today and later next actions', () => {
+    expect(urgency(null, now)).toBeNull();
+    expect(urgency(new Date(2026, 10, 24, 14, 0).toISOString(), now)?.label).toBe('Retard');
+    expect(urgency(new Date(2026, 10, 24, 18, 0).toISOString(), now)?.label).toBe("Aujourd'hui");
+    expect(urgency(new Date(2026, 10, 25, 9, 0).toISOString(), now)?.label).toBe('Dans 1j');
+    expect(urgency(new Date(2026, 11, 1, 9, 0).toISOString(), now)?.label).toBe('Dans 7j');
+  });
+});
+
+describe('snooze', () => {
+  const now = new Date(2026, 10, 24, 15, 0);
+  it('keeps the time of day of a future next action', () => {
+    const at = new Date(2026, 10, 26, 9, 30);
+    expect(new Date(snooze(at.toISOString(), 1, now))).toEqual(new Date(2026, 10, 27, 9, 30));
+  });
+  it('counts from now for an empty or past date', () => {
+    expect(new Date(snooze(null, 3, now))).toEqual(new Date(2026, 10, 27, 15, 0));
+    expect(new Date(snooze(new Date(2026, 10, 1).toISOString(), 7, now))).toEqual(new Date(2026, 11, 1, 15, 0));
+  });
+});
+
+describe('heat', () => {
+  it('has three levels', () => {
+    expect(heat(15)).toEqual({ flames: '🔥', label: 'Tiède' });
+    expect(heat(20)).toEqual({ flames: '🔥🔥', label: 'Chaud' });
+    expect(heat(31)).toEqual({ flames: '🔥🔥🔥', label: 'Très chaud' });
+  });
+});

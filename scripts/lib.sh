@@ -76,3 +76,17 @@ ensure_nats() {
 }
 
 psql_admin() { psql -w -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq "$@"; }
+
+# Node.js (>= 20.19, what Vite 8 needs) comes with the machine; its version is checked here.
+ensure_node() {
+  command -v node >/dev/null || die "Node.js >= 20.19 is needed for web/ (https://nodejs.org)"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+    || die "Node.js >= 20.19 is needed for web/, found $(node --version)"
+}
+
+# Debian's Chromium, driven by playwright-core in the browser tests.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && [ -d /usr/share/fonts/truetype/noto ] && return
+  log "installing chromium and an emoji font (browser tests, screenshots)"
+  apt_install chromium fonts-noto-color-emoji
+}

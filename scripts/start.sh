@@ -11,10 +11,13 @@ ensure_toolchain
 command -v curl >/dev/null || apt_install curl
 ensure_postgres
 ensure_nats
+ensure_node
 
 profile=${RELANCE_PROFILE:-dev}
 log "building the services ($profile profile)"
 cargo build --workspace --bins --profile "$profile"
+log "building the web app (served by the inbox at http://127.0.0.1:8081/)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 bin="$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")"
 
@@ -53,6 +56,7 @@ cat <<TXT
 
 Relance is running (logs in .run/, stop with scripts/stop.sh):
   gateway   http://127.0.0.1:8080   (ingest token: $RELANCE__GATEWAY__INGEST_TOKEN)
+  web app   http://127.0.0.1:8081/dashboard   (sign in as a demo user)
   inbox     http://127.0.0.1:8081   (API: /openapi.json; token: POST /api/v1/auth/dev-login {"user_id":1})
   scoring   http://127.0.0.1:8082/metrics
   reminder  http://127.0.0.1:8083/metrics

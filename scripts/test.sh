@@ -22,6 +22,20 @@ log "cargo test"
 export RELANCE_TEST_DATABASE_URL=${RELANCE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export RELANCE_TEST_NATS_URL=${RELANCE_TEST_NATS_URL:-nats://127.0.0.1:4222}
 cargo test --workspace --all-targets --locked 2>&1 | tee "${TMPDIR:-/tmp}/relance-test.log"
-# One closing line for CI to read: the totals of every test binary.
-awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, i }' \
-  "${TMPDIR:-/tmp}/relance-test.log"
+
+log "web: type check and unit tests (Vitest)"
+ensure_node
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npx tsc --noEmit && NO_COLOR=1 npx vitest run) 2>&1 \
+  | tee "${TMPDIR:-/tmp}/relance-web.log"
+log "web: browser tests (playwright-core, Debian's Chromium)"
+RELANCE_WEB_INSTALLED=1 scripts/e2e.sh 2>&1 | tee "${TMPDIR:-/tmp}/relance-e2e.log"
+
+# One closing line for CI to read: the totals of every test binary, Vitest and the browser tests.
+awk '
+  /^test result:/ { p += $4; f += $6; i += $8 }
+  FILENAME ~ /relance-web/ && /^ *Tests / { for (k = 1; k < NF; k++) { if ($(k+1) ~ /^passed/) p += $k; if ($(k+1) ~ /^failed/) f += $k; if ($(k+1) ~ /^skipped/) i += $k } }
+  FILENAME ~ /relance-e2e/ && NF == 3 && $2 == "pass" { p += $3 }
+  FILENAME ~ /relance-e2e/ && NF == 3 && $2 == "fail" { f += $3 }
+  FILENAME ~ /relance-e2e/ && NF == 3 && $2 == "skipped" { i += $3 }
+  END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, i }' \
+  "${TMPDIR:-/tmp}/relance-test.log" "${TMPDIR:-/tmp}/relance-web.log" "${TMPDIR:-/tmp}/relance-e2e.log"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Browser tests of the web app against the real inbox service: builds web/, starts two inbox
+# instances (demo data; an empty database with users only, for the empty states) on their own
+# databases, and runs web/e2e with Debian's Chromium. Screenshots land in web/e2e/artifacts/.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$RELANCE_ROOT"
+
+ensure_postgres
+ensure_nats
+ensure_node
+ensure_chromium
+
+cargo build --bins --locked -q
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+bin="$target_dir/debug"
+
+log "building the web app"
+if [ -z "${RELANCE_WEB_INSTALLED:-}" ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd web && npm run build --silent)
+
+export RELANCE_ENV=development
+export RELANCE__AUTH__JWT_SECRET=e2e-jwt-secret-0123456789-0123456789
+export RELANCE__INBOX__WEB_DIR="$RELANCE_ROOT/web/dist"
+export RELANCE__NATS__NAMESPACE=e2e
+export RELANCE__TELEMETRY__LOG_FORMAT=json
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start_inbox() { # database port demo|empty
+  local db=$1 port=$2 data=$3
+  psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  psql_admin -c "CREATE DATABASE $db" >/dev/null
+  local url="postgres://postgres@127.0.0.1:5432/$db"
+  if [ "$data" = demo ]; then
+    RELANCE__DATABASE__URL=$url "$bin/relance-migrate" --demo >/dev/null
+  else
+    RELANCE__DATABASE__URL=$url "$bin/relance-migrate" >/dev/null
+    psql -w -h 127.0.0.1 -U postgres -d "$db" -v ON_ERROR_STOP=1 -q -c \
+      "INSERT INTO users (id, email, full_name) VALUES (1, 'camille.martin@relance.test', 'Camille Martin'),
+       (2, 'hugo.bernard@relance.test', 'Hugo Bernard'), (3, 'lea.petit@relance.test', 'Léa Petit')"
+  fi
+  RELANCE__DATABASE__URL=$url RELANCE__INBOX__LISTEN=127.0.0.1:$port \
+    "$bin/relance-inbox" >"${TMPDIR:-/tmp}/relance-e2e-$port.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  die "inbox on $port not ready; see ${TMPDIR:-/tmp}/relance-e2e-$port.log"
+}
+
+start_inbox relance_e2e 18181 demo
+start_inbox relance_e2e_empty 18182 empty
+
+log "browser tests (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
+RELANCE_E2E_URL=http://127.0.0.1:18181 RELANCE_E2E_EMPTY_URL=http://127.0.0.1:18182 \
+  node --test --test-reporter=spec web/e2e/

@@ -33,6 +33,13 @@ pub fn signature(body: &[u8]) -> Result<(Value, Signature), ApiError> {
 
 pub fn parse(value: &Value, received_at: DateTime<Utc>) -> Result<Vec<Mapped>, ApiError> {
     let name = required(value, "/event-data/event", "event-data.event")?;
+    // Mailgun names the bot that fetched a pixel or followed a link (`apple` for Apple Mail
+    // Privacy Protection, `gmail`, `generic` scanners); empty when it saw a person.
+    let bot = optional(value, "/event-data/client-info/bot").is_some();
+    if name == "clicked" && bot {
+        // A scanner following links is not engagement, and a click has no machine flag.
+        return Ok(vec![Mapped::Ignored("clicked.bot".into())]);
+    }
     let kind = match name {
         "accepted" => EventKind::Sent,
         "delivered" => EventKind::Delivered,
@@ -60,7 +67,7 @@ pub fn parse(value: &Value, received_at: DateTime<Utc>) -> Result<Vec<Mapped>, A
         recipient: optional(value, "/event-data/recipient"),
         subject: optional(value, "/event-data/message/headers/subject"),
         url: optional(value, "/event-data/url"),
-        machine_open: false,
+        machine_open: kind == EventKind::Opened && bot,
     }
     .build(received_at)])
 }

@@ -7,8 +7,8 @@
 //! |---|---|---|---|---|
 //! | sent | `email.sent` | `processed` | `accepted` | — |
 //! | delivered | `email.delivered` | `delivered` | `delivered` | `Delivery` |
-//! | opened | `email.opened` | `open` (`sg_machine_open` → machine) | `opened` | `Open` |
-//! | clicked | `email.clicked` | `click` | `clicked` | `Click` |
+//! | opened | `email.opened` | `open` (`sg_machine_open` → machine) | `opened` (`client-info.bot` → machine) | `Open` |
+//! | clicked | `email.clicked` | `click` | `clicked` (ignored when `client-info.bot` is set) | `Click` |
 //! | bounced (permanent only) | `email.bounced` unless `bounce.type` is `Transient`/`Undetermined` | `bounce` unless `type` = `blocked` | `failed` with `severity` = `permanent` | `Bounce` of type `HardBounce`/`BadEmailAddress` |
 //! | complained | `email.complained` | `spamreport` | `complained` | `SpamComplaint` |
 //! | unsubscribed | — | `unsubscribe`, `group_unsubscribe` | `unsubscribed` | `SubscriptionChange` with `SuppressSending` for `ManualSuppression` |

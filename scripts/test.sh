@@ -18,6 +18,8 @@ log "cargo fmt --check"
 cargo fmt --all --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "deployment manifests (compose schema, Kubernetes schemas)"
+scripts/validate-deploy.sh
 log "cargo test"
 export RELANCE_TEST_DATABASE_URL=${RELANCE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export RELANCE_TEST_NATS_URL=${RELANCE_TEST_NATS_URL:-nats://127.0.0.1:4222}

@@ -26,9 +26,14 @@ wheel = glob.glob(sys.argv[1] + "/docker_compose-1.29.2-*.whl")[0]
 open(sys.argv[2], "wb").write(zipfile.ZipFile(wheel).read("compose/config/compose_spec.json"))
 PY
 fi
+# Rendering needs kubectl's built-in kustomize v4+ (kubectl >= 1.21); Debian 12's own
+# kubernetes-client is older, so it is only a fallback and this says so if it is too old.
 if ! command -v kubectl >/dev/null; then
   apt_install kubernetes-client
 fi
+kustomize_major=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')
+[ "${kustomize_major:-0}" -ge 4 ] \
+  || die "kubectl with kustomize v4+ is needed to render k8s/ (found: $(kubectl version --client 2>&1 | head -1))"
 
 log "docker-compose.yml against the Compose Specification"
 "$venv/bin/python" - "$schema" docker-compose.yml <<'PY'

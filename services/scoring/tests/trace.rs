@@ -1,0 +1,81 @@
+//! One webhook, one trace: the gateway's request span and scoring's span for the same event
+//! share a trace id, carried by the W3C `traceparent` header of the NATS message. Its own test
+//! binary, because it installs an in-memory span exporter as the process's tracer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use serde_json::json;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use relance_shared::testing::{self, test_database, test_settings, TEST_INGEST_TOKEN};
+
+#[tokio::test]
+async fn the_webhook_trace_continues_into_scoring() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("relance-test")))
+        .init();
+
+    let db = test_database().await;
+    let mut settings = test_settings(&db.url);
+    settings.scoring.batch_wait_ms = 20;
+    let gateway = relance_gateway::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
+        gateway.port()
+    );
+    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    let scoring = relance_scoring::Application::build(settings.clone())
+        .await
+        .unwrap();
+    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(TEST_INGEST_TOKEN)
+        .json(
+            &json!({"provider": "resend", "external_id": "trace-1", "event": "sent",
+                      "occurred_at": "2026-11-20T10:00:00Z"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    testing::wait_for(Duration::from_secs(20), "the event scored", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (n == 1).then_some(())
+    })
+    .await;
+
+    let spans = testing::wait_for(Duration::from_secs(10), "both spans exported", || async {
+        let spans = exporter.get_finished_spans().unwrap();
+        let find = |name: &str| spans.iter().find(|s| s.name == name).cloned();
+        match (find("ingest"), find("scoring.event")) {
+            (Some(ingest), Some(scored)) => Some((ingest, scored)),
+            _ => None,
+        }
+    })
+    .await;
+    let (ingest, scored) = spans;
+    assert_eq!(
+        scored.span_context.trace_id(),
+        ingest.span_context.trace_id(),
+        "scoring's span belongs to the webhook's trace"
+    );
+    assert_ne!(scored.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+    testing::delete_streams(&settings).await;
+}

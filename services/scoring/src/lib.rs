@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod consumer;
+pub mod dlq;
 pub mod startup;
 
 pub use startup::Application;

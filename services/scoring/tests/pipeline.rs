@@ -476,3 +476,72 @@ async fn events_posted_while_scoring_is_down_are_applied_after_restart() {
     .await;
     stack.cleanup().await;
 }
+
+#[tokio::test]
+async fn dead_letters_are_replayed_once_the_cause_is_fixed() {
+    let stack = Stack::spawn(1).await;
+    seed_people(stack.pool(), 1).await;
+    // Person 424242 does not exist (yet): the event is poison and goes to the DLQ.
+    stack
+        .post(&json!([ev("msg-r", "opened", 1, 424_242)]))
+        .await;
+    let js = stack.jetstream().await;
+    let names = stack.names();
+    let letters = testing::wait_for(Duration::from_secs(20), "the dead letter", || async {
+        let letters = relance_scoring::dlq::list(&js, &names, None).await.ok()?;
+        (letters.len() == 1).then_some(letters)
+    })
+    .await;
+    assert!(!letters[0].reason.is_empty());
+    assert!(letters[0]
+        .original_subject
+        .as_deref()
+        .unwrap()
+        .ends_with("email.events.resend.opened"));
+    assert_eq!(
+        relance_scoring::dlq::list(&js, &names, Some("sendgrid"))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+
+    sqlx::query(
+        "INSERT INTO people (id, first_name, email) VALUES (424242, 'Tardif', 'tardif@acme.test')",
+    )
+    .execute(stack.pool())
+    .await
+    .unwrap();
+    let report = relance_scoring::dlq::replay(&js, &names, Some("resend"))
+        .await
+        .unwrap();
+    assert_eq!(report.replayed, 1);
+    testing::wait_for(
+        Duration::from_secs(20),
+        "the replayed event scored",
+        || async {
+            let score: Option<i32> =
+                sqlx::query_scalar("SELECT score FROM lead_scores WHERE person_id = 424242")
+                    .fetch_optional(stack.pool())
+                    .await
+                    .unwrap();
+            (score == Some(3)).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        relance_scoring::dlq::list(&js, &names, None)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    // Replaying an empty DLQ does nothing.
+    assert_eq!(
+        relance_scoring::dlq::replay(&js, &names, None)
+            .await
+            .unwrap()
+            .replayed,
+        0
+    );
+}

@@ -463,3 +463,40 @@ async fn a_pass_asked_to_stop_stops_between_batches() {
     assert_eq!(report.notified, 1);
     testing::delete_streams(&settings).await;
 }
+
+#[tokio::test]
+async fn a_notification_carries_the_trace_of_its_pass() {
+    use tracing::Instrument;
+    let db = test_database().await;
+    users(&db.pool).await;
+    let settings = test_settings(&db.url);
+    add(&db.pool, "due", "todo", Some(1), Some("past")).await;
+    let reminder = app(&settings).await;
+    let span = tracing::info_span!("reminder_pass");
+    let trace_id = relance_shared::telemetry::trace_id(&span);
+    assert_ne!(trace_id, "00000000000000000000000000000000");
+    let stop = CancellationToken::new();
+    let report = reminder.run_once(&stop).instrument(span).await.unwrap();
+    assert_eq!(report.published, 1);
+
+    let client = async_nats::connect(settings.nats.url_for_tests())
+        .await
+        .unwrap();
+    let js = jetstream::new(client);
+    let stream = js
+        .get_stream(Names::new(&settings.nats.namespace).notifications_stream())
+        .await
+        .unwrap();
+    let message = stream.get_raw_message(1).await.unwrap();
+    let traceparent = message
+        .headers
+        .get("traceparent")
+        .unwrap()
+        .as_str()
+        .to_owned();
+    assert!(
+        traceparent.starts_with(&format!("00-{trace_id}-")),
+        "{traceparent} is not in trace {trace_id}"
+    );
+    testing::delete_streams(&settings).await;
+}

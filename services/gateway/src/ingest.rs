@@ -36,7 +36,7 @@ use crate::startup::AppState;
 /// one bad clock would otherwise pin them in the future.
 const MAX_CLOCK_SKEW: Duration = Duration::hours(24);
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestAccepted {
     pub accepted: usize,
     /// Events JetStream already had (a re-post inside its duplicate window).

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod ingest;
+pub mod openapi;
 pub mod providers;
 pub mod publish;
 pub mod signatures;

@@ -95,6 +95,10 @@ impl Application {
                 post(crate::ingest::ingest),
             )
             .route(
+                "/openapi.json",
+                axum::routing::get(crate::openapi::openapi_json),
+            )
+            .route(
                 "/api/v1/marketing/email/webhooks/resend",
                 post(webhooks::resend),
             )

@@ -143,7 +143,7 @@ impl TokenStore {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookAccepted {
     /// Events published (or already in JetStream: see `duplicates`).
     pub accepted: usize,

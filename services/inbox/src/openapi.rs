@@ -2,29 +2,13 @@
 //! `ToSchema` derives, so the document follows the code. A test checks every route the router
 //! serves is in it.
 
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
+
+use relance_shared::http::openapi as shared;
+pub use relance_shared::http::openapi::{Problem, ProblemField};
 
 use crate::routes;
-
-/// An `application/problem+json` error (RFC 9457).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// For 422: each bad field or parameter and what is wrong with it.
-    pub errors: Option<Vec<ProblemField>>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProblemField {
-    pub field: String,
-    pub message: String,
-}
 
 struct BearerAuth;
 
@@ -45,24 +29,6 @@ impl Modify for BearerAuth {
         );
     }
 }
-
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
-#[allow(dead_code)]
-fn healthz() {}
-
-/// Readiness: PostgreSQL and NATS reachable.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
-    (status = 200, description = "ready"),
-    (status = 503, description = "a dependency is down", body = Problem, content_type = "application/problem+json"),
-))]
-#[allow(dead_code)]
-fn readyz() {}
-
-/// Prometheus metrics, text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
-#[allow(dead_code)]
-fn metrics() {}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -85,9 +51,9 @@ fn metrics() {}
         routes::leads::person_score,
         routes::notifications::list,
         routes::notifications::mark_read,
-        healthz,
-        readyz,
-        metrics,
+        shared::healthz,
+        shared::readyz,
+        shared::metrics,
     ),
     components(schemas(Problem, ProblemField, crate::filters::Due)),
     modifiers(&BearerAuth),

@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod health;
 pub mod observe;
+pub mod openapi;
 pub mod problem;
 pub mod serve;
 

@@ -48,6 +48,8 @@ async fn active_user(state: &AppState, id: i64) -> Result<Option<User>, sqlx::Er
 #[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth",
     request_body = DevLogin,
     responses(
+        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 200, body = Token),
         (status = 404, description = "dev-login is off", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "no such active user", body = Problem, content_type = "application/problem+json"),

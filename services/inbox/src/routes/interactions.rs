@@ -268,6 +268,8 @@ pub struct NextActionChange {
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/status", tag = "interactions",
     params(("id" = i64, Path)), request_body = StatusChange, security(("bearer" = [])),
     responses(
+        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 200, body = Interaction),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -288,6 +290,8 @@ pub async fn set_status(
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/assignee", tag = "interactions",
     params(("id" = i64, Path)), request_body = AssigneeChange, security(("bearer" = [])),
     responses(
+        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 200, body = Interaction),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -308,6 +312,8 @@ pub async fn set_assignee(
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/next-action", tag = "interactions",
     params(("id" = i64, Path)), request_body = NextActionChange, security(("bearer" = [])),
     responses(
+        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 200, body = Interaction),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -329,6 +335,8 @@ pub async fn set_next_action(
 #[utoipa::path(post, path = "/api/v1/interactions/bulk", tag = "interactions",
     request_body = BulkRequest, security(("bearer" = [])),
     responses(
+        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 200, body = BulkResult),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -31,6 +31,8 @@ ensure_node
   | tee "${TMPDIR:-/tmp}/relance-web.log"
 log "web: browser tests (playwright-core, Debian's Chromium)"
 RELANCE_WEB_INSTALLED=1 scripts/e2e.sh 2>&1 | tee "${TMPDIR:-/tmp}/relance-e2e.log"
+log "API fuzzing (schemathesis against /openapi.json)"
+scripts/fuzz.sh 2>&1 | tee "${TMPDIR:-/tmp}/relance-fuzz.log"
 
 # One closing line for CI to read: the totals of every test binary, Vitest and the browser tests.
 awk '

@@ -1,0 +1,108 @@
+//! Faults during ingest, each ending in an exact account: NATS restarted while webhooks arrive
+//! (every 2xx'd event applied exactly once; a 503'd request may be retried by its sender).
+//! Uses a private nats-server, so stopping it disturbs no other test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use relance_shared::testing::{self, test_database, test_settings, PrivateNats, TEST_INGEST_TOKEN};
+
+#[tokio::test]
+async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
+    testing::init_tracing();
+    let mut nats = PrivateNats::start().await;
+    let db = test_database().await;
+    sqlx::raw_sql(
+        "INSERT INTO people (id, first_name) SELECT g, 'p' || g FROM generate_series(1, 20) g",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut settings = test_settings(&db.url);
+    settings.nats.url = SecretString::from(nats.url());
+    settings.nats.publish_timeout_ms = 1_000;
+    settings.scoring.batch_wait_ms = 20;
+    let gateway = relance_gateway::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
+        gateway.port()
+    );
+    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    let scoring = relance_scoring::Application::build(settings.clone())
+        .await
+        .unwrap();
+    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let http = reqwest::Client::new();
+    let mut acknowledged: HashSet<String> = HashSet::new();
+    let (mut ok, mut refused) = (0, 0);
+    for request in 0..60 {
+        if request == 20 {
+            nats.stop();
+        }
+        if request == 35 {
+            nats.restart().await;
+        }
+        let batch: Vec<Value> = (0..20)
+            .map(|i| {
+                let n = request * 20 + i;
+                json!({"provider": "resend", "external_id": format!("m{n}"), "event": "opened",
+                       "event_id": format!("e{n}"), "occurred_at": "2026-11-20T10:00:00Z",
+                       "person_id": 1 + n % 20})
+            })
+            .collect();
+        let response = http
+            .post(&url)
+            .bearer_auth(TEST_INGEST_TOKEN)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            202 => {
+                ok += 1;
+                let body: Value = response.json().await.unwrap();
+                for key in body["event_keys"].as_array().unwrap() {
+                    acknowledged.insert(key.as_str().unwrap().to_owned());
+                }
+            }
+            503 => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(refused > 0, "some requests met the outage");
+    assert!(ok >= 40, "the rest were accepted: {ok}");
+
+    let applied: HashSet<String> = testing::wait_for(
+        Duration::from_secs(60),
+        "every 2xx'd event applied",
+        || async {
+            let keys: Vec<String> = sqlx::query_scalar("SELECT event_key FROM processed_events")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+            let keys: HashSet<String> = keys.into_iter().collect();
+            acknowledged.is_subset(&keys).then_some(keys)
+        },
+    )
+    .await;
+    // Exactly once: one first open per applied event, and scores from the history.
+    let (opens, history): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(open_count) FROM email_sends)::bigint, (SELECT count(*) FROM lead_score_history)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (opens, history),
+        (applied.len() as i64, applied.len() as i64)
+    );
+    assert_eq!(acknowledged.len(), ok * 20);
+}

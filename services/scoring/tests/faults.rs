@@ -106,3 +106,84 @@ async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
     );
     assert_eq!(acknowledged.len(), ok * 20);
 }
+
+#[tokio::test]
+async fn postgres_restarted_while_scoring_loses_nothing() {
+    testing::init_tracing();
+    let mut pg = testing::PrivatePostgres::start().await;
+    let url = pg.url("postgres");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    relance_shared::db::migrate(&pool).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO people (id, first_name) SELECT g, 'p' || g FROM generate_series(1, 20) g",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let mut settings = test_settings(&url);
+    settings.scoring.batch_wait_ms = 20;
+    let gateway = relance_gateway::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let ingest = format!(
+        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
+        gateway.port()
+    );
+    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    let scoring = relance_scoring::Application::build(settings.clone())
+        .await
+        .unwrap();
+    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+
+    let http = reqwest::Client::new();
+    let mut posted = 0;
+    for request in 0..30 {
+        if request == 10 {
+            pg.stop();
+        }
+        if request == 20 {
+            pg.restart().await;
+        }
+        let batch: Vec<Value> = (0..20)
+            .map(|i| {
+                let n = request * 20 + i;
+                json!({"provider": "resend", "external_id": format!("m{n}"), "event": "opened",
+                       "event_id": format!("e{n}"), "occurred_at": "2026-11-20T10:00:00Z",
+                       "person_id": 1 + n % 20})
+            })
+            .collect();
+        // The gateway never needs the database: every request is accepted.
+        let response = http
+            .post(&ingest)
+            .bearer_auth(TEST_INGEST_TOKEN)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        posted += 20;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    testing::wait_for(
+        Duration::from_secs(90),
+        "every event applied after the restart",
+        || async {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
+                .fetch_one(&pool)
+                .await
+                .ok()?;
+            (n == posted).then_some(())
+        },
+    )
+    .await;
+    let (opens, history): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(open_count) FROM email_sends)::bigint, (SELECT count(*) FROM lead_score_history)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((opens, history), (posted, posted));
+    testing::delete_streams(&settings).await;
+}

@@ -500,3 +500,75 @@ async fn a_notification_carries_the_trace_of_its_pass() {
     );
     testing::delete_streams(&settings).await;
 }
+
+#[tokio::test]
+async fn a_reminder_killed_mid_pass_loses_and_doubles_nothing() {
+    let db = test_database().await;
+    users(&db.pool).await;
+    let settings = test_settings(&db.url);
+    sqlx::query(
+        "INSERT INTO crm_interactions (type, title, status, assignee_id, next_action_at) \
+         SELECT 'call', 'due ' || g, 'todo', 1 + g % 2, now() - g * interval '1 second' \
+         FROM generate_series(1, 20000) g",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let once = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_relance-reminder"))
+            .arg("--once")
+            .env("RELANCE__DATABASE__URL", &db.url)
+            .env("RELANCE__NATS__URL", settings.nats.url_for_tests())
+            .env("RELANCE__NATS__NAMESPACE", &settings.nats.namespace)
+            .env("RELANCE__REMINDER__LISTEN", "127.0.0.1:0")
+            .env("RELANCE__REMINDER__BATCH_SIZE", "20")
+            .env("RELANCE__TELEMETRY__LOG_LEVEL", "error")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let mut first = once();
+    testing::wait_for(Duration::from_secs(30), "the pass under way", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (n > 0).then_some(())
+    })
+    .await;
+    first.kill().await.unwrap(); // SIGKILL
+    let at_kill: i64 = sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE published_at IS NOT NULL) FROM notifications",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(at_kill < 20000, "the kill came mid-pass");
+    let status = once().wait().await.unwrap();
+    assert!(status.success());
+    let (notifications, interactions, unnotified, unpublished): (i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT count(*), count(DISTINCT interaction_id), \
+         (SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL), \
+         count(*) FILTER (WHERE published_at IS NULL) FROM notifications",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (notifications, interactions, unnotified, unpublished),
+        (20000, 20000, 0, 0)
+    );
+    let received = messages(&settings).await;
+    assert_eq!(
+        received.len(),
+        20000,
+        "JetStream dropped any republished copy"
+    );
+    assert_eq!(
+        received.iter().map(|m| m.1).collect::<HashSet<_>>().len(),
+        20000
+    );
+    testing::delete_streams(&settings).await;
+}

@@ -1,0 +1,150 @@
+//! `relance-bench baseline`: the two limits the pipeline competes with, measured on this machine
+//! in a database and a stream of their own, so Relance's end-to-end rate can be read as a ratio:
+//!
+//! - the per-event transaction: scoring's own `apply_batch` called with one event at a time (one
+//!   commit per event), from `--concurrency` connections: what a naive consumer would reach;
+//!   and the same events in batches of `--batch`, what the consumer does;
+//! - raw JetStream publish with acknowledgements (file storage, the local server).
+//!
+//! ```text
+//! cargo run --release -p relance-bench -- baseline --events 20000 --concurrency 4
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use futures::StreamExt;
+use sqlx::Connection;
+
+use relance_shared::event::{EmailEvent, EventKind, SCHEMA_VERSION};
+use relance_shared::scoring::ScoringRules;
+
+use crate::args::Args;
+
+fn event(n: usize, run: &str) -> EmailEvent {
+    EmailEvent {
+        schema: SCHEMA_VERSION,
+        event_key: format!("baseline-{run}-{n}"),
+        provider: "baseline".into(),
+        external_id: format!("m{}", n / 5),
+        event: [
+            EventKind::Sent,
+            EventKind::Delivered,
+            EventKind::Opened,
+            EventKind::Opened,
+            EventKind::Clicked,
+        ][n % 5],
+        occurred_at: Utc::now(),
+        received_at: Utc::now(),
+        person_id: Some(1 + (n % 500) as i64),
+        organisation_id: None,
+        recipient: None,
+        subject: Some("Benchmark".into()),
+        url: None,
+        machine_open: false,
+    }
+}
+
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    let events: usize = args.number("events", 20_000)?;
+    let concurrency: usize = args.number("concurrency", 4)?;
+    let batch: usize = args.number("batch", 200)?;
+    let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
+    let nats_url = args.get("nats", "nats://127.0.0.1:4222");
+    let name = "relance_bench_baseline";
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(concurrency as u32 + 1)
+        .connect(&format!("{server}/{name}"))
+        .await?;
+    relance_shared::db::migrate(&pool).await?;
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, full_name) VALUES (1, 'o@bench.test', 'Owner'); \
+         INSERT INTO people (id, first_name, owner_id) SELECT g, 'p' || g, 1 FROM generate_series(1, 500) g",
+    )
+    .execute(&pool)
+    .await?;
+    let rules = Arc::new(ScoringRules::default());
+
+    println!("baseline on this machine: {events} events, {concurrency} connections");
+    // One transaction per event.
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..events)
+        .map(|n| {
+            let pool = pool.clone();
+            let rules = rules.clone();
+            async move {
+                relance_scoring::apply::apply_batch(&pool, &[event(n, "single")], None, &rules)
+                    .await?;
+                Ok(())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    results.into_iter().collect::<anyhow::Result<()>>()?;
+    let single = events as f64 / started.elapsed().as_secs_f64();
+    println!("  per-event transaction (scoring's SQL, 1 commit/event): {single:>8.0} events/s");
+
+    // The same SQL, a batch per transaction.
+    let all: Vec<EmailEvent> = (0..events).map(|n| event(n, "batch")).collect();
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<()>> =
+        futures::stream::iter(all.chunks(batch).map(<[EmailEvent]>::to_vec))
+            .map(|chunk| {
+                let pool = pool.clone();
+                let rules = rules.clone();
+                async move {
+                    relance_scoring::apply::apply_batch(&pool, &chunk, None, &rules).await?;
+                    Ok(())
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+    results.into_iter().collect::<anyhow::Result<()>>()?;
+    let batched = events as f64 / started.elapsed().as_secs_f64();
+    println!("  batched transaction ({batch} events/commit):            {batched:>8.0} events/s");
+
+    // Raw JetStream publish, acknowledged, file storage.
+    let client = async_nats::connect(&nats_url).await?;
+    let js = async_nats::jetstream::new(client);
+    let stream = format!("BENCH_BASELINE_{}", std::process::id());
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: stream.clone(),
+        subjects: vec![format!("bench.baseline.{}", std::process::id())],
+        storage: async_nats::jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    let payload = bytes::Bytes::from(serde_json::to_vec(&event(0, "js"))?);
+    let subject = format!("bench.baseline.{}", std::process::id());
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(256);
+    for _ in 0..events {
+        pending.push(js.publish(subject.clone(), payload.clone()).await?);
+        if pending.len() == 256 {
+            for ack in pending.drain(..) {
+                ack.await?;
+            }
+        }
+    }
+    for ack in pending {
+        ack.await?;
+    }
+    let jetstream = events as f64 / started.elapsed().as_secs_f64();
+    js.delete_stream(&stream).await?;
+    println!("  raw JetStream publish (acked, file storage):      {jetstream:>8.0} messages/s");
+    println!(
+        "  batching gains {:.1}× over one commit per event",
+        batched / single
+    );
+    Ok(())
+}

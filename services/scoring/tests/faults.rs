@@ -11,6 +11,35 @@ use serde_json::{json, Value};
 
 use relance_shared::testing::{self, test_database, test_settings, PrivateNats, TEST_INGEST_TOKEN};
 
+/// Gateway and scoring in this process; returns the ingest URL.
+async fn spawn_pipeline(settings: &relance_shared::Settings) -> String {
+    let gateway = relance_gateway::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
+        gateway.port()
+    );
+    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    let scoring = relance_scoring::Application::build(settings.clone())
+        .await
+        .unwrap();
+    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+    url
+}
+
+/// Request `request`'s 20 distinct opens, over 20 people.
+fn opens(request: usize) -> Vec<Value> {
+    (0..20)
+        .map(|i| {
+            let n = request * 20 + i;
+            json!({"provider": "resend", "external_id": format!("m{n}"), "event": "opened",
+                   "event_id": format!("e{n}"), "occurred_at": "2026-11-20T10:00:00Z",
+                   "person_id": 1 + n % 20})
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
     testing::init_tracing();
@@ -26,18 +55,7 @@ async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
     settings.nats.url = SecretString::from(nats.url());
     settings.nats.publish_timeout_ms = 1_000;
     settings.scoring.batch_wait_ms = 20;
-    let gateway = relance_gateway::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
-        gateway.port()
-    );
-    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
-    let scoring = relance_scoring::Application::build(settings.clone())
-        .await
-        .unwrap();
-    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+    let url = spawn_pipeline(&settings).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let http = reqwest::Client::new();
@@ -50,14 +68,7 @@ async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
         if request == 35 {
             nats.restart().await;
         }
-        let batch: Vec<Value> = (0..20)
-            .map(|i| {
-                let n = request * 20 + i;
-                json!({"provider": "resend", "external_id": format!("m{n}"), "event": "opened",
-                       "event_id": format!("e{n}"), "occurred_at": "2026-11-20T10:00:00Z",
-                       "person_id": 1 + n % 20})
-            })
-            .collect();
+        let batch = opens(request);
         let response = http
             .post(&url)
             .bearer_auth(TEST_INGEST_TOKEN)
@@ -123,18 +134,7 @@ async fn postgres_restarted_while_scoring_loses_nothing() {
     pool.close().await;
     let mut settings = test_settings(&url);
     settings.scoring.batch_wait_ms = 20;
-    let gateway = relance_gateway::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let ingest = format!(
-        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
-        gateway.port()
-    );
-    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
-    let scoring = relance_scoring::Application::build(settings.clone())
-        .await
-        .unwrap();
-    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+    let ingest = spawn_pipeline(&settings).await;
 
     let http = reqwest::Client::new();
     let mut posted = 0;
@@ -145,14 +145,7 @@ async fn postgres_restarted_while_scoring_loses_nothing() {
         if request == 20 {
             pg.restart().await;
         }
-        let batch: Vec<Value> = (0..20)
-            .map(|i| {
-                let n = request * 20 + i;
-                json!({"provider": "resend", "external_id": format!("m{n}"), "event": "opened",
-                       "event_id": format!("e{n}"), "occurred_at": "2026-11-20T10:00:00Z",
-                       "person_id": 1 + n % 20})
-            })
-            .collect();
+        let batch = opens(request);
         // The gateway never needs the database: every request is accepted.
         let response = http
             .post(&ingest)

@@ -7,8 +7,13 @@
 //! ```
 //!
 //! Options (all optional): `--gateway URL`, `--token T` (default: the dev token),
-//! `--database-url URL`, `--events N`, `--batch B`, `--concurrency C`, `--people P`.
+//! `--database-url URL`, `--events N`, `--batch B` (1: one event object per request),
+//! `--concurrency C`, `--people P`, `--nats URL`. A progress bar follows the posting; the peak
+//! consumer lag (the `scoring` consumer's pending plus unacknowledged messages) is sampled
+//! every 100 ms.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -21,6 +26,7 @@ struct Options {
     gateway: String,
     token: String,
     database_url: String,
+    nats: String,
     events: usize,
     batch: usize,
     concurrency: usize,
@@ -37,6 +43,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
                 .unwrap_or_else(|_| "dev-ingest-token-change-me".into()),
         ),
         database_url: get("database-url", "postgres://postgres@127.0.0.1:5432/relance"),
+        nats: get("nats", "nats://127.0.0.1:4222"),
         events: get("events", "10000").parse().context("--events")?,
         batch: get("batch", "100").parse().context("--batch")?,
         concurrency: get("concurrency", "4").parse().context("--concurrency")?,
@@ -76,7 +83,10 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         .collect();
     let bodies: Vec<String> = events
         .chunks(o.batch)
-        .map(|c| Value::Array(c.to_vec()).to_string())
+        .map(|c| match c {
+            [one] => one.to_string(),
+            many => Value::Array(many.to_vec()).to_string(),
+        })
         .collect();
     let http = reqwest::Client::new();
     let url = format!("{}/api/v1/marketing/email/ingest", o.gateway);
@@ -89,12 +99,54 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         o.concurrency,
         o.gateway
     );
+    let progress = indicatif::ProgressBar::new(o.events as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("  posting [{bar:40}] {pos}/{len} ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    // Peak consumer lag, from JetStream: messages of the `scoring` consumer not yet delivered
+    // plus delivered and not yet acknowledged (scoring acks after its commit).
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let peak_lag = Arc::new(AtomicUsize::new(0));
+    let nats_url = o.nats.clone();
+    let sampling = tokio::spawn({
+        let peak_lag = peak_lag.clone();
+        async move {
+            let Ok(client) = async_nats::connect(nats_url).await else {
+                return;
+            };
+            let js = async_nats::jetstream::new(client);
+            let names = relance_shared::nats::Names::new("");
+            let Ok(stream) = js.get_stream(names.email_events_stream()).await else {
+                return;
+            };
+            let Ok(mut consumer) = stream
+                .get_consumer::<async_nats::jetstream::consumer::pull::Config>(
+                    relance_shared::nats::SCORING_CONSUMER,
+                )
+                .await
+            else {
+                return;
+            };
+            loop {
+                if let Ok(info) = consumer.info().await {
+                    let lag = info.num_pending as usize + info.num_ack_pending;
+                    peak_lag.fetch_max(lag, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
     let started = Instant::now();
     let latencies: Vec<anyhow::Result<Duration>> =
         futures::stream::iter(bodies.into_iter().map(|body| {
             let http = http.clone();
             let url = url.clone();
             let token = o.token.clone();
+            let progress = progress.clone();
+            let accepted = accepted.clone();
+            let per_request = o.batch.min(o.events);
             async move {
                 let t = Instant::now();
                 let response = http
@@ -111,6 +163,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                         response.text().await.unwrap_or_default()
                     );
                 }
+                accepted.fetch_add(per_request, Ordering::Relaxed);
+                progress.inc(per_request as u64);
                 Ok(t.elapsed())
             }
         }))
@@ -118,6 +172,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         .collect()
         .await;
     let accepted_in = started.elapsed();
+    progress.finish_and_clear();
     let mut latencies: Vec<Duration> = latencies.into_iter().collect::<anyhow::Result<_>>()?;
     latencies.sort();
 
@@ -154,6 +209,11 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         percentile(&latencies, 50.0).as_secs_f64() * 1e3,
         percentile(&latencies, 99.0).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+    sampling.abort();
+    println!(
+        "peak consumer lag: {} messages (pending + unacknowledged)",
+        peak_lag.load(Ordering::Relaxed)
     );
     Ok(())
 }

@@ -51,3 +51,27 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
+
+/// Drops and recreates `name` on `server` (a benchmark's own database), migrated; returns a
+/// pool of `connections` to it.
+pub async fn fresh_database(
+    server: &str,
+    name: &str,
+    connections: u32,
+) -> anyhow::Result<sqlx::PgPool> {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+    // Two statements: DROP/CREATE DATABASE cannot share an implicit transaction.
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(connections)
+        .connect(&format!("{server}/{name}"))
+        .await?;
+    relance_shared::db::migrate(&pool).await?;
+    Ok(pool)
+}

@@ -15,12 +15,11 @@ use std::time::Instant;
 
 use chrono::Utc;
 use futures::StreamExt;
-use sqlx::Connection;
 
 use relance_shared::event::{EmailEvent, EventKind, SCHEMA_VERSION};
 use relance_shared::scoring::ScoringRules;
 
-use crate::args::Args;
+use crate::args::{fresh_database, Args};
 
 fn event(n: usize, run: &str) -> EmailEvent {
     EmailEvent {
@@ -53,18 +52,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats_url = args.get("nats", "nats://127.0.0.1:4222");
     let name = "relance_bench_baseline";
-    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(concurrency as u32 + 1)
-        .connect(&format!("{server}/{name}"))
-        .await?;
-    relance_shared::db::migrate(&pool).await?;
+    let pool = fresh_database(&server, name, concurrency as u32 + 1).await?;
     sqlx::raw_sql(
         "INSERT INTO users (id, email, full_name) VALUES (1, 'o@bench.test', 'Owner'); \
          INSERT INTO people (id, first_name, owner_id) SELECT g, 'p' || g, 1 FROM generate_series(1, 500) g",

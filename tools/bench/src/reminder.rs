@@ -13,13 +13,12 @@
 use std::time::Instant;
 
 use secrecy::SecretString;
-use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use relance_reminder::Application;
 use relance_shared::Settings;
 
-use crate::args::Args;
+use crate::args::{fresh_database, Args};
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     let due: i64 = args.number("due", 100_000)?;
@@ -27,17 +26,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats = args.get("nats", "nats://127.0.0.1:4222");
     let name = "relance_bench_reminder";
-    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
-    // Two statements: DROP/CREATE DATABASE cannot share an implicit transaction.
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
     let url = format!("{server}/{name}");
-    let pool = sqlx::PgPool::connect(&url).await?;
-    relance_shared::db::migrate(&pool).await?;
+    let pool = fresh_database(&server, name, 5).await?;
     sqlx::query(
         "INSERT INTO users (id, email, full_name) \
          SELECT g, 'user' || g || '@relance.test', 'User ' || g FROM generate_series(1, 1000) g",

@@ -75,3 +75,14 @@ pub async fn fresh_database(
     relance_shared::db::migrate(&pool).await?;
     Ok(pool)
 }
+
+impl Args {
+    /// Options set in code (a benchmark run from `all`), over the ones given.
+    pub fn with(&self, pairs: &[(&str, String)]) -> Self {
+        let mut named = self.named.clone();
+        for (name, value) in pairs {
+            named.insert((*name).to_owned(), value.clone());
+        }
+        Self { named }
+    }
+}

@@ -45,7 +45,15 @@ fn event(n: usize, run: &str) -> EmailEvent {
     }
 }
 
-pub async fn run(args: &Args) -> anyhow::Result<()> {
+/// The machine's limits, in events (or messages) per second.
+#[derive(Debug, Clone, Copy)]
+pub struct BaselineFigures {
+    pub per_event_transaction: f64,
+    pub batched_transaction: f64,
+    pub jetstream_publish: f64,
+}
+
+pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
     let events: usize = args.number("events", 20_000)?;
     let concurrency: usize = args.number("concurrency", 4)?;
     let batch: usize = args.number("batch", 200)?;
@@ -134,5 +142,9 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         "  batching gains {:.1}× over one commit per event",
         batched / single
     );
-    Ok(())
+    Ok(BaselineFigures {
+        per_event_transaction: single,
+        batched_transaction: batched,
+        jetstream_publish: jetstream,
+    })
 }

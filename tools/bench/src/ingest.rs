@@ -1,6 +1,6 @@
-//! `relance-bench ingest`: posts N events through a running gateway in batches, waits until
-//! scoring has committed the last one, and prints accepted and end-to-end events/s and the
-//! gateway's request latencies. Run against the stack `scripts/start.sh` starts:
+//! `relance-bench ingest`: posts N events through a running gateway, waits until scoring has
+//! committed the last one, and prints accepted and end-to-end events/s, the gateway's request
+//! latencies and the peak consumer lag. Run against the stack `scripts/start.sh` starts:
 //!
 //! ```text
 //! cargo run --release -p relance-bench -- ingest --events 10000 --batch 100 --concurrency 4
@@ -8,9 +8,10 @@
 //!
 //! Options (all optional): `--gateway URL`, `--token T` (default: the dev token),
 //! `--database-url URL`, `--events N`, `--batch B` (1: one event object per request),
-//! `--concurrency C`, `--people P`, `--nats URL`. A progress bar follows the posting; the peak
-//! consumer lag (the `scoring` consumer's pending plus unacknowledged messages) is sampled
-//! every 100 ms.
+//! `--concurrency C`, `--rate R` (open loop: R requests/s, latencies measured from each
+//! request's scheduled time so a backlog shows), `--people P`, `--nats URL`. A progress bar
+//! follows the posting; the peak consumer lag (the `scoring` consumer's pending plus
+//! unacknowledged messages) is sampled every 100 ms.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,6 +23,87 @@ use serde_json::{json, Value};
 
 use crate::args::{percentile, Args};
 
+/// A running gateway and the database its scoring writes to.
+pub struct Target {
+    pub gateway: String,
+    pub token: String,
+    pub pool: sqlx::PgPool,
+    pub nats: String,
+    /// `nats.namespace` of the pipeline (empty for the stack `scripts/start.sh` runs).
+    pub namespace: String,
+}
+
+/// How a run posts: `batch` events per request (1: a single event object), `concurrency`
+/// requests in flight (closed loop), or `rate` requests per second (open loop).
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub events: usize,
+    pub batch: usize,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+    /// Wait until scoring has committed every event (end-to-end figures), or only measure the
+    /// gateway.
+    pub wait_for_commits: bool,
+}
+
+/// What one run measured.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestFigures {
+    pub load: Load,
+    pub accepted_per_sec: f64,
+    pub requests_per_sec: f64,
+    pub end_to_end_per_sec: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+    pub peak_lag: usize,
+}
+
+impl IngestFigures {
+    pub fn print(&self) {
+        let l = self.load;
+        println!(
+            "  accepted by the gateway:   {:>8.0} events/s ({:.0} requests/s)",
+            self.accepted_per_sec, self.requests_per_sec
+        );
+        if self.end_to_end_per_sec.is_finite() {
+            println!(
+                "  first POST to last commit: {:>8.0} events/s",
+                self.end_to_end_per_sec
+            );
+        }
+        println!(
+            "  gateway latency ({} event{} per request): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            l.batch,
+            if l.batch == 1 { "" } else { "s" },
+            ms(self.p50),
+            ms(self.p99),
+            ms(self.max)
+        );
+        println!(
+            "  peak consumer lag: {} messages (pending + unacknowledged)",
+            self.peak_lag
+        );
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Bench people (`Bench <i>`), reused across runs; returns their ids.
+pub async fn bench_people(pool: &sqlx::PgPool, count: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO people (first_name, last_name, email)
+         SELECT 'Bench', i::text, 'bench-' || i || '@bench.relance.test' FROM generate_series(1, $1) i
+         ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO UPDATE SET updated_at = now()
+         RETURNING id",
+    )
+    .bind(count)
+    .fetch_all(pool)
+    .await?)
+}
+
 struct Options {
     gateway: String,
     token: String,
@@ -31,6 +113,7 @@ struct Options {
     batch: usize,
     concurrency: usize,
     people: i64,
+    rate: Option<f64>,
 }
 
 fn options(args: &Args) -> anyhow::Result<Options> {
@@ -48,30 +131,45 @@ fn options(args: &Args) -> anyhow::Result<Options> {
         batch: get("batch", "100").parse().context("--batch")?,
         concurrency: get("concurrency", "4").parse().context("--concurrency")?,
         people: get("people", "500").parse().context("--people")?,
+        rate: match args.get("rate", "") {
+            r if r.is_empty() => None,
+            r => Some(r.parse().context("--rate")?),
+        },
     })
 }
 
-pub async fn run(args: &Args) -> anyhow::Result<()> {
+pub async fn run(args: &Args) -> anyhow::Result<IngestFigures> {
     let o = options(args)?;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
         .connect(&o.database_url)
         .await?;
-    // Bench people, reused across runs.
-    let people: Vec<i64> = sqlx::query_scalar(
-        "INSERT INTO people (first_name, last_name, email)
-         SELECT 'Bench', i::text, 'bench-' || i || '@bench.relance.test' FROM generate_series(1, $1) i
-         ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO UPDATE SET updated_at = now()
-         RETURNING id",
-    )
-    .bind(o.people)
-    .fetch_all(&pool)
-    .await?;
-    // A provider name of this run's own, to count exactly this run's commits.
-    let provider = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let people = bench_people(&pool, o.people).await?;
+    let target = Target {
+        gateway: o.gateway,
+        token: o.token,
+        pool,
+        nats: o.nats,
+        namespace: String::new(),
+    };
+    let load = Load {
+        events: o.events,
+        batch: o.batch,
+        concurrency: o.concurrency,
+        rate: o.rate,
+        wait_for_commits: true,
+    };
+    let figures = measure(&target, load, &people).await?;
+    figures.print();
+    Ok(figures)
+}
+
+/// This run's events: `events` over sends of sent, delivered, opened, opened, clicked, spread
+/// over `people`, under a provider name of the run's own (to count exactly its commits).
+fn events(count: usize, people: &[i64], provider: &str) -> Vec<Value> {
     let kinds = ["sent", "delivered", "opened", "opened", "clicked"];
     let start_time = chrono::Utc::now() - chrono::Duration::hours(1);
-    let events: Vec<Value> = (0..o.events)
+    (0..count)
         .map(|i| {
             let send = i / kinds.len();
             json!({
@@ -80,140 +178,216 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                 "person_id": people[send % people.len()], "subject": "Benchmark",
             })
         })
-        .collect();
-    let bodies: Vec<String> = events
-        .chunks(o.batch)
+        .collect()
+}
+
+/// Samples the `scoring` consumer's lag every 100 ms, keeping the peak.
+/// `current` starts at `usize::MAX` (unknown) until the first sample.
+struct LagSampler {
+    peak: Arc<AtomicUsize>,
+    current: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn sample_lag(nats_url: String, namespace: String) -> LagSampler {
+    let peak = Arc::new(AtomicUsize::new(0));
+    let current = Arc::new(AtomicUsize::new(usize::MAX));
+    let task = tokio::spawn({
+        let (peak, current) = (peak.clone(), current.clone());
+        async move {
+            let sampled = sample_until_aborted(&nats_url, &namespace, &peak, &current).await;
+            if let Err(error) = sampled {
+                // Without samples, the end of the run is found by counting commits alone.
+                eprintln!("consumer lag not sampled: {error:#}");
+                current.store(0, Ordering::Relaxed);
+            }
+        }
+    });
+    LagSampler {
+        peak,
+        current,
+        task,
+    }
+}
+
+async fn sample_until_aborted(
+    nats_url: &str,
+    namespace: &str,
+    peak: &AtomicUsize,
+    current: &AtomicUsize,
+) -> anyhow::Result<()> {
+    let client = async_nats::connect(nats_url).await?;
+    let js = async_nats::jetstream::new(client);
+    let names = relance_shared::nats::Names::new(namespace);
+    let stream = js
+        .get_stream(names.email_events_stream())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut consumer = stream
+        .get_consumer::<async_nats::jetstream::consumer::pull::Config>(
+            relance_shared::nats::SCORING_CONSUMER,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    loop {
+        if let Ok(info) = consumer.info().await {
+            let lag = info.num_pending as usize + info.num_ack_pending;
+            peak.fetch_max(lag, Ordering::Relaxed);
+            current.store(lag, Ordering::Relaxed);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: String) -> anyhow::Result<()> {
+    let response = http
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    if response.status().as_u16() != 202 {
+        bail!(
+            "gateway answered {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Posts `load` to `target`, waits for scoring's last commit, and returns the figures.
+pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Result<IngestFigures> {
+    if load.batch == 0 || load.events == 0 || load.concurrency == 0 || people.is_empty() {
+        bail!("--events, --batch, --concurrency and --people must be at least 1");
+    }
+    let provider = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let bodies: Vec<String> = events(load.events, people, &provider)
+        .chunks(load.batch)
         .map(|c| match c {
             [one] => one.to_string(),
             many => Value::Array(many.to_vec()).to_string(),
         })
         .collect();
+    let requests = bodies.len();
     let http = reqwest::Client::new();
-    let url = format!("{}/api/v1/marketing/email/ingest", o.gateway);
-
-    println!(
-        "posting {} events in {} requests of {} ({} concurrent) to {}",
-        o.events,
-        bodies.len(),
-        o.batch,
-        o.concurrency,
-        o.gateway
-    );
-    let progress = indicatif::ProgressBar::new(o.events as u64);
+    let url = format!("{}/api/v1/marketing/email/ingest", target.gateway);
+    match load.rate {
+        Some(rate) => println!(
+            "posting {} events in {requests} requests of {} at {rate:.0} requests/s (open loop)",
+            load.events, load.batch
+        ),
+        None => println!(
+            "posting {} events in {requests} requests of {} ({} concurrent)",
+            load.events, load.batch, load.concurrency
+        ),
+    }
+    let progress = indicatif::ProgressBar::new(load.events as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template("  posting [{bar:40}] {pos}/{len} ({per_sec})")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    // Peak consumer lag, from JetStream: messages of the `scoring` consumer not yet delivered
-    // plus delivered and not yet acknowledged (scoring acks after its commit).
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let peak_lag = Arc::new(AtomicUsize::new(0));
-    let nats_url = o.nats.clone();
-    let sampling = tokio::spawn({
-        let peak_lag = peak_lag.clone();
-        async move {
-            let Ok(client) = async_nats::connect(nats_url).await else {
-                return;
-            };
-            let js = async_nats::jetstream::new(client);
-            let names = relance_shared::nats::Names::new("");
-            let Ok(stream) = js.get_stream(names.email_events_stream()).await else {
-                return;
-            };
-            let Ok(mut consumer) = stream
-                .get_consumer::<async_nats::jetstream::consumer::pull::Config>(
-                    relance_shared::nats::SCORING_CONSUMER,
-                )
-                .await
-            else {
-                return;
-            };
-            loop {
-                if let Ok(info) = consumer.info().await {
-                    let lag = info.num_pending as usize + info.num_ack_pending;
-                    peak_lag.fetch_max(lag, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    });
+    let lag = sample_lag(target.nats.clone(), target.namespace.clone());
+    let per_request = load.batch.min(load.events);
     let started = Instant::now();
-    let latencies: Vec<anyhow::Result<Duration>> =
-        futures::stream::iter(bodies.into_iter().map(|body| {
-            let http = http.clone();
-            let url = url.clone();
-            let token = o.token.clone();
-            let progress = progress.clone();
-            let accepted = accepted.clone();
-            let per_request = o.batch.min(o.events);
-            async move {
-                let t = Instant::now();
-                let response = http
-                    .post(&url)
-                    .bearer_auth(token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                if response.status().as_u16() != 202 {
-                    bail!(
-                        "gateway answered {}: {}",
-                        response.status(),
-                        response.text().await.unwrap_or_default()
-                    );
+    let latencies: Vec<anyhow::Result<Duration>> = match load.rate {
+        None => {
+            futures::stream::iter(bodies.into_iter().map(|body| {
+                let (http, url, token, progress) = (
+                    http.clone(),
+                    url.clone(),
+                    target.token.clone(),
+                    progress.clone(),
+                );
+                async move {
+                    let t = Instant::now();
+                    post(&http, &url, &token, body).await?;
+                    progress.inc(per_request as u64);
+                    Ok(t.elapsed())
                 }
-                accepted.fetch_add(per_request, Ordering::Relaxed);
-                progress.inc(per_request as u64);
-                Ok(t.elapsed())
+            }))
+            .buffer_unordered(load.concurrency)
+            .collect()
+            .await
+        }
+        Some(rate) => {
+            // Open loop: request i is due at i / rate; its latency counts from then, so a
+            // gateway that falls behind shows it instead of slowing the sender down.
+            let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut tasks = Vec::with_capacity(requests);
+            for body in bodies {
+                let due = ticks.tick().await;
+                let (http, url, token, progress) = (
+                    http.clone(),
+                    url.clone(),
+                    target.token.clone(),
+                    progress.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    post(&http, &url, &token, body).await?;
+                    progress.inc(per_request as u64);
+                    Ok(due.elapsed())
+                }));
             }
-        }))
-        .buffer_unordered(o.concurrency)
-        .collect()
-        .await;
+            let mut out = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                out.push(task.await.map_err(anyhow::Error::from).and_then(|r| r));
+            }
+            out
+        }
+    };
     let accepted_in = started.elapsed();
     progress.finish_and_clear();
     let mut latencies: Vec<Duration> = latencies.into_iter().collect::<anyhow::Result<_>>()?;
     latencies.sort();
 
-    let expected = o.events as i64;
+    if !load.wait_for_commits {
+        lag.task.abort();
+        return Ok(IngestFigures {
+            load,
+            accepted_per_sec: load.events as f64 / accepted_in.as_secs_f64(),
+            requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
+            end_to_end_per_sec: f64::NAN,
+            p50: percentile(&latencies, 50.0),
+            p99: percentile(&latencies, 99.0),
+            max: latencies.last().copied().unwrap_or_default(),
+            peak_lag: lag.peak.load(Ordering::Relaxed),
+        });
+    }
+    let expected = load.events as i64;
+    // Counting commits is a query over this run's rows: done only once JetStream says the
+    // consumer has nothing pending (cheap to ask), so the polling does not compete with scoring.
     let committed_in = loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if lag.current.load(Ordering::Relaxed) != 0 && started.elapsed() < Duration::from_secs(1800)
+        {
+            continue;
+        }
         let done: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM processed_events WHERE provider = $1 AND processed_at >= now() - interval '1 hour'",
         )
         .bind(&provider)
-        .fetch_one(&pool)
+        .fetch_one(&target.pool)
         .await?;
         if done >= expected {
             break started.elapsed();
         }
-        if started.elapsed() > Duration::from_secs(600) {
-            bail!("only {done} of {expected} events committed after 10 minutes");
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("only {done} of {expected} events committed after 30 minutes");
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    let rate = |d: Duration| o.events as f64 / d.as_secs_f64();
-    println!(
-        "accepted by the gateway:  {:>8.0} events/s ({:.2} s)",
-        rate(accepted_in),
-        accepted_in.as_secs_f64()
-    );
-    println!(
-        "first POST to last commit: {:>7.0} events/s ({:.2} s)",
-        rate(committed_in),
-        committed_in.as_secs_f64()
-    );
-    println!(
-        "gateway request latency (batch of {}): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        o.batch,
-        percentile(&latencies, 50.0).as_secs_f64() * 1e3,
-        percentile(&latencies, 99.0).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
-    );
-    sampling.abort();
-    println!(
-        "peak consumer lag: {} messages (pending + unacknowledged)",
-        peak_lag.load(Ordering::Relaxed)
-    );
-    Ok(())
+    lag.task.abort();
+    Ok(IngestFigures {
+        load,
+        accepted_per_sec: load.events as f64 / accepted_in.as_secs_f64(),
+        requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
+        end_to_end_per_sec: load.events as f64 / committed_in.as_secs_f64(),
+        p50: percentile(&latencies, 50.0),
+        p99: percentile(&latencies, 99.0),
+        max: latencies.last().copied().unwrap_or_default(),
+        peak_lag: lag.peak.load(Ordering::Relaxed),
+    })
 }

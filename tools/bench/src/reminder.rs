@@ -20,7 +20,8 @@ use relance_shared::Settings;
 
 use crate::args::{fresh_database, Args};
 
-pub async fn run(args: &Args) -> anyhow::Result<()> {
+/// Returns the pass's end-to-end rate, notifications per second.
+pub async fn run(args: &Args) -> anyhow::Result<f64> {
     let due: i64 = args.number("due", 100_000)?;
     let batch: usize = args.number("batch", 500)?;
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
@@ -87,5 +88,5 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         let _ = js.delete_stream(names.email_events_stream()).await;
         let _ = js.delete_stream(names.email_dlq_stream()).await;
     }
-    Ok(())
+    Ok(report.notified as f64 / elapsed)
 }

@@ -1,0 +1,335 @@
+//! `relance-bench all`: every figure in one run, on this machine, in databases and NATS
+//! namespaces of its own (nothing else needs to run but PostgreSQL and NATS):
+//!
+//! 1. a gateway and a scoring consumer in this process on a fresh `relance_bench_pipeline`
+//!    database; N events (default 100,000) posted in batches of 100, then N one event per
+//!    request, then one event per request at a fixed 2,000 requests/s (open loop) for the
+//!    gateway's latency at that rate;
+//! 2. the machine's limits (`baseline`): scoring's per-event transaction, batched, and raw
+//!    JetStream publish, and the end-to-end rates as ratios of them;
+//! 3. inbox latencies at 1,000,000 interactions (`relance_bench`, seeded when it holds fewer),
+//!    against an inbox in this process;
+//! 4. a reminder pass over 100,000 due rows.
+//!
+//! ```text
+//! cargo run --release -p relance-bench -- all
+//! ```
+//!
+//! Options: `--events N` (100000), `--rate R` and `--seconds S` (2000 requests/s for 10 s),
+//! `--concurrency C` (4 for batches, 2×C for single events), `--interactions N` (1000000),
+//! `--due N` (100000), `--server-url URL`, `--nats URL`.
+
+use std::time::Instant;
+
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use relance_shared::Settings;
+
+use crate::args::{fresh_database, Args};
+use crate::ingest::{self, IngestFigures, Load, Target};
+use crate::{baseline, inbox, reminder, seed};
+
+const BENCH_TOKEN: &str = "bench-ingest-token";
+const BENCH_JWT_SECRET: &str = "bench-jwt-secret-0123456789-0123456789";
+
+fn settings(database_url: &str, nats: &str) -> Settings {
+    let mut s = Settings::default();
+    s.database.url = SecretString::from(database_url.to_owned());
+    s.nats.url = SecretString::from(nats.to_owned());
+    s.nats.namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    s.gateway.listen = "127.0.0.1:0".into();
+    s.gateway.ingest_token = Some(SecretString::from(BENCH_TOKEN));
+    s.auth.jwt_secret = Some(SecretString::from(BENCH_JWT_SECRET));
+    s.scoring.listen = "127.0.0.1:0".into();
+    s.inbox.listen = "127.0.0.1:0".into();
+    s
+}
+
+async fn delete_streams(settings: &Settings) {
+    let url = secrecy::ExposeSecret::expose_secret(&settings.nats.url).to_owned();
+    if let Ok(client) = async_nats::connect(url).await {
+        let js = async_nats::jetstream::new(client);
+        let names = relance_shared::nats::Names::new(&settings.nats.namespace);
+        for stream in [
+            names.email_events_stream(),
+            names.email_dlq_stream(),
+            names.notifications_stream(),
+            names.mailgun_tokens_stream(),
+        ] {
+            let _ = js.delete_stream(stream).await;
+        }
+    }
+}
+
+/// A service running on a tokio runtime of its own, in a thread of its own.
+struct OwnRuntime {
+    port: u16,
+    stop: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OwnRuntime {
+    /// `build` makes the service (inside the new runtime, where its sockets must live) and
+    /// returns its port and the future that runs it until the token is cancelled.
+    fn start<B, BF, R>(name: &'static str, build: B) -> anyhow::Result<Self>
+    where
+        B: FnOnce(CancellationToken) -> BF + Send + 'static,
+        BF: std::future::Future<Output = anyhow::Result<(u16, R)>>,
+        R: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        let stop = CancellationToken::new();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<u16>>();
+        let token = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_name(name)
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(error.into()));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match build(token).await {
+                        Ok((port, run)) => {
+                            let _ = ready_tx.send(Ok(port));
+                            if let Err(error) = run.await {
+                                eprintln!("{name} stopped: {error:#}");
+                            }
+                        }
+                        Err(error) => {
+                            let _ = ready_tx.send(Err(error));
+                        }
+                    }
+                });
+            })?;
+        let port = ready_rx.recv()??;
+        Ok(Self {
+            port,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or("?".into(), |kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} cores ({cpu}), {memory}")
+}
+
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    let events: usize = args.number("events", 100_000)?;
+    let rate: f64 = args.number("rate", 2_000.0)?;
+    let seconds: f64 = args.number("seconds", 10.0)?;
+    let concurrency: usize = args.number("concurrency", 4)?;
+    let interactions: i64 = args.number("interactions", 1_000_000)?;
+    let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
+    let nats = args.get("nats", "nats://127.0.0.1:4222");
+    let started = Instant::now();
+
+    let pg_version: String = {
+        let pool = sqlx::PgPool::connect(&format!("{server}/postgres")).await?;
+        sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&pool)
+            .await?
+    };
+    let nats_version = async_nats::connect(&nats)
+        .await
+        .map(|c| c.server_info().version)
+        .unwrap_or_else(|_| "?".into());
+    println!("# relance-bench all\n");
+    println!("machine: {}", machine());
+    println!("PostgreSQL {pg_version}, nats-server {nats_version}, release build\n");
+
+    // 1. The pipeline, in this process, on a database of its own.
+    println!("## 1. Ingest: gateway → JetStream → scoring → PostgreSQL\n");
+    let db_name = "relance_bench_pipeline";
+    let pool = fresh_database(&server, db_name, 4).await?;
+    let settings = settings(&format!("{server}/{db_name}"), &nats);
+    // Each service on a runtime (and threads) of its own, as separate processes would be, so the
+    // load generator's tasks and scoring's batches do not queue behind each other's.
+    let gateway = OwnRuntime::start("gateway", {
+        let settings = settings.clone();
+        move |stop| async move {
+            let app = relance_gateway::Application::build(settings).await?;
+            let port = app.port();
+            Ok((port, async move {
+                app.run_until_stopped(stop.cancelled_owned()).await?;
+                Ok(())
+            }))
+        }
+    })?;
+    let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
+    let scoring = OwnRuntime::start("scoring", {
+        let settings = settings.clone();
+        move |stop| async move {
+            let app = relance_scoring::Application::build(settings).await?;
+            let port = app.port();
+            Ok((port, async move {
+                app.run_until_stopped(stop.cancelled_owned()).await
+            }))
+        }
+    })?;
+    let people = ingest::bench_people(&pool, 500).await?;
+    let target = Target {
+        gateway: gateway_url,
+        token: BENCH_TOKEN.into(),
+        pool,
+        nats: nats.clone(),
+        namespace: settings.nats.namespace.clone(),
+    };
+    let mut runs: Vec<(&str, IngestFigures)> = Vec::new();
+    for (label, load) in [
+        (
+            "batches of 100",
+            Load {
+                events,
+                batch: 100,
+                concurrency,
+                rate: None,
+                wait_for_commits: true,
+            },
+        ),
+        (
+            "one event per request",
+            Load {
+                events,
+                batch: 1,
+                concurrency: concurrency * 2,
+                rate: None,
+                wait_for_commits: true,
+            },
+        ),
+        (
+            "one event per request, fixed rate",
+            Load {
+                events: (rate * seconds).round() as usize,
+                batch: 1,
+                concurrency: 1,
+                rate: Some(rate),
+                wait_for_commits: true,
+            },
+        ),
+    ] {
+        println!("### {label}");
+        let figures = ingest::measure(&target, load, &people).await?;
+        figures.print();
+        println!();
+        runs.push((label, figures));
+    }
+    // The gateway alone at the same rate: scoring stopped, so the difference is what sharing
+    // two cores with the consumer and PostgreSQL's commits costs the gateway's tail.
+    scoring.stop();
+    println!("### one event per request, fixed rate, scoring stopped (gateway alone)");
+    let alone = ingest::measure(
+        &target,
+        Load {
+            events: (rate * seconds).round() as usize,
+            batch: 1,
+            concurrency: 1,
+            rate: Some(rate),
+            wait_for_commits: false,
+        },
+        &people,
+    )
+    .await?;
+    alone.print();
+    println!();
+    gateway.stop();
+    delete_streams(&settings).await;
+
+    // 2. The limits the pipeline competes with.
+    println!("## 2. This machine's limits\n");
+    let limits = baseline::run(&args.with(&[("events", "20000".into())])).await?;
+    println!();
+    println!("| ingest run | end to end, events/s | ÷ per-event transaction | ÷ batched transaction | ÷ raw JetStream |");
+    println!("|---|---:|---:|---:|---:|");
+    for (label, f) in &runs {
+        println!(
+            "| {label} | {:.0} | {:.2}× | {:.2}× | {:.3}× |",
+            f.end_to_end_per_sec,
+            f.end_to_end_per_sec / limits.per_event_transaction,
+            f.end_to_end_per_sec / limits.batched_transaction,
+            f.end_to_end_per_sec / limits.jetstream_publish
+        );
+    }
+    println!();
+
+    // 3. The inbox at a million interactions.
+    println!("## 3. Inbox API at {interactions} interactions\n");
+    let bench_db = format!("{server}/relance_bench");
+    let held: i64 = match sqlx::PgPool::connect(&bench_db).await {
+        Ok(pool) => sqlx::query_scalar("SELECT count(*) FROM crm_interactions")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0),
+        Err(_) => 0,
+    };
+    if held < interactions {
+        println!("seeding relance_bench ({held} interactions held)");
+        seed::run(&args.with(&[
+            ("database-url", bench_db.clone()),
+            ("interactions", interactions.to_string()),
+            ("reset", "yes".into()),
+        ]))
+        .await?;
+    }
+    let inbox_settings = self::settings(&bench_db, &nats);
+    let stop = CancellationToken::new();
+    let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;
+    let inbox_url = format!("http://127.0.0.1:{}", inbox_app.port());
+    let inbox_task = tokio::spawn(inbox_app.run_until_stopped(stop.clone().cancelled_owned()));
+    inbox::run(&args.with(&[
+        ("inbox", inbox_url),
+        ("database-url", bench_db),
+        ("jwt-secret", BENCH_JWT_SECRET.into()),
+        ("requests", args.get("requests", "500")),
+        ("explain", args.get("explain", "no")),
+    ]))
+    .await?;
+    stop.cancel();
+    let _ = inbox_task.await;
+    delete_streams(&inbox_settings).await;
+    println!();
+
+    // 4. A reminder pass.
+    println!("## 4. Reminder pass\n");
+    reminder::run(args).await?;
+
+    println!(
+        "\nall benchmarks done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

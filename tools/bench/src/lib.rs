@@ -1,0 +1,10 @@
+//! Benchmarks printing figures (never asserting them), and the data-at-scale seeder. The
+//! `relance-bench` binary dispatches to these modules; `all` runs every one in a single run.
+
+pub mod all;
+pub mod args;
+pub mod baseline;
+pub mod inbox;
+pub mod ingest;
+pub mod reminder;
+pub mod seed;

@@ -79,6 +79,9 @@ pub struct NatsSettings {
     pub publish_timeout_ms: u64,
     /// Stream replicas: 1 on a single server, 3 on the production cluster.
     pub replicas: usize,
+    /// How long `INTERACTIONS` and `LIVE` keep changes for the live inbox: a browser away
+    /// longer gets a `reset` event and refetches.
+    pub live_retention_hours: u64,
 }
 
 impl Default for NatsSettings {
@@ -88,6 +91,7 @@ impl Default for NatsSettings {
             namespace: String::new(),
             publish_timeout_ms: 5_000,
             replicas: 1,
+            live_retention_hours: 24,
         }
     }
 }
@@ -148,6 +152,9 @@ pub struct InboxSettings {
     pub default_timezone: String,
     /// The built web app (`npm run build` in `web/`), served at `/` and `/dashboard`.
     pub web_dir: String,
+    /// Seconds between SSE heartbeats on `/api/v1/stream` (a comment line), so proxies and
+    /// load balancers do not close an idle live connection.
+    pub live_heartbeat_secs: u64,
 }
 
 impl Default for InboxSettings {
@@ -156,6 +163,7 @@ impl Default for InboxSettings {
             listen: "127.0.0.1:8081".into(),
             default_timezone: "Europe/Paris".into(),
             web_dir: "web/dist".into(),
+            live_heartbeat_secs: 15,
         }
     }
 }
@@ -357,6 +365,16 @@ impl Settings {
         if self.scoring.batch_size == 0 || self.scoring.batch_size > 10_000 {
             return Err(invalid("scoring.batch_size", "must be between 1 and 10000"));
         }
+        let rules = &self.scoring.rules;
+        if rules.hot_threshold < 1 {
+            return Err(invalid("scoring.rules.hot_threshold", "must be at least 1"));
+        }
+        if rules.hot_rearm_below > rules.hot_threshold || rules.hot_rearm_below < 0 {
+            return Err(invalid(
+                "scoring.rules.hot_rearm_below",
+                "must be between 0 and scoring.rules.hot_threshold",
+            ));
+        }
         if self.scoring.ack_wait_secs == 0 {
             return Err(invalid("scoring.ack_wait_secs", "must be at least 1"));
         }
@@ -364,6 +382,12 @@ impl Settings {
             if secret.expose_secret().len() < 32 {
                 return Err(invalid("auth.jwt_secret", "must be at least 32 bytes"));
             }
+        }
+        if self.inbox.live_heartbeat_secs == 0 {
+            return Err(invalid("inbox.live_heartbeat_secs", "must be at least 1"));
+        }
+        if self.nats.live_retention_hours == 0 {
+            return Err(invalid("nats.live_retention_hours", "must be at least 1"));
         }
         if self.auth.token_ttl_secs == 0 {
             return Err(invalid("auth.token_ttl_secs", "must be at least 1"));

@@ -13,6 +13,11 @@ use crate::event::EventKind;
 pub const EMAIL_EVENTS: &str = "EMAIL_EVENTS";
 pub const EMAIL_DLQ: &str = "EMAIL_DLQ";
 pub const NOTIFICATIONS: &str = "NOTIFICATIONS";
+/// `interactions.changed.<id>`: one small event per change to an interaction.
+pub const INTERACTIONS: &str = "INTERACTIONS";
+/// What the live inbox reads: `INTERACTIONS` and `NOTIFICATIONS` sourced into one stream, so
+/// one sequence orders both and an SSE client resumes from a single `Last-Event-ID`.
+pub const LIVE: &str = "LIVE";
 pub const SCORING_CONSUMER: &str = "scoring";
 
 /// How long JetStream remembers a `Nats-Msg-Id` to drop a re-post. Scoring's processed-events
@@ -72,6 +77,38 @@ impl Names {
     pub fn notifications_wildcard(&self) -> String {
         format!("{}notifications.>", self.subject_prefix)
     }
+    pub fn interactions_stream(&self) -> String {
+        format!("{}{INTERACTIONS}", self.stream_prefix)
+    }
+    pub fn live_stream(&self) -> String {
+        format!("{}{LIVE}", self.stream_prefix)
+    }
+    /// `interactions.changed.<interaction_id>`
+    pub fn interaction_changed_subject(&self, interaction_id: i64) -> String {
+        format!(
+            "{}interactions.changed.{interaction_id}",
+            self.subject_prefix
+        )
+    }
+    pub fn interactions_changed_wildcard(&self) -> String {
+        format!("{}interactions.changed.>", self.subject_prefix)
+    }
+    /// The interaction id of an `interactions.changed.<id>` subject.
+    pub fn interaction_of_subject(&self, subject: &str) -> Option<i64> {
+        subject
+            .strip_prefix(&self.subject_prefix)?
+            .strip_prefix("interactions.changed.")?
+            .parse()
+            .ok()
+    }
+    /// The user id of a `notifications.user.<id>` subject.
+    pub fn user_of_notification_subject(&self, subject: &str) -> Option<i64> {
+        subject
+            .strip_prefix(&self.subject_prefix)?
+            .strip_prefix("notifications.user.")?
+            .parse()
+            .ok()
+    }
     /// Mailgun webhook tokens already received (replay protection), one subject per token.
     pub fn mailgun_tokens_stream(&self) -> String {
         format!("{}MAILGUN_TOKENS", self.stream_prefix)
@@ -117,8 +154,10 @@ pub fn is_connected(client: &async_nats::Client) -> bool {
 
 /// The stream settings, in one place. File storage; production runs a 3-replica cluster
 /// (`nats.replicas`) whose servers fsync before acknowledging.
-pub fn stream_configs(names: &Names, replicas: usize) -> Vec<stream::Config> {
+pub fn stream_configs(names: &Names, settings: &NatsSettings) -> Vec<stream::Config> {
+    let replicas = settings.replicas;
     let day = Duration::from_secs(24 * 3600);
+    let live_age = Duration::from_secs(settings.live_retention_hours * 3600);
     vec![
         stream::Config {
             name: names.email_events_stream(),
@@ -151,6 +190,39 @@ pub fn stream_configs(names: &Names, replicas: usize) -> Vec<stream::Config> {
             num_replicas: replicas,
             ..Default::default()
         },
+        stream::Config {
+            name: names.interactions_stream(),
+            subjects: vec![names.interactions_changed_wildcard()],
+            description: Some(
+                "One event per change to an interaction, relayed from PostgreSQL by the inbox"
+                    .into(),
+            ),
+            storage: stream::StorageType::File,
+            max_age: live_age,
+            duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: replicas,
+            ..Default::default()
+        },
+        // No subjects of its own: it sources the two streams above, so the live feed has one
+        // sequence (the SSE event id) across interaction changes and notifications.
+        stream::Config {
+            name: names.live_stream(),
+            description: Some("Interaction changes and notifications, for the live inbox".into()),
+            storage: stream::StorageType::File,
+            max_age: live_age,
+            num_replicas: replicas,
+            sources: Some(vec![
+                stream::Source {
+                    name: names.interactions_stream(),
+                    ..Default::default()
+                },
+                stream::Source {
+                    name: names.notifications_stream(),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        },
     ]
 }
 
@@ -158,9 +230,9 @@ pub fn stream_configs(names: &Names, replicas: usize) -> Vec<stream::Config> {
 pub async fn ensure_streams(
     js: &jetstream::Context,
     names: &Names,
-    replicas: usize,
+    settings: &NatsSettings,
 ) -> Result<(), jetstream::context::CreateStreamError> {
-    for config in stream_configs(names, replicas) {
+    for config in stream_configs(names, settings) {
         js.create_or_update_stream(config).await?;
     }
     Ok(())
@@ -168,15 +240,19 @@ pub async fn ensure_streams(
 
 /// Declares the streams now if NATS answers, else keeps trying in the background so the service
 /// can start (and report not-ready) while NATS is down.
-pub async fn ensure_streams_eventually(js: jetstream::Context, names: Names, replicas: usize) {
-    match ensure_streams(&js, &names, replicas).await {
+pub async fn ensure_streams_eventually(
+    js: jetstream::Context,
+    names: Names,
+    settings: NatsSettings,
+) {
+    match ensure_streams(&js, &names, &settings).await {
         Ok(()) => {}
         Err(error) => {
             tracing::warn!(%error, "cannot declare streams yet; retrying in the background");
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_secs(2)).await;
-                    match ensure_streams(&js, &names, replicas).await {
+                    match ensure_streams(&js, &names, &settings).await {
                         Ok(()) => {
                             tracing::info!("streams declared");
                             break;

@@ -21,6 +21,12 @@ pub struct ScoringRules {
     pub delivered: i32,
     pub complained: i32,
     pub unsubscribed: i32,
+    /// A score reaching this (`>=`) makes the person a hot lead: scoring then creates one
+    /// "Lead chaud : <name>" interaction for their owner (see [`HotLeadTracker`]).
+    pub hot_threshold: i32,
+    /// Hysteresis: after a crossing, the score must fall below this mark before another
+    /// crossing counts, so a score jittering around the threshold does not flood the inbox.
+    pub hot_rearm_below: i32,
 }
 
 impl Default for ScoringRules {
@@ -35,6 +41,8 @@ impl Default for ScoringRules {
             delivered: 0,
             complained: 0,
             unsubscribed: 0,
+            hot_threshold: 15,
+            hot_rearm_below: 10,
         }
     }
 }
@@ -97,6 +105,45 @@ impl ScoringRules {
     }
 }
 
+/// The hot-lead state of one person while their score changes: armed until a crossing fires,
+/// re-armed once the score is below `hot_rearm_below`. A score that is already low when
+/// scoring next sees it (after the reminder's decay, say) re-arms too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotLeadTracker {
+    threshold: i32,
+    rearm_below: i32,
+    armed: bool,
+    score: i32,
+}
+
+impl HotLeadTracker {
+    pub fn new(rules: &ScoringRules, score: i32, armed: bool) -> Self {
+        Self {
+            threshold: rules.hot_threshold,
+            rearm_below: rules.hot_rearm_below,
+            armed: armed || score < rules.hot_rearm_below,
+            score,
+        }
+    }
+
+    /// Moves the score to `score`; true when this move crosses up through the threshold while
+    /// armed (a new hot lead).
+    pub fn move_to(&mut self, score: i32) -> bool {
+        let crossed = self.armed && self.score < self.threshold && score >= self.threshold;
+        if crossed {
+            self.armed = false;
+        } else if score < self.rearm_below {
+            self.armed = true;
+        }
+        self.score = score;
+        crossed
+    }
+
+    pub fn armed(&self) -> bool {
+        self.armed
+    }
+}
+
 /// A score never goes below 0. Saturating, so an absurd configured delta cannot overflow.
 pub fn apply_floor(score: i32, delta: i32) -> i32 {
     score.saturating_add(delta).max(0)
@@ -105,6 +152,56 @@ pub fn apply_floor(score: i32, delta: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn crossings(start: i32, armed: bool, path: &[i32]) -> usize {
+        let mut tracker = HotLeadTracker::new(&ScoringRules::default(), start, armed);
+        path.iter().filter(|&&s| tracker.move_to(s)).count()
+    }
+
+    #[test]
+    fn hot_lead_crossings_table() {
+        // Threshold 15, re-armed below 10.
+        let table: [(i32, bool, &[i32], usize); 9] = [
+            (0, true, &[3, 11, 19], 1),                   // one crossing
+            (14, true, &[15], 1),                         // reaching the threshold counts
+            (16, true, &[20, 30], 0),                     // already above: no crossing
+            (14, true, &[16, 14, 16, 12, 18, 10, 15], 1), // jitter inside the band
+            (14, true, &[16, 9, 16], 2),                  // fell below the mark: re-armed
+            (20, false, &[9, 16], 1),                     // decayed below the mark, then up
+            (12, false, &[16], 0),                        // disarmed, never below the mark
+            (5, false, &[16], 1),                         // starts below the mark: armed
+            (0, true, &[15, 0, 15, 0, 15], 3),            // each full swing counts
+        ];
+        for (start, armed, path, expected) in table {
+            assert_eq!(
+                crossings(start, armed, path),
+                expected,
+                "{start} {armed} {path:?}"
+            );
+        }
+    }
+
+    proptest! {
+        /// Between two crossings the score always went below the re-arm mark; scores that stay
+        /// at or above the mark after a crossing never cross again.
+        #[test]
+        fn hot_lead_needs_a_fall_below_the_mark(path in proptest::collection::vec(0i32..40, 1..60)) {
+            let rules = ScoringRules::default();
+            let mut tracker = HotLeadTracker::new(&rules, 0, true);
+            let mut fell_below_since_last = true;
+            for score in path {
+                let crossed = tracker.move_to(score);
+                if crossed {
+                    prop_assert!(fell_below_since_last);
+                    prop_assert!(score >= rules.hot_threshold);
+                    fell_below_since_last = false;
+                } else if score < rules.hot_rearm_below {
+                    fell_below_since_last = true;
+                }
+            }
+        }
+    }
     use EventKind::*;
 
     #[test]

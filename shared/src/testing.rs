@@ -88,6 +88,8 @@ pub async fn delete_streams(settings: &Settings) {
         names.email_dlq_stream(),
         names.notifications_stream(),
         names.mailgun_tokens_stream(),
+        names.live_stream(),
+        names.interactions_stream(),
     ] {
         let _ = js.delete_stream(stream).await;
     }

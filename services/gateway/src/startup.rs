@@ -73,7 +73,7 @@ impl Application {
         let client = nats::connect(&settings.nats, "relance-gateway").await?;
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = Names::new(&settings.nats.namespace);
-        nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.replicas).await;
+        nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
         let mailgun_tokens = TokenStore::new(js.clone(), &names, settings.nats.replicas);
         let publisher = Publisher::new(
             client.clone(),

@@ -32,7 +32,7 @@ impl Application {
         let client = nats::connect(&settings.nats, "relance-reminder").await?;
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = Names::new(&settings.nats.namespace);
-        nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.replicas).await;
+        nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
         let pass = Pass {
             pool: pool.clone(),
             publisher: Publisher {

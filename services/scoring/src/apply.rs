@@ -7,7 +7,8 @@
 //!    same order: resolve the person, upsert the send (status only moves up, counters add,
 //!    timestamps only move forward), and on the send's first human open create its interaction;
 //! 3. per person, in id order: lock the score, fold the batch's deltas with the floor at 0,
-//!    store it, and write one history row per change.
+//!    store it, and write one history row per change; a score crossing up through the hot
+//!    threshold while armed creates a "Lead chaud" interaction ([`create_hot_lead_interactions`]).
 //!
 //! Why this is order-independent: a send's status is the greatest status seen (`email_status`
 //! is declared in progression order, `bounced` last and final), `first_open` is decided by the
@@ -25,7 +26,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tracing::Instrument;
 
 use relance_shared::event::{EmailEvent, EventKind};
-use relance_shared::scoring::{apply_floor, ScoreReason, ScoringRules};
+use relance_shared::scoring::{apply_floor, HotLeadTracker, ScoreReason, ScoringRules};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -108,7 +109,7 @@ pub async fn apply_batch(
             }
         }
     }
-    apply_scores(&mut tx, scores).await?;
+    apply_scores(&mut tx, scores, rules).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
@@ -305,44 +306,101 @@ async fn create_open_interaction(
 }
 
 /// Per person, in id order (one lock order for every replica): fold the deltas onto the
-/// current score with the floor, store it, and record each change.
+/// current score with the floor, store it, and record each change; then the hot-lead
+/// interactions of the people whose score crossed the threshold.
 async fn apply_scores(
     tx: &mut Transaction<'_, Postgres>,
     scores: BTreeMap<i64, Vec<ScoreItem>>,
+    rules: &ScoringRules,
 ) -> Result<(), sqlx::Error> {
     if scores.is_empty() {
         return Ok(());
     }
     let mut history = HistoryRows::default();
+    let mut hot = HotLeads::default();
     for (person_id, mut items) in scores {
         items.sort_by(|a, b| (a.occurred_at, &a.event_key).cmp(&(b.occurred_at, &b.event_key)));
-        // Creates the row if needed and locks it either way, returning the current score.
-        let mut score: i32 = sqlx::query_scalar(
+        // Creates the row if needed and locks it either way, returning the current state.
+        let (mut score, armed): (i32, bool) = sqlx::query_as(
             "INSERT INTO lead_scores (person_id, score) VALUES ($1, 0)
              ON CONFLICT (person_id) DO UPDATE SET person_id = EXCLUDED.person_id
-             RETURNING score",
+             RETURNING score, hot_armed",
         )
         .bind(person_id)
         .fetch_one(&mut **tx)
         .await?;
+        let mut tracker = HotLeadTracker::new(rules, score, armed);
+        let mut crossed = false;
         let mut last_event_at = None;
         for item in items {
             score = apply_floor(score, item.delta);
+            crossed |= tracker.move_to(score);
             last_event_at = last_event_at.max(Some(item.occurred_at));
             history.push(item, score);
         }
         sqlx::query(
             "UPDATE lead_scores SET score = $2, last_event_at = GREATEST(last_event_at, $3),
-                    updated_at = now()
+                    hot_armed = $4, updated_at = now()
              WHERE person_id = $1",
         )
         .bind(person_id)
         .bind(score)
         .bind(last_event_at)
+        .bind(tracker.armed())
         .execute(&mut **tx)
         .await?;
+        if crossed {
+            hot.person_id.push(person_id);
+            hot.score.push(score);
+        }
     }
-    history.insert(tx).await
+    history.insert(tx).await?;
+    hot.create_interactions(tx, rules).await
+}
+
+/// People who became hot leads in this batch. Several crossings of one person inside one
+/// batch (up, below the re-arm mark, up again within the same transaction) make one
+/// interaction: they would be identical, moments apart.
+#[derive(Default)]
+struct HotLeads {
+    person_id: Vec<i64>,
+    score: Vec<i32>,
+}
+
+impl HotLeads {
+    /// One "Lead chaud : <name>" call to make now, for the person's owner (unassigned when the
+    /// person has none or the owner is deactivated), in the same transaction as the score.
+    async fn create_interactions(
+        self,
+        tx: &mut Transaction<'_, Postgres>,
+        rules: &ScoringRules,
+    ) -> Result<(), sqlx::Error> {
+        if self.person_id.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO crm_interactions (type, title, description, person_id, organisation_id,
+                                           assignee_id, status, next_action_at)
+             SELECT 'call',
+                    'Lead chaud : ' || COALESCE(NULLIF(btrim(p.first_name || ' ' || p.last_name), ''),
+                                                p.email, 'personne n° ' || p.id),
+                    'Score de ' || hot.score || ' : le seuil de ' || $3::int
+                        || ' est franchi. À appeler pendant que l''intérêt est là.',
+                    p.id, p.organisation_id,
+                    (SELECT u.id FROM users u WHERE u.id = p.owner_id AND u.is_active),
+                    'todo', now()
+             FROM UNNEST($1::bigint[], $2::int[]) AS hot(person_id, score)
+             JOIN people p ON p.id = hot.person_id
+             ORDER BY p.id",
+        )
+        .bind(&self.person_id)
+        .bind(&self.score)
+        .bind(rules.hot_threshold)
+        .execute(&mut **tx)
+        .await?;
+        metrics::counter!("scoring_hot_leads_total").increment(self.person_id.len() as u64);
+        Ok(())
+    }
 }
 
 #[derive(Default)]

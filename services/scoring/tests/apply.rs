@@ -301,6 +301,116 @@ async fn machine_opens_are_recorded_but_not_scored() {
     );
 }
 
+// ---- Hot leads: one interaction per crossing of the threshold, with hysteresis.
+
+async fn hot_leads(pool: &PgPool, person_id: i64) -> Vec<(String, String, Option<i64>, bool)> {
+    sqlx::query_as(
+        "SELECT title, type::text, assignee_id, next_action_at IS NOT NULL
+         FROM crm_interactions WHERE person_id = $1 AND title LIKE 'Lead chaud%' ORDER BY id",
+    )
+    .bind(person_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_score_crossing_the_threshold_creates_one_hot_lead_then_needs_to_fall_below_the_mark() {
+    use EventKind::*;
+    let db = test_database().await;
+    let pool = &db.pool;
+    let p = person(pool, "hot@example.com").await;
+    let owner: i64 = sqlx::query_scalar("SELECT owner_id FROM people WHERE id = $1")
+        .bind(p)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let mut minute = 0;
+    let mut step = |external_id: &str, kind: EventKind| {
+        minute += 1;
+        event(external_id, kind, minute, Some(p))
+    };
+    // 3 + 8 + 3 = 14: just under the threshold (15), nothing yet.
+    let below = [step("a", Opened), step("a", Clicked), step("b", Opened)];
+    apply(pool, &below).await;
+    assert_eq!(score(pool, p).await, 14);
+    assert!(hot_leads(pool, p).await.is_empty());
+
+    // +8 = 22: crosses once.
+    apply(pool, &[step("b", Clicked)]).await;
+    assert_eq!(score(pool, p).await, 22);
+    assert_eq!(
+        hot_leads(pool, p).await,
+        vec![(
+            "Lead chaud : Ana Lopez".into(),
+            "call".into(),
+            Some(owner),
+            true
+        )]
+    );
+
+    // Bounce to 12 (inside the band, 10..15), then back up to 16 and 18: no new lead.
+    apply(pool, &[step("c", Bounced)]).await;
+    assert_eq!(score(pool, p).await, 12);
+    for _ in 0..3 {
+        apply(pool, &[step("a", Clicked)]).await;
+    }
+    assert_eq!(score(pool, p).await, 18);
+    assert_eq!(hot_leads(pool, p).await.len(), 1, "jitter inside the band");
+
+    // Bounce to 8 (below the mark: re-armed), then up to 19: a second crossing, a second lead.
+    apply(pool, &[step("d", Bounced)]).await;
+    assert_eq!(score(pool, p).await, 8);
+    apply(pool, &[step("e", Opened), step("e", Clicked)]).await;
+    assert_eq!(score(pool, p).await, 19);
+    assert_eq!(hot_leads(pool, p).await.len(), 2);
+
+    // A redelivery of the crossing event changes nothing.
+    apply(pool, &[event("e", Clicked, minute, Some(p))]).await;
+    assert_eq!(hot_leads(pool, p).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_hot_lead_without_an_active_owner_is_unassigned_and_decay_rearms() {
+    use EventKind::*;
+    let db = test_database().await;
+    let pool = &db.pool;
+    let p = person(pool, "nobody@example.com").await;
+    sqlx::query(
+        "UPDATE users SET is_active = false WHERE id = (SELECT owner_id FROM people WHERE id = $1)",
+    )
+    .bind(p)
+    .execute(pool)
+    .await
+    .unwrap();
+    let crossing = [
+        event("a", Opened, 1, Some(p)),
+        event("a", Clicked, 2, Some(p)),
+        event("b", Opened, 3, Some(p)),
+        event("b", Clicked, 4, Some(p)),
+    ];
+    apply(pool, &crossing).await;
+    assert_eq!(hot_leads(pool, p).await.len(), 1);
+    assert_eq!(hot_leads(pool, p).await[0].2, None, "unassigned");
+    // The reminder's weekly decay lowers scores without scoring seeing it: a score found below
+    // the mark re-arms on the next event.
+    sqlx::query("UPDATE lead_scores SET score = 5 WHERE person_id = $1")
+        .bind(p)
+        .execute(pool)
+        .await
+        .unwrap();
+    apply(
+        pool,
+        &[
+            event("c", Opened, 5, Some(p)),
+            event("c", Clicked, 6, Some(p)),
+        ],
+    )
+    .await;
+    assert_eq!(score(pool, p).await, 16);
+    assert_eq!(hot_leads(pool, p).await.len(), 2);
+}
+
 // ---- Property: any permutation and duplication of one send's events gives the same result.
 
 #[derive(Debug, Clone)]
@@ -392,8 +502,11 @@ proptest! {
             prop_assert_eq!(state.status.as_str(), expected_status);
             prop_assert_eq!(state.last_open_at, expected_last_open);
             prop_assert_eq!(state.interaction_id.is_some(), opens > 0);
-            let interactions = count(pool, "SELECT count(*) FROM crm_interactions WHERE person_id = $1", p).await;
+            let interactions = count(pool, "SELECT count(*) FROM crm_interactions WHERE person_id = $1 AND type = 'email'", p).await;
             prop_assert_eq!(interactions, i64::from(opens > 0));
+            // No bounce here, so the score only rises: one hot lead iff it reached 15.
+            let hot = count(pool, "SELECT count(*) FROM crm_interactions WHERE person_id = $1 AND title LIKE 'Lead chaud%'", p).await;
+            prop_assert_eq!(hot, i64::from(expected_score >= 15));
             prop_assert_eq!(score(pool, p).await, expected_score);
             let history_sum: i64 = sqlx::query_scalar("SELECT COALESCE(sum(delta), 0) FROM lead_score_history WHERE person_id = $1")
                 .bind(p).fetch_one(pool).await.unwrap();

@@ -351,7 +351,9 @@ async fn two_scoring_instances_apply_10_000_events_exactly() {
         &[
             ("SELECT count(*) FROM email_sends", 2_000),
             ("SELECT count(*) FROM email_sends WHERE open_count = 2 AND click_count = 1 AND status = 'clicked'", 2_000),
-            ("SELECT count(*) FROM crm_interactions", 2_000),
+            ("SELECT count(*) FROM crm_interactions WHERE type = 'email'", 2_000),
+            // 120 points each, from 0: one crossing of the hot threshold per person.
+            ("SELECT count(*) FROM crm_interactions WHERE title LIKE 'Lead chaud : %'", 200),
             ("SELECT count(*) FROM email_sends WHERE interaction_id IS NULL", 0),
             ("SELECT count(*) FROM lead_scores WHERE score = 120", 200),
             ("SELECT count(*) FROM lead_score_history", 2_000 * 3),

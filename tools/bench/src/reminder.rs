@@ -87,6 +87,8 @@ pub async fn run(args: &Args) -> anyhow::Result<f64> {
         let _ = js.delete_stream(names.notifications_stream()).await;
         let _ = js.delete_stream(names.email_events_stream()).await;
         let _ = js.delete_stream(names.email_dlq_stream()).await;
+        let _ = js.delete_stream(names.live_stream()).await;
+        let _ = js.delete_stream(names.interactions_stream()).await;
     }
     Ok(report.notified as f64 / elapsed)
 }

@@ -193,6 +193,11 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     );
     fill(&mut conn, "lead scores", scored, &scores_sql).await?;
 
+    // A bulk load is not news: the live relay (migration 0008) would otherwise publish a
+    // million "created" changes to whoever is watching.
+    sqlx::raw_sql("TRUNCATE interaction_changes")
+        .execute(&mut conn)
+        .await?;
     // Identities continue after the explicit ids; fresh statistics and visibility map so the
     // planner sees the real data and count(*) can use index-only scans.
     sqlx::raw_sql(

@@ -103,6 +103,20 @@ pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Interaction, ApiErr
     .ok_or_else(|| not_found(id))
 }
 
+/// The current state of each of `ids` that still exists.
+pub async fn get_many(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Interaction>, sqlx::Error> {
+    let rows = sqlx::query_as::<_, Interaction>(&format!(
+        "SELECT {COLUMNS} FROM crm_interactions i {JOINS} WHERE i.id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|i| (i.id, i)).collect())
+}
+
 pub fn not_found(id: i64) -> ApiError {
     ApiError::NotFound(format!("no interaction with id {id}"))
 }

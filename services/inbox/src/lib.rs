@@ -4,6 +4,7 @@
 //!   the page cursor: [`cursor`];
 //! - one interaction's reads and writes: [`interactions`]; bulk edits: [`bulk`];
 //! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
+//! - the live inbox (change relay, SSE): [`live`];
 //! - tokens: [`auth`]; routes and OpenAPI: [`routes`], [`openapi`]; the web app: [`web`].
 
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod filters;
 pub mod inbox_query;
 pub mod interactions;
 pub mod leads;
+pub mod live;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

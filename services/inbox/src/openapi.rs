@@ -51,6 +51,7 @@ impl Modify for BearerAuth {
         routes::leads::person_score,
         routes::notifications::list,
         routes::notifications::mark_read,
+        crate::live::sse::stream,
         shared::healthz,
         shared::readyz,
         shared::metrics,
@@ -62,6 +63,7 @@ impl Modify for BearerAuth {
         (name = "interactions", description = "One interaction and its one-click actions"),
         (name = "leads", description = "Email-engagement lead scores"),
         (name = "notifications", description = "The caller's reminders"),
+        (name = "live", description = "Interaction changes and notifications as Server-Sent Events"),
         (name = "auth", description = "Tokens and users"),
         (name = "operations", description = "Health and metrics"),
     )

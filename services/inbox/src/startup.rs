@@ -22,6 +22,7 @@ pub struct AppState {
     pub default_tz: Tz,
     pub dev_login: bool,
     pub token_ttl_secs: i64,
+    pub live: crate::live::sse::Live,
 }
 
 pub struct Application {
@@ -52,6 +53,17 @@ impl Application {
             db::migrate(&pool).await?;
         }
         let client = nats::connect(&settings.nats, "relance-inbox").await?;
+        let js = nats::jetstream(client.clone(), &settings.nats);
+        let names = nats::Names::new(&settings.nats.namespace);
+        nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
+        // The relay runs as long as the process; a stopped server stops taking requests first,
+        // and anything not yet relayed stays in its table for the next replica.
+        tokio::spawn(crate::live::relay::relay_forever(
+            pool.clone(),
+            js.clone(),
+            names.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        ));
         let state = Arc::new(AppState {
             pool: pool.clone(),
             tokens: TokenKeys::new(secret),
@@ -59,6 +71,12 @@ impl Application {
             default_tz,
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
+            live: crate::live::sse::Live {
+                client: client.clone(),
+                js,
+                names,
+                heartbeat: std::time::Duration::from_secs(settings.inbox.live_heartbeat_secs),
+            },
         });
         if settings.auth.dev_login {
             tracing::warn!("auth.dev_login is on: anyone can get a token for any user");

@@ -52,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/notifications/{id}/read",
             patch(notifications::mark_read),
         )
+        .route("/api/v1/stream", get(crate::live::sse::stream))
         .route("/openapi.json", get(openapi_json))
         .with_state(state)
 }

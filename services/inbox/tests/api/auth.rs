@@ -29,6 +29,7 @@ const PROTECTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/people/1/score"),
     ("GET", "/api/v1/notifications"),
     ("PATCH", "/api/v1/notifications/1/read"),
+    ("GET", "/api/v1/stream"),
 ];
 
 #[tokio::test]

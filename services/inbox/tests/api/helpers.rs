@@ -25,6 +25,24 @@ pub struct TestInbox {
     pub db: TestDatabase,
     pub now: DateTime<Utc>,
     pub http: reqwest::Client,
+    pub settings: Settings,
+}
+
+impl Drop for TestInbox {
+    /// The inbox declares streams under the test's namespace: delete them so the shared
+    /// nats-server does not fill up (on a thread of its own, as drop cannot await).
+    fn drop(&mut self) {
+        let settings = self.settings.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(testing::delete_streams(&settings));
+            }
+        })
+        .join();
+    }
 }
 
 pub struct Reply {
@@ -44,7 +62,7 @@ impl TestInbox {
         let db = test_database().await;
         let mut settings = test_settings(&db.url);
         tweak(&mut settings);
-        let app = Application::build_with_clock(settings, Clock::Fixed(now))
+        let app = Application::build_with_clock(settings.clone(), Clock::Fixed(now))
             .await
             .expect("inbox builds");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -69,7 +87,17 @@ impl TestInbox {
             db,
             now,
             http: reqwest::Client::new(),
+            settings,
         }
+    }
+
+    pub fn names(&self) -> relance_shared::nats::Names {
+        relance_shared::nats::Names::new(&self.settings.nats.namespace)
+    }
+
+    pub async fn jetstream(&self) -> async_nats::jetstream::Context {
+        let url = secrecy::ExposeSecret::expose_secret(&self.settings.nats.url).to_owned();
+        async_nats::jetstream::new(async_nats::connect(url).await.unwrap())
     }
 
     pub fn token(&self, user: i64) -> String {

@@ -7,6 +7,7 @@ mod actions;
 mod auth;
 mod filters;
 mod leads;
+mod live;
 mod notifications;
 mod pages;
 mod web;

@@ -1,0 +1,176 @@
+//! The outbox relay: publishes the interaction changes PostgreSQL captured (migration 0008's
+//! triggers write `interaction_changes` in the same transaction as the change) to JetStream as
+//! `interactions.changed.<id>`, then deletes them. A change is deleted only after JetStream has
+//! acknowledged it, so a crash anywhere republishes instead of losing; the republish carries
+//! the same `Nats-Msg-Id` (the row id), which JetStream drops inside its duplicate window.
+//!
+//! Every inbox replica runs the relay; a transaction-scoped advisory lock lets one of them work
+//! at a time, which keeps the stream in capture order.
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use relance_shared::nats::Names;
+use relance_shared::telemetry::inject_trace_context;
+
+/// `pg_advisory_xact_lock` key of the relay ("relay" in ASCII).
+const RELAY_LOCK: i64 = 0x72_65_6c_61_79;
+/// Changes published per transaction.
+const BATCH: i64 = 500;
+/// The channel the capture trigger notifies at commit.
+const CHANNEL: &str = "interaction_changes";
+
+/// The message on `interactions.changed.<id>`: small on purpose; readers fetch the current
+/// state of the interaction when they need it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InteractionChanged {
+    pub schema: u32,
+    /// The captured row's id: also the message's `Nats-Msg-Id` (`interaction-change-<id>`).
+    pub change_id: i64,
+    pub interaction_id: i64,
+    /// `created`, `updated` or `deleted`.
+    pub change: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("publish: {0}")]
+    Publish(#[from] jetstream::context::PublishError),
+    #[error("encode: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: i64,
+    interaction_id: i64,
+    change: String,
+    changed_at: DateTime<Utc>,
+}
+
+/// Publishes one batch of captured changes; returns how many (0 when another replica holds the
+/// relay lock or nothing is waiting).
+pub async fn relay_batch(
+    pool: &PgPool,
+    js: &jetstream::Context,
+    names: &Names,
+) -> Result<usize, RelayError> {
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(RELAY_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(0);
+    }
+    let rows: Vec<ChangeRow> = sqlx::query_as(
+        "SELECT id, interaction_id, change, changed_at FROM interaction_changes ORDER BY id LIMIT $1",
+    )
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let span = tracing::info_span!("inbox.relay", changes = rows.len());
+    async {
+        let mut acks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let message = InteractionChanged {
+                schema: 1,
+                change_id: row.id,
+                interaction_id: row.interaction_id,
+                change: row.change.clone(),
+                changed_at: row.changed_at,
+            };
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("interaction-change-{}", row.id).as_str(),
+            );
+            inject_trace_context(&mut headers);
+            acks.push(
+                js.publish_with_headers(
+                    names.interaction_changed_subject(row.interaction_id),
+                    headers,
+                    serde_json::to_vec(&message)?.into(),
+                )
+                .await?,
+            );
+        }
+        for ack in acks {
+            ack.await?;
+        }
+        Ok::<_, RelayError>(())
+    }
+    .instrument(span)
+    .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    sqlx::query("DELETE FROM interaction_changes WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    metrics::counter!("inbox_interaction_changes_relayed_total").increment(ids.len() as u64);
+    Ok(ids.len())
+}
+
+/// Relays until `stop`: woken by the trigger's NOTIFY at each commit, and every second anyway
+/// (a missed notification, another replica's lock, or a failure only delays).
+pub async fn relay_forever(
+    pool: PgPool,
+    js: jetstream::Context,
+    names: Names,
+    stop: CancellationToken,
+) {
+    let mut listener: Option<PgListener> = None;
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        let waiting = match relay_batch(&pool, &js, &names).await {
+            Ok(n) if n as i64 == BATCH => false,
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!(%error, "interaction changes not relayed yet; retrying");
+                true
+            }
+        };
+        if !waiting {
+            continue;
+        }
+        if listener.is_none() {
+            listener = match PgListener::connect_with(&pool).await {
+                Ok(mut l) => match l.listen(CHANNEL).await {
+                    Ok(()) => Some(l),
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+        }
+        let wake = async {
+            match listener.as_mut() {
+                Some(l) => {
+                    if l.recv().await.is_err() {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+                None => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::timeout(Duration::from_secs(1), wake) => {}
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The live inbox: changes relayed from PostgreSQL to JetStream and served as Server-Sent
+//! Events, resumable with Last-Event-ID.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{at, TestInbox, ALICE, BRUNO};
+
+#[derive(Debug, Clone)]
+struct SseEvent {
+    id: String,
+    event: String,
+    data: Value,
+}
+
+/// A minimal SSE reader over a streamed response: frames end with a blank line; comment lines
+/// (heartbeats) are counted and skipped.
+struct SseClient {
+    response: reqwest::Response,
+    buffer: String,
+    comments: usize,
+}
+
+impl SseClient {
+    /// Connects once the inbox answers 200 (it answers 503 while NATS is unreachable).
+    async fn connect_retrying(inbox: &TestInbox, user: i64, last_event_id: Option<&str>) -> Self {
+        for _ in 0..100 {
+            let mut request = inbox
+                .http
+                .get(format!("{}/api/v1/stream", inbox.base))
+                .bearer_auth(inbox.token(user));
+            if let Some(id) = last_event_id {
+                request = request.header("Last-Event-ID", id);
+            }
+            let response = request.send().await.unwrap();
+            if response.status() == StatusCode::OK {
+                return Self {
+                    response,
+                    buffer: String::new(),
+                    comments: 0,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the live stream did not come back");
+    }
+
+    async fn connect(inbox: &TestInbox, user: i64, last_event_id: Option<&str>) -> Self {
+        let mut request = inbox
+            .http
+            .get(format!("{}/api/v1/stream", inbox.base))
+            .bearer_auth(inbox.token(user));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        Self {
+            response,
+            buffer: String::new(),
+            comments: 0,
+        }
+    }
+
+    /// The next event, or None if none comes within `wait`.
+    async fn next_within(&mut self, wait: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent {
+                    id: String::new(),
+                    event: "message".into(),
+                    data: Value::Null,
+                };
+                let mut data = String::new();
+                let mut comment_only = true;
+                for line in frame.lines().filter(|l| !l.is_empty()) {
+                    if line.starts_with(':') {
+                        self.comments += 1;
+                        continue;
+                    }
+                    comment_only = false;
+                    if let Some(v) = line.strip_prefix("id:") {
+                        event.id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event.event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if comment_only {
+                    continue;
+                }
+                event.data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                return Some(event);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?
+                .unwrap()?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    async fn next(&mut self) -> SseEvent {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("an event within 10 s")
+    }
+
+    /// Skips events until one for `interaction_id` whose interaction satisfies `check`.
+    async fn until(&mut self, interaction_id: i64, check: impl Fn(&Value) -> bool) -> SseEvent {
+        loop {
+            let event = self.next().await;
+            if event.event == "interaction"
+                && event.data["interaction_id"] == json!(interaction_id)
+                && check(&event.data["interaction"])
+            {
+                return event;
+            }
+        }
+    }
+}
+
+async fn patch(inbox: &TestInbox, id: i64, what: &str, body: Value, user: i64) {
+    let reply = inbox
+        .send(
+            "PATCH",
+            &format!("/api/v1/interactions/{id}/{what}"),
+            Some(user),
+            body,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn two_clients_see_a_patch_made_by_a_third() {
+    let inbox = TestInbox::spawn_with(at("2026-11-24T10:00:00Z"), |s| {
+        s.inbox.live_heartbeat_secs = 1;
+    })
+    .await;
+    let mut alice = SseClient::connect(&inbox, ALICE, None).await;
+    let mut bruno = SseClient::connect(&inbox, BRUNO, None).await;
+    for client in [&mut alice, &mut bruno] {
+        let ready = client.next().await;
+        assert_eq!(ready.event, "ready");
+        assert!(ready.id.parse::<u64>().is_ok());
+    }
+
+    // Created by anyone (here SQL, as scoring would): both see it, with names joined.
+    let id = inbox
+        .add(
+            "Rappeler Jeanne",
+            "todo",
+            Some(ALICE),
+            None,
+            "2026-11-20T09:00:00Z",
+        )
+        .await;
+    for client in [&mut alice, &mut bruno] {
+        let created = client.until(id, |i| i["status"] == "todo").await;
+        assert_eq!(created.data["change"], "created");
+        assert_eq!(created.data["interaction"]["person_name"], "Jeanne Durand");
+    }
+
+    // A third client (a plain HTTP PATCH, not either SSE connection) changes it: both see the
+    // new state, under the same event id.
+    patch(&inbox, id, "status", json!({"status": "done"}), ALICE).await;
+    let a = alice.until(id, |i| i["status"] == "done").await;
+    let b = bruno.until(id, |i| i["status"] == "done").await;
+    assert_eq!(a.data["change"], "updated");
+    assert_eq!(a.id, b.id, "one sequence for everyone");
+    assert!(a.id.parse::<u64>().unwrap() > 0);
+
+    // Idle: heartbeats (comment lines) keep the connection alive.
+    let extra = alice.next_within(Duration::from_millis(2_500)).await;
+    assert!(extra.is_none(), "{extra:?}");
+    assert!(alice.comments >= 1, "a heartbeat within 2.5 s");
+}
+
+#[tokio::test]
+async fn a_client_reconnecting_with_last_event_id_gets_exactly_what_it_missed() {
+    let inbox = TestInbox::spawn(at("2026-11-24T10:00:00Z")).await;
+    let mut watcher = SseClient::connect(&inbox, BRUNO, None).await;
+    assert_eq!(watcher.next().await.event, "ready");
+    let mut alice = SseClient::connect(&inbox, ALICE, None).await;
+    assert_eq!(alice.next().await.event, "ready");
+    let id = inbox
+        .add(
+            "Relancer Marc",
+            "todo",
+            Some(ALICE),
+            None,
+            "2026-11-20T09:00:00Z",
+        )
+        .await;
+    let seen = alice.until(id, |i| i["status"] == "todo").await;
+    watcher.until(id, |i| i["status"] == "todo").await;
+    drop(alice); // the laptop sleeps
+
+    // Three changes while Alice is away, one of them a bulk edit.
+    patch(
+        &inbox,
+        id,
+        "status",
+        json!({"status": "in_progress"}),
+        BRUNO,
+    )
+    .await;
+    patch(&inbox, id, "assignee", json!({"assignee_id": BRUNO}), BRUNO).await;
+    let bulk = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(BRUNO),
+            json!({"ids": [id], "set": {"next_action_at": "2026-11-25T09:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::OK, "{}", bulk.text);
+    let mut missed = Vec::new();
+    while missed.len() < 3 {
+        let event = watcher.next().await;
+        if event.event == "interaction" {
+            missed.push(event.id);
+        }
+    }
+
+    let mut alice = SseClient::connect(&inbox, ALICE, Some(&seen.id)).await;
+    let ready = alice.next().await;
+    assert_eq!(
+        (ready.event.as_str(), ready.id.as_str()),
+        ("ready", seen.id.as_str())
+    );
+    let mut replayed = Vec::new();
+    for _ in 0..3 {
+        let event = alice.next().await;
+        assert_eq!(event.event, "interaction");
+        replayed.push(event.id);
+    }
+    assert_eq!(replayed, missed, "exactly the missed events, in order");
+    assert!(
+        alice
+            .next_within(Duration::from_millis(700))
+            .await
+            .is_none(),
+        "nothing twice"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_or_foreign_last_event_id_gets_a_reset() {
+    let inbox = TestInbox::spawn(at("2026-11-24T10:00:00Z")).await;
+    let mut watcher = SseClient::connect(&inbox, ALICE, None).await;
+    watcher.next().await;
+    let id = inbox
+        .add(
+            "Rappeler Sophie",
+            "todo",
+            Some(ALICE),
+            None,
+            "2026-11-20T09:00:00Z",
+        )
+        .await;
+    let first = watcher.until(id, |_| true).await;
+    patch(&inbox, id, "status", json!({"status": "done"}), ALICE).await;
+    let second = watcher.until(id, |i| i["status"] == "done").await;
+
+    // The stream no longer holds anything up to `second` (as after the retention period).
+    let js = inbox.jetstream().await;
+    let mut live = js.get_stream(inbox.names().live_stream()).await.unwrap();
+    live.purge().await.unwrap();
+    let last = live.info().await.unwrap().state.last_sequence;
+
+    let mut stale = SseClient::connect(&inbox, ALICE, Some(&first.id)).await;
+    let reset = stale.next().await;
+    assert_eq!(reset.event, "reset");
+    assert_eq!(reset.id, last.to_string(), "resume point after refetching");
+
+    // Up to date with the purge: nothing missed, no reset.
+    let mut current = SseClient::connect(&inbox, ALICE, Some(&second.id)).await;
+    assert_eq!(current.next().await.event, "ready");
+
+    // An id from another stream's life (ahead of this one).
+    let mut foreign = SseClient::connect(&inbox, ALICE, Some("999999")).await;
+    assert_eq!(foreign.next().await.event, "reset");
+
+    // Not an id at all: a clear 422.
+    let reply = inbox
+        .http
+        .get(format!("{}/api/v1/stream", inbox.base))
+        .bearer_auth(inbox.token(ALICE))
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn each_user_gets_their_own_notifications_only() {
+    let inbox = TestInbox::spawn(at("2026-11-24T10:00:00Z")).await;
+    let mut alice = SseClient::connect(&inbox, ALICE, None).await;
+    alice.next().await;
+    let js = inbox.jetstream().await;
+    for (user, title) in [(BRUNO, "Pour Bruno"), (ALICE, "Pour Alice")] {
+        let body = json!({"schema": 1, "id": user, "user_id": user, "kind": "interaction_overdue",
+                          "interaction_id": null, "title": title, "due_at": null,
+                          "created_at": "2026-11-24T10:00:00Z"});
+        js.publish(
+            inbox.names().notification_subject(user),
+            body.to_string().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    let event = alice.next().await;
+    assert_eq!(event.event, "notification");
+    assert_eq!(event.data["title"], "Pour Alice");
+    assert!(alice
+        .next_within(Duration::from_millis(500))
+        .await
+        .is_none());
+}
+
+#[tokio::test]
+async fn changes_written_while_nats_is_down_are_relayed_once_it_is_back() {
+    // The relay deletes a captured change only after JetStream acknowledged it: rows wait in
+    // interaction_changes while NATS is down, and none is lost.
+    let mut nats = relance_shared::testing::PrivateNats::start().await;
+    let url = nats.url();
+    let inbox = TestInbox::spawn_with(at("2026-11-24T10:00:00Z"), |s| {
+        s.nats.url = secrecy::SecretString::from(url);
+        s.nats.publish_timeout_ms = 500;
+    })
+    .await;
+    let mut alice = SseClient::connect(&inbox, ALICE, None).await;
+    let ready = alice.next().await;
+    drop(alice);
+    nats.stop();
+    let id = inbox
+        .add("Appeler Paul", "todo", None, None, "2026-11-20T09:00:00Z")
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM interaction_changes")
+        .fetch_one(&inbox.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(waiting, 1, "kept until acknowledged");
+
+    nats.restart().await;
+    let mut alice = SseClient::connect_retrying(&inbox, ALICE, Some(&ready.id)).await;
+    assert_eq!(alice.next().await.event, "ready");
+    let created = alice.until(id, |i| i["title"] == "Appeler Paul").await;
+    assert_eq!(created.data["change"], "created");
+    assert!(alice
+        .next_within(Duration::from_millis(700))
+        .await
+        .is_none());
+}

@@ -29,6 +29,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     port: u16,
+    /// Cancelled when shutdown starts, so live streams end and the graceful shutdown (which
+    /// waits for every response to finish) does not wait on them forever.
+    closing: tokio_util::sync::CancellationToken,
 }
 
 impl Application {
@@ -53,16 +56,17 @@ impl Application {
             db::migrate(&pool).await?;
         }
         let client = nats::connect(&settings.nats, "relance-inbox").await?;
+        let closing = tokio_util::sync::CancellationToken::new();
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = nats::Names::new(&settings.nats.namespace);
         nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
-        // The relay runs as long as the process; a stopped server stops taking requests first,
-        // and anything not yet relayed stays in its table for the next replica.
+        // The relay stops with the server; anything not yet relayed stays in its table for the
+        // next replica (or the next start).
         tokio::spawn(crate::live::relay::relay_forever(
             pool.clone(),
             js.clone(),
             names.clone(),
-            tokio_util::sync::CancellationToken::new(),
+            closing.clone(),
         ));
         let state = Arc::new(AppState {
             pool: pool.clone(),
@@ -76,6 +80,7 @@ impl Application {
                 js,
                 names,
                 heartbeat: std::time::Duration::from_secs(settings.inbox.live_heartbeat_secs),
+                closing: closing.clone(),
             },
         });
         if settings.auth.dev_login {
@@ -96,6 +101,7 @@ impl Application {
             listener,
             router,
             port,
+            closing,
         })
     }
 
@@ -107,6 +113,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let closing = self.closing.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.cancel();
+        };
         serve::serve(self.listener, self.router, shutdown).await
     }
 }

@@ -2,7 +2,8 @@
 //! triggers write `interaction_changes` in the same transaction as the change) to JetStream as
 //! `interactions.changed.<id>`, then deletes them. A change is deleted only after JetStream has
 //! acknowledged it, so a crash anywhere republishes instead of losing; the republish carries
-//! the same `Nats-Msg-Id` (the row id), which JetStream drops inside its duplicate window.
+//! the same `Nats-Msg-Id` (row id and capture time), which JetStream drops inside its duplicate
+//! window.
 //!
 //! Every inbox replica runs the relay; a transaction-scoped advisory lock lets one of them work
 //! at a time, which keeps the stream in capture order.
@@ -32,7 +33,8 @@ const CHANNEL: &str = "interaction_changes";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InteractionChanged {
     pub schema: u32,
-    /// The captured row's id: also the message's `Nats-Msg-Id` (`interaction-change-<id>`).
+    /// The captured row's id; with `changed_at`, the message's `Nats-Msg-Id`
+    /// (`interaction-change-<id>-<µs>`), so a republish after a crash is dropped as a duplicate.
     pub change_id: i64,
     pub interaction_id: i64,
     /// `created`, `updated` or `deleted`.
@@ -94,10 +96,15 @@ pub async fn relay_batch(
                 changed_at: row.changed_at,
             };
             let mut headers = async_nats::HeaderMap::new();
-            headers.insert(
-                "Nats-Msg-Id",
-                format!("interaction-change-{}", row.id).as_str(),
+            // The row id alone would collide with another database's rows (a restored or
+            // recreated one) inside the duplicate window and be dropped: the capture time
+            // makes it unique, and stays the same when this row is republished.
+            let message_id = format!(
+                "interaction-change-{}-{}",
+                row.id,
+                row.changed_at.timestamp_micros()
             );
+            headers.insert("Nats-Msg-Id", message_id.as_str());
             inject_trace_context(&mut headers);
             acks.push(
                 js.publish_with_headers(

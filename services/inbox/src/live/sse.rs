@@ -92,7 +92,13 @@ pub async fn stream(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<
+    (
+        [(&'static str, &'static str); 1],
+        Sse<impl Stream<Item = Result<Event, Infallible>>>,
+    ),
+    ApiError,
+> {
     let last_event_id = last_event_id(&headers)?;
     let live = &state.live;
     let unavailable = |_| ApiError::Unavailable("the live stream is not available");
@@ -143,13 +149,21 @@ pub async fn stream(
     let pool = state.pool.clone();
     let names = live.names.clone();
     let user_id = user.id;
+    let closing = live.closing.clone();
     tokio::spawn(async move {
         let _connected = ConnectionGauge;
         if tx.send(Ok(first)).await.is_err() {
             return;
         }
         let mut chunks = messages.ready_chunks(CHUNK);
-        while let Some(chunk) = chunks.next().await {
+        loop {
+            let chunk = tokio::select! {
+                _ = closing.cancelled() => return,
+                chunk = chunks.next() => match chunk {
+                    Some(chunk) => chunk,
+                    None => return,
+                },
+            };
             let mut batch = Vec::with_capacity(chunk.len());
             for message in chunk {
                 match message {
@@ -176,7 +190,10 @@ pub async fn stream(
             }
         }
     });
-    Ok(Sse::new(rx).keep_alive(KeepAlive::new().interval(live.heartbeat).text("heartbeat")))
+    // nginx (the Kubernetes ingress) would otherwise buffer the stream and deliver events late.
+    let headers = [("x-accel-buffering", "no")];
+    let heartbeat = KeepAlive::new().interval(live.heartbeat).text("heartbeat");
+    Ok((headers, Sse::new(rx).keep_alive(heartbeat)))
 }
 
 /// Decrements the connection gauge when the connection's task ends.
@@ -238,6 +255,9 @@ pub struct Live {
     pub js: async_nats::jetstream::Context,
     pub names: relance_shared::nats::Names,
     pub heartbeat: Duration,
+    /// Cancelled when the server shuts down: every stream ends (clients reconnect elsewhere
+    /// with their Last-Event-ID).
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ impl SseClient {
             .to_str()
             .unwrap()
             .starts_with("text/event-stream"));
+        assert_eq!(response.headers()["x-accel-buffering"], "no");
         Self {
             response,
             buffer: String::new(),
@@ -366,4 +367,65 @@ async fn changes_written_while_nats_is_down_are_relayed_once_it_is_back() {
         .next_within(Duration::from_millis(700))
         .await
         .is_none());
+}
+
+#[tokio::test]
+async fn change_ids_reused_by_a_recreated_database_are_not_dropped_as_duplicates() {
+    // A restored or recreated database numbers its captured changes from 1 again, inside
+    // JetStream's duplicate window: the message id must still tell them apart.
+    let inbox = TestInbox::spawn(at("2026-11-24T10:00:00Z")).await;
+    let mut alice = SseClient::connect(&inbox, ALICE, None).await;
+    alice.next().await;
+    let first = inbox
+        .add("Premier", "todo", None, None, "2026-11-20T09:00:00Z")
+        .await;
+    alice.until(first, |_| true).await;
+    sqlx::raw_sql("TRUNCATE interaction_changes RESTART IDENTITY")
+        .execute(&inbox.db.pool)
+        .await
+        .unwrap();
+    let second = inbox
+        .add("Second", "todo", None, None, "2026-11-20T09:00:00Z")
+        .await;
+    alice.until(second, |i| i["title"] == "Second").await;
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_ends_open_streams_instead_of_waiting_on_them() {
+    let db = relance_shared::testing::test_database().await;
+    let settings = relance_shared::testing::test_settings(&db.url);
+    let app = relance_inbox::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let token = relance_inbox::auth::TokenKeys::new(secrecy::SecretString::from(
+        relance_shared::testing::TEST_JWT_SECRET,
+    ))
+    .issue(1, chrono::Utc::now(), chrono::Duration::hours(1));
+    let mut response = reqwest::Client::new()
+        .get(format!("{base}/api/v1/stream"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let first = response.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: ready"));
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops within 5 s with a stream open")
+        .unwrap()
+        .unwrap();
+    // The client sees its stream end (and would reconnect elsewhere with Last-Event-ID).
+    let rest = tokio::time::timeout(Duration::from_secs(2), response.chunk())
+        .await
+        .expect("the stream ends");
+    assert!(matches!(rest, Ok(None) | Err(_)));
+    relance_shared::testing::delete_streams(&settings).await;
 }

@@ -30,10 +30,11 @@ VALUES
     (5, 'call', 'Appel de découverte', NULL, 2, 2, 2, 'done', 2, now() - interval '5 days')
 ON CONFLICT DO NOTHING;
 
-INSERT INTO lead_scores (person_id, score, last_event_at) VALUES
-    (1, 22, now() - interval '1 day'),
-    (3, 31, now() - interval '2 hours'),
-    (4, 16, now() - interval '3 days')
+-- Already hot: the hot-lead loop (migration 0008) is disarmed for them.
+INSERT INTO lead_scores (person_id, score, last_event_at, hot_armed) VALUES
+    (1, 22, now() - interval '1 day', false),
+    (3, 31, now() - interval '2 hours', false),
+    (4, 16, now() - interval '3 days', false)
 ON CONFLICT DO NOTHING;
 
 -- Keep identities ahead of the fixed ids above.

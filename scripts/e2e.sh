@@ -24,7 +24,6 @@ fi
 export RELANCE_ENV=development
 export RELANCE__AUTH__JWT_SECRET=e2e-jwt-secret-0123456789-0123456789
 export RELANCE__INBOX__WEB_DIR="$RELANCE_ROOT/web/dist"
-export RELANCE__NATS__NAMESPACE=e2e
 export RELANCE__TELEMETRY__LOG_FORMAT=json
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -43,7 +42,8 @@ start_inbox() { # database port demo|empty
       "INSERT INTO users (id, email, full_name) VALUES (1, 'camille.martin@relance.test', 'Camille Martin'),
        (2, 'hugo.bernard@relance.test', 'Hugo Bernard'), (3, 'lea.petit@relance.test', 'Léa Petit')"
   fi
-  RELANCE__DATABASE__URL=$url RELANCE__INBOX__LISTEN=127.0.0.1:$port \
+  # A NATS namespace per instance: each one's live feed carries its own database's changes.
+  RELANCE__DATABASE__URL=$url RELANCE__INBOX__LISTEN=127.0.0.1:$port RELANCE__NATS__NAMESPACE=e2e$port \
     "$bin/relance-inbox" >"${TMPDIR:-/tmp}/relance-e2e-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
@@ -57,5 +57,9 @@ start_inbox relance_e2e 18181 demo
 start_inbox relance_e2e_empty 18182 empty
 
 log "browser tests (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
+# The live-feed test runs one reminder pass against the demo instance's database and namespace.
 RELANCE_E2E_URL=http://127.0.0.1:18181 RELANCE_E2E_EMPTY_URL=http://127.0.0.1:18182 \
+  RELANCE_E2E_REMINDER="$bin/relance-reminder" \
+  RELANCE_E2E_REMINDER_DB=postgres://postgres@127.0.0.1:5432/relance_e2e \
+  RELANCE_E2E_REMINDER_NAMESPACE=e2e18181 \
   node --test --test-reporter=spec web/e2e/

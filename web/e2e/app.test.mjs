@@ -126,3 +126,78 @@ test('empty states, on a phone-sized screen', async () => {
   await page.screenshot({ path: `${ARTIFACTS}dashboard-empty-phone.png`, fullPage: true });
   await page.close();
 });
+
+// ---- The live feed: changes made elsewhere appear without a reload.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+async function inboxListRequests(page) {
+  const seen = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/v1/interactions/inbox') seen.push(r.url());
+  });
+  return seen;
+}
+
+test('two pages: a change made in one appears in the other without a reload', async () => {
+  const watcher = await signedIn(BASE);
+  await watcher.goto(`${BASE}/dashboard/inbox?status=done`);
+  await watcher.getByTestId('live-status').and(watcher.locator('[data-status="live"]')).waitFor();
+  await watcher.getByRole('heading', { name: 'Boîte de réception' }).waitFor();
+  await card(watcher, 'Appel de découverte').waitFor();
+  assert.equal(await card(watcher, 'Préparer la revue trimestrielle').count(), 0);
+  const listFetches = await inboxListRequests(watcher);
+
+  const actor = await signedIn(BASE);
+  await actor.goto(`${BASE}/dashboard/inbox?assignee=unassigned`);
+  const target = card(actor, 'Préparer la revue trimestrielle');
+  await target.getByRole('button', { name: 'Marquer terminé' }).click();
+
+  const arrived = card(watcher, 'Préparer la revue trimestrielle');
+  await arrived.waitFor({ timeout: 5000 });
+  assert.equal(await arrived.getByTestId('status').textContent(), 'Terminé');
+  assert.deepEqual(listFetches, [], 'applied to the cache, not refetched');
+  await watcher.screenshot({ path: `${ARTIFACTS}live-two-pages.png`, fullPage: true });
+  await actor.close();
+  await watcher.close();
+});
+
+test('a reminder fired elsewhere shows in the unread badge and the list, live', async (t) => {
+  const reminder = process.env.RELANCE_E2E_REMINDER;
+  if (!reminder) return t.skip('RELANCE_E2E_REMINDER not set (scripts/e2e.sh sets it)');
+  const page = await signedIn(BASE);
+  await page.getByTestId('live-status').and(page.locator('[data-status="live"]')).waitFor();
+  assert.equal(await page.getByTestId('unread-badge').count(), 0);
+  // An overdue action for Camille (user 1), created through the API as another tab would.
+  const created = await page.evaluate(async () => {
+    const response = await fetch('/api/v1/interactions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${localStorage.getItem('relance.token')}` },
+      body: JSON.stringify({ type: 'call', title: 'Rappeler Nadia tout de suite', assignee_id: 1,
+                             next_action_at: new Date(Date.now() - 60_000).toISOString() }),
+    });
+    return response.status;
+  });
+  assert.equal(created, 201);
+  await page.getByTestId('inbox-widget').getByText('Rappeler Nadia tout de suite').waitFor({ timeout: 5000 });
+
+  await promisify(execFile)(reminder, ['--once'], {
+    env: {
+      ...process.env,
+      RELANCE_ENV: 'development',
+      RELANCE__DATABASE__URL: process.env.RELANCE_E2E_REMINDER_DB,
+      RELANCE__NATS__NAMESPACE: process.env.RELANCE_E2E_REMINDER_NAMESPACE,
+      RELANCE__REMINDER__LISTEN: '127.0.0.1:0',
+    },
+  });
+  const badge = page.getByTestId('unread-badge');
+  await badge.waitFor({ timeout: 5000 });
+  assert.equal(await badge.textContent(), '1');
+  await page.getByRole('button', { name: /Notifications, 1 non lue/ }).click();
+  await page.getByRole('list', { name: 'Notifications' }).getByText('Rappeler Nadia tout de suite').waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}live-notification.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Marquer comme lue' }).click();
+  await badge.waitFor({ state: 'detached' });
+  await page.close();
+});

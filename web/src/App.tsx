@@ -1,7 +1,9 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 
 import { api, session } from './api';
+import { useLive, useMarkRead, useNotifications } from './hooks';
+import type { LiveStatus } from './live';
 import { Dashboard } from './pages/Dashboard';
 import { Inbox } from './pages/Inbox';
 import { Login } from './pages/Login';
@@ -19,6 +21,67 @@ function Link({ to, children, current }: { to: string; children: React.ReactNode
     >
       {children}
     </a>
+  );
+}
+
+const LIVE_LABEL: Record<LiveStatus, string> = {
+  live: 'En direct',
+  connecting: 'Connexion…',
+  offline: 'Hors ligne, reconnexion…',
+};
+
+function LiveIndicator({ status }: { status: LiveStatus }) {
+  return (
+    <p className={`live live-${status}`} role="status" data-testid="live-status" data-status={status}>
+      <span className="live-dot" aria-hidden="true" /> {LIVE_LABEL[status]}
+    </p>
+  );
+}
+
+function NotificationsMenu() {
+  const notifications = useNotifications();
+  const markRead = useMarkRead();
+  const [open, setOpen] = useState(false);
+  const unread = notifications.data?.unread ?? 0;
+  return (
+    <div className="notifications">
+      <button
+        type="button"
+        className="link"
+        aria-expanded={open}
+        aria-label={unread > 0 ? `Notifications, ${unread} non lue${unread > 1 ? 's' : ''}` : 'Notifications'}
+        onClick={() => setOpen((o) => !o)}
+      >
+        🔔 Notifications
+        {unread > 0 && <span className="badge unread" data-testid="unread-badge">{unread}</span>}
+      </button>
+      {open && (
+        <ul className="notification-list" aria-label="Notifications">
+          {notifications.data?.items.length === 0 && <li className="empty">Aucune notification</li>}
+          {notifications.data?.items.map((n) => (
+            <li key={n.id} className={n.read_at ? 'read' : 'unread'}>
+              {n.title}
+              {!n.read_at && (
+                <button type="button" className="link" onClick={() => markRead.mutate(n.id)}>
+                  Marquer comme lue
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** What only a signed-in user sees: the live feed keeps the cache in step while it is shown. */
+function SignedInChrome({ me }: { me: number | null }) {
+  const status = useLive(me);
+  return (
+    <>
+      <NotificationsMenu />
+      <LiveIndicator status={status} />
+    </>
   );
 }
 
@@ -40,6 +103,7 @@ export function App() {
         <p className="brand">Relance</p>
         <Link to="/dashboard" current={path === '/dashboard'}>Tableau de bord</Link>
         <Link to="/dashboard/inbox" current={path === '/dashboard/inbox'}>Boîte de réception</Link>
+        <SignedInChrome me={me.data?.id ?? null} />
         <p className="who">{me.data ? me.data.full_name : '…'}</p>
         <button type="button" className="link" onClick={() => { session.clear(); queryClient.clear(); navigate('/login'); }}>
           Se déconnecter

@@ -51,6 +51,19 @@ export const HotLeads = z.object({ items: z.array(HotLead), threshold: z.number(
 export type HotLead = z.infer<typeof HotLead>;
 export type HotLeads = z.infer<typeof HotLeads>;
 
+export const Notification = z.object({
+  id: z.number(),
+  kind: z.string(),
+  interaction_id: z.number().nullable(),
+  title: z.string(),
+  due_at: z.string().nullable(),
+  created_at: z.string(),
+  read_at: z.string().nullable(),
+});
+export type Notification = z.infer<typeof Notification>;
+export const Notifications = z.object({ items: z.array(Notification), unread: z.number() });
+export type Notifications = z.infer<typeof Notifications>;
+
 export const User = z.object({ id: z.number(), full_name: z.string(), email: z.string() });
 export type User = z.infer<typeof User>;
 export const Token = z.object({ token: z.string(), expires_at: z.string(), user: User });
@@ -114,6 +127,8 @@ export const api = {
     call(Interaction, `/api/v1/interactions/${id}/status`, { method: 'PATCH', body: JSON.stringify({ status }) }),
   setNextAction: (id: number, next_action_at: string | null) =>
     call(Interaction, `/api/v1/interactions/${id}/next-action`, { method: 'PATCH', body: JSON.stringify({ next_action_at }) }),
+  notifications: () => call(Notifications, '/api/v1/notifications?limit=20'),
+  markRead: (id: number) => call(Notification, `/api/v1/notifications/${id}/read`, { method: 'PATCH' }),
   me: () => call(User, '/api/v1/me'),
   devLogin: (user_id: number) =>
     call(Token, '/api/v1/auth/dev-login', { method: 'POST', body: JSON.stringify({ user_id }) }),

@@ -2,8 +2,11 @@
 // refusal restores the snapshot and reports it, and the inbox, stats and widgets are refetched
 // when the call settles, whatever its outcome.
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type InfiniteData, type QueryKey } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
 
 import { api, type Filters, type InboxPage, type Interaction, type Status } from './api';
+import { connectLive, type LiveStatus } from './live';
+import { applyInteractionEvent, applyNotificationEvent } from './liveCache';
 
 export const keys = {
   inbox: (filters: Filters, limit: number) => ['inbox', filters, limit] as const,
@@ -64,4 +67,37 @@ export function useQuickAction(onError: (message: string) => void) {
         queryClient.invalidateQueries({ queryKey: ['stats'] }),
       ]),
   });
+}
+
+export function useNotifications() {
+  return useQuery({ queryKey: ['notifications'], queryFn: api.notifications });
+}
+
+export function useMarkRead() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => api.markRead(id),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ['notifications'] }),
+  });
+}
+
+/** Keeps the cache in step with the server's live feed while mounted; returns its status. */
+export function useLive(me: number | null): LiveStatus {
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const meRef = useRef(me);
+  useEffect(() => {
+    meRef.current = me;
+  }, [me]);
+  useEffect(
+    () =>
+      connectLive({
+        onInteraction: (event) => applyInteractionEvent(queryClient, event, meRef.current),
+        onNotification: (event) => applyNotificationEvent(queryClient, event),
+        onReset: () => void queryClient.invalidateQueries(),
+        onStatus: setStatus,
+      }),
+    [queryClient],
+  );
+  return status;
 }

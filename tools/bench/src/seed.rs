@@ -194,8 +194,9 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     fill(&mut conn, "lead scores", scored, &scores_sql).await?;
 
     // A bulk load is not news: the live relay (migration 0008) would otherwise publish a
-    // million "created" changes to whoever is watching.
-    sqlx::raw_sql("TRUNCATE interaction_changes")
+    // million "created" changes to whoever is watching, and people seeded hot are not new
+    // hot leads.
+    sqlx::raw_sql("TRUNCATE interaction_changes; UPDATE lead_scores SET hot_armed = score < 15")
         .execute(&mut conn)
         .await?;
     // Identities continue after the explicit ids; fresh statistics and visibility map so the

@@ -109,6 +109,17 @@ impl Names {
             .parse()
             .ok()
     }
+    /// Every stream of this namespace, sourcing streams first (for tools that clean up).
+    pub fn all_streams(&self) -> [String; 6] {
+        [
+            self.live_stream(),
+            self.email_events_stream(),
+            self.email_dlq_stream(),
+            self.notifications_stream(),
+            self.interactions_stream(),
+            self.mailgun_tokens_stream(),
+        ]
+    }
     /// Mailgun webhook tokens already received (replay protection), one subject per token.
     pub fn mailgun_tokens_stream(&self) -> String {
         format!("{}MAILGUN_TOKENS", self.stream_prefix)

@@ -83,14 +83,7 @@ pub async fn delete_streams(settings: &Settings) {
     };
     let js = async_nats::jetstream::new(client);
     let names = Names::new(&settings.nats.namespace);
-    for stream in [
-        names.email_events_stream(),
-        names.email_dlq_stream(),
-        names.notifications_stream(),
-        names.mailgun_tokens_stream(),
-        names.live_stream(),
-        names.interactions_stream(),
-    ] {
+    for stream in names.all_streams() {
         let _ = js.delete_stream(stream).await;
     }
 }

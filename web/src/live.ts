@@ -4,7 +4,7 @@
 // than the server keeps, and the caller refetches.
 import { z } from 'zod';
 
-import { Interaction, session } from './api';
+import { Interaction, Notification, session } from './api';
 
 export type SseEvent = { id: string | null; event: string; data: string };
 
@@ -43,14 +43,8 @@ export const InteractionEvent = z.object({
 });
 export type InteractionEvent = z.infer<typeof InteractionEvent>;
 
-export const NotificationEvent = z.object({
-  id: z.number(),
-  kind: z.string(),
-  interaction_id: z.number().nullable(),
-  title: z.string(),
-  due_at: z.string().nullable(),
-  created_at: z.string(),
-});
+// As the reminder publishes it: a notification, unread.
+export const NotificationEvent = Notification.omit({ read_at: true });
 export type NotificationEvent = z.infer<typeof NotificationEvent>;
 
 export type LiveStatus = 'connecting' | 'live' | 'offline';

@@ -51,14 +51,7 @@ async fn delete_streams(settings: &Settings) {
     if let Ok(client) = async_nats::connect(url).await {
         let js = async_nats::jetstream::new(client);
         let names = relance_shared::nats::Names::new(&settings.nats.namespace);
-        for stream in [
-            names.email_events_stream(),
-            names.email_dlq_stream(),
-            names.notifications_stream(),
-            names.mailgun_tokens_stream(),
-            names.live_stream(),
-            names.interactions_stream(),
-        ] {
+        for stream in names.all_streams() {
             let _ = js.delete_stream(stream).await;
         }
     }

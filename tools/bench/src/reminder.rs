@@ -84,11 +84,9 @@ pub async fn run(args: &Args) -> anyhow::Result<f64> {
     {
         let js = async_nats::jetstream::new(client);
         let names = relance_shared::nats::Names::new(&settings.nats.namespace);
-        let _ = js.delete_stream(names.notifications_stream()).await;
-        let _ = js.delete_stream(names.email_events_stream()).await;
-        let _ = js.delete_stream(names.email_dlq_stream()).await;
-        let _ = js.delete_stream(names.live_stream()).await;
-        let _ = js.delete_stream(names.interactions_stream()).await;
+        for stream in names.all_streams() {
+            let _ = js.delete_stream(stream).await;
+        }
     }
     Ok(report.notified as f64 / elapsed)
 }

@@ -24,30 +24,11 @@ struct SseClient {
 }
 
 impl SseClient {
-    /// Connects once the inbox answers 200 (it answers 503 while NATS is unreachable).
-    async fn connect_retrying(inbox: &TestInbox, user: i64, last_event_id: Option<&str>) -> Self {
-        for _ in 0..100 {
-            let mut request = inbox
-                .http
-                .get(format!("{}/api/v1/stream", inbox.base))
-                .bearer_auth(inbox.token(user));
-            if let Some(id) = last_event_id {
-                request = request.header("Last-Event-ID", id);
-            }
-            let response = request.send().await.unwrap();
-            if response.status() == StatusCode::OK {
-                return Self {
-                    response,
-                    buffer: String::new(),
-                    comments: 0,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the live stream did not come back");
-    }
-
-    async fn connect(inbox: &TestInbox, user: i64, last_event_id: Option<&str>) -> Self {
+    async fn request(
+        inbox: &TestInbox,
+        user: i64,
+        last_event_id: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = inbox
             .http
             .get(format!("{}/api/v1/stream", inbox.base))
@@ -55,7 +36,10 @@ impl SseClient {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
-        let response = request.send().await.unwrap();
+        request.send().await.unwrap()
+    }
+
+    fn reading(response: reqwest::Response) -> Self {
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers()["content-type"]
             .to_str()
@@ -67,6 +51,22 @@ impl SseClient {
             buffer: String::new(),
             comments: 0,
         }
+    }
+
+    async fn connect(inbox: &TestInbox, user: i64, last_event_id: Option<&str>) -> Self {
+        Self::reading(Self::request(inbox, user, last_event_id).await)
+    }
+
+    /// Connects once the inbox answers 200 (it answers 503 while NATS is unreachable).
+    async fn connect_retrying(inbox: &TestInbox, user: i64, last_event_id: Option<&str>) -> Self {
+        for _ in 0..100 {
+            let response = Self::request(inbox, user, last_event_id).await;
+            if response.status() == StatusCode::OK {
+                return Self::reading(response);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the live stream did not come back");
     }
 
     /// The next event, or None if none comes within `wait`.
@@ -108,6 +108,12 @@ impl SseClient {
                 .unwrap()?;
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
+    }
+
+    /// Asserts no event comes within `ms` milliseconds (nothing sent twice, nothing foreign).
+    async fn expect_quiet(&mut self, ms: u64) {
+        let extra = self.next_within(Duration::from_millis(ms)).await;
+        assert!(extra.is_none(), "unexpected event: {extra:?}");
     }
 
     async fn next(&mut self) -> SseEvent {
@@ -182,8 +188,7 @@ async fn two_clients_see_a_patch_made_by_a_third() {
     assert!(a.id.parse::<u64>().unwrap() > 0);
 
     // Idle: heartbeats (comment lines) keep the connection alive.
-    let extra = alice.next_within(Duration::from_millis(2_500)).await;
-    assert!(extra.is_none(), "{extra:?}");
+    alice.expect_quiet(2_500).await;
     assert!(alice.comments >= 1, "a heartbeat within 2.5 s");
 }
 
@@ -247,13 +252,7 @@ async fn a_client_reconnecting_with_last_event_id_gets_exactly_what_it_missed() 
         replayed.push(event.id);
     }
     assert_eq!(replayed, missed, "exactly the missed events, in order");
-    assert!(
-        alice
-            .next_within(Duration::from_millis(700))
-            .await
-            .is_none(),
-        "nothing twice"
-    );
+    alice.expect_quiet(700).await; // nothing twice
 }
 
 #[tokio::test]
@@ -327,10 +326,7 @@ async fn each_user_gets_their_own_notifications_only() {
     let event = alice.next().await;
     assert_eq!(event.event, "notification");
     assert_eq!(event.data["title"], "Pour Alice");
-    assert!(alice
-        .next_within(Duration::from_millis(500))
-        .await
-        .is_none());
+    alice.expect_quiet(500).await;
 }
 
 #[tokio::test]
@@ -363,10 +359,7 @@ async fn changes_written_while_nats_is_down_are_relayed_once_it_is_back() {
     assert_eq!(alice.next().await.event, "ready");
     let created = alice.until(id, |i| i["title"] == "Appeler Paul").await;
     assert_eq!(created.data["change"], "created");
-    assert!(alice
-        .next_within(Duration::from_millis(700))
-        .await
-        .is_none());
+    alice.expect_quiet(700).await;
 }
 
 #[tokio::test]

@@ -300,6 +300,10 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         ]))
         .await?;
     }
+    // A database seeded by an earlier version gets this version's migrations, as a deploy would.
+    let pool = sqlx::PgPool::connect(&bench_db).await?;
+    relance_shared::db::migrate(&pool).await?;
+    pool.close().await;
     let inbox_settings = self::settings(&bench_db, &nats);
     let stop = CancellationToken::new();
     let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;

@@ -25,6 +25,11 @@ export RELANCE_TEST_DATABASE_URL=${RELANCE_TEST_DATABASE_URL:-postgres://postgre
 export RELANCE_TEST_NATS_URL=${RELANCE_TEST_NATS_URL:-nats://127.0.0.1:4222}
 cargo test --workspace --all-targets --locked 2>&1 | tee "${TMPDIR:-/tmp}/relance-test.log"
 
+log "benchmark smoke run (relance-bench all at tiny sizes: the tool works end to end; its figures mean nothing)"
+cargo run -q --locked -p relance-bench -- all --events 400 --rate 400 --seconds 0.5 --baseline-events 400 \
+  --interactions 3000 --users 20 --people 300 --organisations 30 --due 500 --requests 5 \
+  --database-prefix relance_smoke
+
 log "web: type check and unit tests (Vitest)"
 ensure_node
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npx tsc --noEmit && NO_COLOR=1 npx vitest run) 2>&1 \

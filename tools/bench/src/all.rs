@@ -16,8 +16,10 @@
 //! ```
 //!
 //! Options: `--events N` (100000), `--rate R` and `--seconds S` (2000 requests/s for 10 s),
-//! `--concurrency C` (4 for batches, 2×C for single events), `--interactions N` (1000000),
-//! `--due N` (100000), `--server-url URL`, `--nats URL`.
+//! `--concurrency C` (4 for batches, 2×C for single events), `--baseline-events N` (20000),
+//! `--interactions N` (1000000), `--due N` (100000), `--requests N` (500 per inbox scenario),
+//! `--database-prefix P` (`relance_bench`: databases P, P_pipeline, P_baseline, P_reminder),
+//! `--server-url URL`, `--nats URL`. CI runs it with tiny sizes as a smoke test.
 
 use std::time::Instant;
 
@@ -149,6 +151,15 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let seconds: f64 = args.number("seconds", 10.0)?;
     let concurrency: usize = args.number("concurrency", 4)?;
     let interactions: i64 = args.number("interactions", 1_000_000)?;
+    let baseline_events: usize = args.number("baseline-events", 20_000)?;
+    let prefix = args.get("database-prefix", "relance_bench");
+    if prefix.is_empty()
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        anyhow::bail!("--database-prefix: letters, digits and _ only");
+    }
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats = args.get("nats", "nats://127.0.0.1:4222");
     let started = Instant::now();
@@ -169,8 +180,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
     // 1. The pipeline, in this process, on a database of its own.
     println!("## 1. Ingest: gateway → JetStream → scoring → PostgreSQL\n");
-    let db_name = "relance_bench_pipeline";
-    let pool = fresh_database(&server, db_name, 4).await?;
+    let db_name = format!("{prefix}_pipeline");
+    let pool = fresh_database(&server, &db_name, 4).await?;
     let settings = settings(&format!("{server}/{db_name}"), &nats);
     // Each service on a runtime (and threads) of its own, as separate processes would be, so the
     // load generator's tasks and scoring's batches do not queue behind each other's.
@@ -266,7 +277,11 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
     // 2. The limits the pipeline competes with.
     println!("## 2. This machine's limits\n");
-    let limits = baseline::run(&args.with(&[("events", "20000".into())])).await?;
+    let limits = baseline::run(&args.with(&[
+        ("events", baseline_events.to_string()),
+        ("database", format!("{prefix}_baseline")),
+    ]))
+    .await?;
     println!();
     println!("| ingest run | end to end, events/s | ÷ per-event transaction | ÷ batched transaction | ÷ raw JetStream |");
     println!("|---|---:|---:|---:|---:|");
@@ -283,7 +298,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
     // 3. The inbox at a million interactions.
     println!("## 3. Inbox API at {interactions} interactions\n");
-    let bench_db = format!("{server}/relance_bench");
+    let bench_db = format!("{server}/{prefix}");
     let held: i64 = match sqlx::PgPool::connect(&bench_db).await {
         Ok(pool) => sqlx::query_scalar("SELECT count(*) FROM crm_interactions")
             .fetch_one(&pool)
@@ -292,7 +307,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         Err(_) => 0,
     };
     if held < interactions {
-        println!("seeding relance_bench ({held} interactions held)");
+        println!("seeding {prefix} ({held} interactions held)");
         seed::run(&args.with(&[
             ("database-url", bench_db.clone()),
             ("interactions", interactions.to_string()),
@@ -324,7 +339,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
     // 4. A reminder pass.
     println!("## 4. Reminder pass\n");
-    reminder::run(args).await?;
+    reminder::run(&args.with(&[("database", format!("{prefix}_reminder"))])).await?;
 
     println!(
         "\nall benchmarks done in {:.0} s",

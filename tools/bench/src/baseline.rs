@@ -59,7 +59,8 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
     let batch: usize = args.number("batch", 200)?;
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats_url = args.get("nats", "nats://127.0.0.1:4222");
-    let name = "relance_bench_baseline";
+    let name = args.get("database", "relance_bench_baseline");
+    let name = name.as_str();
     let pool = fresh_database(&server, name, concurrency as u32 + 1).await?;
     sqlx::raw_sql(
         "INSERT INTO users (id, email, full_name) VALUES (1, 'o@bench.test', 'Owner'); \

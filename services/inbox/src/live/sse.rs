@@ -27,6 +27,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{SinkExt, Stream, StreamExt};
 use serde_json::json;
+use tracing::Instrument;
 
 use relance_shared::http::{ApiError, FieldError};
 
@@ -150,46 +151,60 @@ pub async fn stream(
     let names = live.names.clone();
     let user_id = user.id;
     let closing = live.closing.clone();
-    tokio::spawn(async move {
-        let _connected = ConnectionGauge;
-        if tx.send(Ok(first)).await.is_err() {
-            return;
-        }
-        let mut chunks = messages.ready_chunks(CHUNK);
-        loop {
-            let chunk = tokio::select! {
-                _ = closing.cancelled() => return,
-                chunk = chunks.next() => match chunk {
-                    Some(chunk) => chunk,
-                    None => return,
-                },
-            };
-            let mut batch = Vec::with_capacity(chunk.len());
-            for message in chunk {
-                match message {
-                    Ok(message) => batch.push(message),
-                    // The ordered consumer could not recover: end the stream, the client
-                    // reconnects with its Last-Event-ID and loses nothing.
+    let heartbeat = live.heartbeat;
+    let span = tracing::info_span!("inbox.live", user_id, after);
+    tokio::spawn(
+        async move {
+            let _connected = ConnectionGauge;
+            if tx.send(Ok(first)).await.is_err() {
+                return;
+            }
+            let mut chunks = messages.ready_chunks(CHUNK);
+            // A client that left is only noticed on the next send; when the feed is quiet, check
+            // every heartbeat so its consumer does not linger.
+            let mut check = tokio::time::interval(heartbeat);
+            loop {
+                let chunk = tokio::select! {
+                    _ = closing.cancelled() => return,
+                    _ = check.tick() => {
+                        if tx.is_closed() {
+                            return;
+                        }
+                        continue;
+                    }
+                    chunk = chunks.next() => match chunk {
+                        Some(chunk) => chunk,
+                        None => return,
+                    },
+                };
+                let mut batch = Vec::with_capacity(chunk.len());
+                for message in chunk {
+                    match message {
+                        Ok(message) => batch.push(message),
+                        // The ordered consumer could not recover: end the stream, the client
+                        // reconnects with its Last-Event-ID and loses nothing.
+                        Err(error) => {
+                            tracing::warn!(%error, "live stream interrupted");
+                            return;
+                        }
+                    }
+                }
+                let events = match to_events(&pool, &names, user_id, &batch).await {
+                    Ok(events) => events,
                     Err(error) => {
-                        tracing::warn!(%error, "live stream interrupted");
+                        tracing::warn!(%error, "live events not built; closing the stream");
                         return;
+                    }
+                };
+                for event in events {
+                    if tx.send(Ok(event)).await.is_err() {
+                        return; // the client left
                     }
                 }
             }
-            let events = match to_events(&pool, &names, user_id, &batch).await {
-                Ok(events) => events,
-                Err(error) => {
-                    tracing::warn!(%error, "live events not built; closing the stream");
-                    return;
-                }
-            };
-            for event in events {
-                if tx.send(Ok(event)).await.is_err() {
-                    return; // the client left
-                }
-            }
         }
-    });
+        .instrument(span),
+    );
     // nginx (the Kubernetes ingress) would otherwise buffer the stream and deliver events late.
     let headers = [("x-accel-buffering", "no")];
     let heartbeat = KeepAlive::new().interval(live.heartbeat).text("heartbeat");

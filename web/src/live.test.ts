@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { parseSse } from './live';
+import { connectLive, parseSse } from './live';
+
+afterEach(() => vi.restoreAllMocks());
 
 describe('parseSse', () => {
   it('splits complete events, keeps the incomplete rest, skips heartbeats', () => {
@@ -25,5 +27,70 @@ describe('parseSse', () => {
     expect(first.events).toEqual([]);
     const second = parseSse(first.rest + 'ta: {"id":1}\n\n');
     expect(second.events).toEqual([{ id: '9', event: 'notification', data: '{"id":1}' }]);
+  });
+});
+
+describe('connectLive', () => {
+  function streamOf(text: string, keepOpen = false): ReadableStream<Uint8Array> {
+    return new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(text));
+        if (!keepOpen) controller.close();
+      },
+    });
+  }
+
+  it('resumes after a drop with the last event id, and reports its status', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const sent: (string | null)[] = [];
+    const interaction = {
+      id: 3, type: 'call', title: 'Rappeler', description: null, status: 'todo', assignee_id: null,
+      assignee_name: null, next_action_at: null, notified_at: null, person_id: null, person_name: null,
+      organisation_id: null, organisation_name: null, created_at: '2026-11-24T10:00:00Z', updated_at: '2026-11-24T10:00:00Z',
+    };
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (_input, init) => {
+      sent.push(new Headers(init?.headers).get('Last-Event-ID'));
+      const body = sent.length === 1
+        ? `event: ready\nid: 4\ndata: {"last_event_id":4}\n\nevent: interaction\nid: 6\ndata: ${JSON.stringify({ change: 'created', interaction_id: 3, interaction })}\n\n`
+        : 'event: ready\nid: 6\ndata: {"last_event_id":6}\n\n';
+      return new Response(streamOf(body, sent.length > 1), { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
+    });
+    const statuses: string[] = [];
+    const changes: number[] = [];
+    const stop = connectLive({
+      onInteraction: (e) => changes.push(e.interaction_id),
+      onNotification: () => {},
+      onReset: () => {},
+      onStatus: (s) => statuses.push(s),
+    });
+    await vi.waitFor(() => expect(sent).toHaveLength(2), { timeout: 3000 });
+    expect(sent).toEqual([null, '6']);
+    expect(changes).toEqual([3]);
+    expect(statuses).toEqual(['connecting', 'live', 'offline', 'connecting', 'live']);
+    stop();
+    vi.useRealTimers();
+  });
+
+  it('asks for a refetch on reset and keeps going from its id; a bad event is skipped', async () => {
+    const sent: (string | null)[] = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (_input, init) => {
+      sent.push(new Headers(init?.headers).get('Last-Event-ID'));
+      return new Response(
+        streamOf('event: reset\nid: 40\ndata: {}\n\nevent: interaction\nid: 41\ndata: {"nonsense":true}\n\n', true),
+        { status: 200 },
+      );
+    });
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    let resets = 0;
+    const stop = connectLive({
+      onInteraction: () => { throw new Error('not an interaction'); },
+      onNotification: () => {},
+      onReset: () => { resets += 1; },
+      onStatus: () => {},
+    });
+    await vi.waitFor(() => expect(resets).toBe(1));
+    await vi.waitFor(() => expect(console.warn).toHaveBeenCalled());
+    stop();
+    expect(sent).toEqual([null]);
   });
 });

@@ -422,3 +422,65 @@ async fn a_graceful_shutdown_ends_open_streams_instead_of_waiting_on_them() {
     assert!(matches!(rest, Ok(None) | Err(_)));
     relance_shared::testing::delete_streams(&settings).await;
 }
+
+#[tokio::test]
+async fn an_email_open_and_a_hot_lead_made_by_scoring_reach_the_stream() {
+    use relance_shared::event::{digest_event_key, EmailEvent, EventKind, SCHEMA_VERSION};
+    let inbox = TestInbox::spawn(at("2026-11-24T10:00:00Z")).await;
+    let mut alice = SseClient::connect(&inbox, ALICE, None).await;
+    alice.next().await;
+    // Jeanne Durand (person 1, owned by Alice): two sends opened and clicked, 3+8+3+8 = 22.
+    let events: Vec<EmailEvent> = [
+        ("a", EventKind::Opened),
+        ("a", EventKind::Clicked),
+        ("b", EventKind::Opened),
+        ("b", EventKind::Clicked),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (send, kind))| {
+        let occurred_at = at("2026-11-24T09:00:00Z") + chrono::Duration::minutes(i as i64);
+        EmailEvent {
+            schema: SCHEMA_VERSION,
+            event_key: digest_event_key("test", send, *kind, occurred_at),
+            provider: "test".into(),
+            external_id: (*send).into(),
+            event: *kind,
+            occurred_at,
+            received_at: occurred_at,
+            person_id: Some(1),
+            organisation_id: None,
+            recipient: None,
+            subject: Some("Votre devis".into()),
+            url: None,
+            machine_open: false,
+        }
+    })
+    .collect();
+    relance_scoring::apply::apply_batch(
+        &inbox.db.pool,
+        &events,
+        None,
+        &relance_shared::scoring::ScoringRules::default(),
+    )
+    .await
+    .unwrap();
+    let mut titles = Vec::new();
+    while titles.len() < 3 {
+        let event = alice.next().await;
+        if event.event == "interaction" {
+            let i = &event.data["interaction"];
+            assert_eq!(i["assignee_id"], json!(ALICE), "{i}");
+            titles.push(i["title"].as_str().unwrap().to_owned());
+        }
+    }
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Email ouvert : Votre devis",
+            "Email ouvert : Votre devis",
+            "Lead chaud : Jeanne Durand"
+        ]
+    );
+}

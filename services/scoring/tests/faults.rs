@@ -3,6 +3,8 @@
 //! Uses a private nats-server, so stopping it disturbs no other test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -10,23 +12,6 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use relance_shared::testing::{self, test_database, test_settings, PrivateNats, TEST_INGEST_TOKEN};
-
-/// Gateway and scoring in this process; returns the ingest URL.
-async fn spawn_pipeline(settings: &relance_shared::Settings) -> String {
-    let gateway = relance_gateway::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
-        gateway.port()
-    );
-    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
-    let scoring = relance_scoring::Application::build(settings.clone())
-        .await
-        .unwrap();
-    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
-    url
-}
 
 /// Request `request`'s 20 distinct opens, over 20 people.
 fn opens(request: usize) -> Vec<Value> {
@@ -55,7 +40,7 @@ async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
     settings.nats.url = SecretString::from(nats.url());
     settings.nats.publish_timeout_ms = 1_000;
     settings.scoring.batch_wait_ms = 20;
-    let url = spawn_pipeline(&settings).await;
+    let url = common::spawn_pipeline(&settings).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let http = reqwest::Client::new();
@@ -134,7 +119,7 @@ async fn postgres_restarted_while_scoring_loses_nothing() {
     pool.close().await;
     let mut settings = test_settings(&url);
     settings.scoring.batch_wait_ms = 20;
-    let ingest = spawn_pipeline(&settings).await;
+    let ingest = common::spawn_pipeline(&settings).await;
 
     let http = reqwest::Client::new();
     let mut posted = 0;

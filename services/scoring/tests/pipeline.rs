@@ -2,6 +2,8 @@
 //! fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -373,22 +375,14 @@ async fn a_missing_database_delays_events_and_loses_none() {
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     let mut settings = test_settings(&url);
     settings.database.acquire_timeout_secs = 1;
-    let gateway = relance_gateway::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let gateway_url = format!("http://127.0.0.1:{}", gateway.port());
-    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
-    let scoring = relance_scoring::Application::build(settings.clone())
-        .await
-        .unwrap();
-    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+    let ingest_url = common::spawn_pipeline(&settings).await;
 
     let body = json!([
         {"provider": "resend", "external_id": "late-1", "event": "sent", "occurred_at": "2026-11-20T10:00:00Z"},
         {"provider": "resend", "external_id": "late-1", "event": "opened", "occurred_at": "2026-11-20T10:05:00Z"}
     ]);
     let response = reqwest::Client::new()
-        .post(format!("{gateway_url}/api/v1/marketing/email/ingest"))
+        .post(&ingest_url)
         .bearer_auth(TEST_INGEST_TOKEN)
         .json(&body)
         .send()

@@ -4,6 +4,8 @@
 //! applied exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -55,14 +57,7 @@ async fn stop_under_load(signal: &str) {
     .await
     .unwrap();
     let settings = test_settings(&db.url);
-    let gateway = relance_gateway::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
-        gateway.port()
-    );
-    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    let url = common::spawn_gateway(&settings).await;
 
     let mut first = scoring_process(&settings);
     // 4,000 opens over 200 sends and 50 people, posted while the consumer works.

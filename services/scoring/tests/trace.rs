@@ -3,6 +3,8 @@
 //! binary, because it installs an in-memory span exporter as the process's tracer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -28,18 +30,7 @@ async fn the_webhook_trace_continues_into_scoring() {
     let db = test_database().await;
     let mut settings = test_settings(&db.url);
     settings.scoring.batch_wait_ms = 20;
-    let gateway = relance_gateway::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/api/v1/marketing/email/ingest",
-        gateway.port()
-    );
-    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
-    let scoring = relance_scoring::Application::build(settings.clone())
-        .await
-        .unwrap();
-    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+    let url = common::spawn_pipeline(&settings).await;
 
     let response = reqwest::Client::new()
         .post(url)

@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use relance_shared::http::openapi::{self as shared, Problem, ProblemField};
+use relance_shared::http::openapi::{BadJson, Invalid, NotJsonMediaType, TooLarge};
 
 /// The normalized ingest endpoint (design.md): one event or an array of up to
 /// `gateway.max_batch`, each `{provider, external_id, event, occurred_at, person_id?,
@@ -13,11 +14,11 @@ use relance_shared::http::openapi::{self as shared, Problem, ProblemField};
     security(("bearer" = [])),
     responses(
         (status = 202, description = "every event stored by JetStream", body = crate::ingest::IngestAccepted),
-        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
+        BadJson,
         (status = 401, description = "bad or missing token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no ingest token configured", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        TooLarge,
+        NotJsonMediaType,
         (status = 422, description = "each bad field named", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "NATS did not acknowledge: retry", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -31,11 +32,11 @@ macro_rules! webhook_doc {
             request_body(content = serde_json::Value, description = "the provider's own payload, signed", content_type = "application/json"),
             responses(
                 (status = 200, description = "verified; events published or acknowledged", body = crate::webhooks::WebhookAccepted),
-                (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
+                BadJson,
                 (status = 401, description = "bad or missing signature, stale timestamp, replay", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "the provider is not configured", body = Problem, content_type = "application/problem+json"),
-                (status = 413, body = Problem, content_type = "application/problem+json"),
-                (status = 422, body = Problem, content_type = "application/problem+json"),
+                TooLarge,
+                Invalid,
                 (status = 503, description = "NATS did not acknowledge: the provider retries", body = Problem, content_type = "application/problem+json"),
             ))]
         #[allow(dead_code)]

@@ -39,3 +39,42 @@ pub fn readyz() {}
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[allow(dead_code)]
 pub fn metrics() {}
+
+// The refusals every API answers the same way, as problem+json, documented once: a route lists
+// `Unauthorized, Invalid, ...` in its `responses(...)` and keeps tuples only for a status whose
+// meaning is its own (the gateway's 503, dev-login's 404).
+
+/// The body is not JSON.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400, content_type = "application/problem+json")]
+pub struct BadJson(pub Problem);
+
+/// No valid bearer token.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401, content_type = "application/problem+json")]
+pub struct Unauthorized(pub Problem);
+
+/// No such resource.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, content_type = "application/problem+json")]
+pub struct NotFound(pub Problem);
+
+/// The body is larger than the service accepts.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 413, content_type = "application/problem+json")]
+pub struct TooLarge(pub Problem);
+
+/// The body is not `application/json`.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 415, content_type = "application/problem+json")]
+pub struct NotJsonMediaType(pub Problem);
+
+/// A field or parameter is invalid; each one is named in `errors`.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 422, content_type = "application/problem+json")]
+pub struct Invalid(pub Problem);
+
+/// A dependency (NATS, PostgreSQL) is not available: retry.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 503, content_type = "application/problem+json")]
+pub struct Unavailable(pub Problem);

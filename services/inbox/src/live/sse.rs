@@ -29,12 +29,12 @@ use futures::{SinkExt, Stream, StreamExt};
 use serde_json::json;
 use tracing::Instrument;
 
+use relance_shared::http::openapi::{Invalid, Unauthorized, Unavailable};
 use relance_shared::http::{ApiError, FieldError};
 
 use crate::auth::CurrentUser;
 use crate::interactions::Interaction;
 use crate::live::relay::InteractionChanged;
-use crate::openapi::Problem;
 use crate::startup::AppState;
 
 /// Messages read (and interactions fetched in one query) at most per step.
@@ -85,9 +85,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     responses(
         (status = 200, description = "Server-Sent Events: ready, interaction, notification, reset",
             content_type = "text/event-stream", body = String),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Invalid,
+        Unavailable,
     ))]
 pub async fn stream(
     State(state): State<Arc<AppState>>,

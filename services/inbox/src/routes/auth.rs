@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use relance_shared::http::openapi::{BadJson, NotJsonMediaType, Unauthorized};
 use relance_shared::http::{ApiError, ApiJson, FieldError};
 
 use crate::auth::CurrentUser;
@@ -48,8 +49,8 @@ async fn active_user(state: &AppState, id: i64) -> Result<Option<User>, sqlx::Er
 #[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth",
     request_body = DevLogin,
     responses(
-        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        NotJsonMediaType,
         (status = 200, body = Token),
         (status = 404, description = "dev-login is off", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "no such active user", body = Problem, content_type = "application/problem+json"),
@@ -81,7 +82,7 @@ pub async fn dev_login(
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, body = User),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
         (status = 404, description = "the token's user no longer exists", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(
@@ -98,7 +99,7 @@ pub async fn me(
 #[utoipa::path(get, path = "/api/v1/users", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<User>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
     ))]
 pub async fn users(
     State(state): State<Arc<AppState>>,

@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use relance_shared::http::openapi::{BadJson, Invalid, NotFound, NotJsonMediaType, Unauthorized};
 use relance_shared::http::{ApiError, ApiJson, ApiQuery};
 
 use crate::auth::CurrentUser;
@@ -42,7 +43,7 @@ pub struct InboxPage {
     params(ScopeParams, StatusParams, PageParams), security(("bearer" = [])),
     responses(
         (status = 200, body = InboxPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
         (status = 422, description = "a parameter is invalid (each one named)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn inbox(
@@ -98,8 +99,8 @@ pub async fn inbox(
     params(ScopeParams), security(("bearer" = [])),
     responses(
         (status = 200, body = Stats),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Invalid,
     ))]
 pub async fn stats(
     State(state): State<Arc<AppState>>,
@@ -159,8 +160,8 @@ impl CsvRow for Interaction {
     params(ScopeParams, StatusParams), security(("bearer" = [])),
     responses(
         (status = 200, content_type = "text/csv", body = String),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Invalid,
     ))]
 pub async fn export(
     State(state): State<Arc<AppState>>,
@@ -192,9 +193,9 @@ pub async fn export(
     params(("id" = i64, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = Interaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
+        Invalid,
     ))]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
@@ -210,10 +211,10 @@ pub async fn get_one(
     request_body = NewInteraction, security(("bearer" = [])),
     responses(
         (status = 201, body = Interaction),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        Unauthorized,
+        NotJsonMediaType,
+        Invalid,
     ))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
@@ -268,12 +269,12 @@ pub struct NextActionChange {
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/status", tag = "interactions",
     params(("id" = i64, Path)), request_body = StatusChange, security(("bearer" = [])),
     responses(
-        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        NotJsonMediaType,
         (status = 200, body = Interaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
+        Invalid,
     ))]
 pub async fn set_status(
     State(state): State<Arc<AppState>>,
@@ -290,12 +291,12 @@ pub async fn set_status(
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/assignee", tag = "interactions",
     params(("id" = i64, Path)), request_body = AssigneeChange, security(("bearer" = [])),
     responses(
-        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        NotJsonMediaType,
         (status = 200, body = Interaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
+        Invalid,
     ))]
 pub async fn set_assignee(
     State(state): State<Arc<AppState>>,
@@ -312,12 +313,12 @@ pub async fn set_assignee(
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/next-action", tag = "interactions",
     params(("id" = i64, Path)), request_body = NextActionChange, security(("bearer" = [])),
     responses(
-        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        NotJsonMediaType,
         (status = 200, body = Interaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
+        Invalid,
     ))]
 pub async fn set_next_action(
     State(state): State<Arc<AppState>>,
@@ -335,11 +336,11 @@ pub async fn set_next_action(
 #[utoipa::path(post, path = "/api/v1/interactions/bulk", tag = "interactions",
     request_body = BulkRequest, security(("bearer" = [])),
     responses(
-        (status = 400, description = "not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        NotJsonMediaType,
         (status = 200, body = BulkResult),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Invalid,
     ))]
 pub async fn bulk(
     State(state): State<Arc<AppState>>,

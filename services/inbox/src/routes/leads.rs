@@ -10,12 +10,12 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use relance_shared::http::openapi::{Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError};
 
 use crate::auth::CurrentUser;
 use crate::csv_export::{self, CsvLine, CsvRow};
 use crate::leads::{self, HotLead, PersonScore};
-use crate::openapi::Problem;
 use crate::routes::path_id;
 use crate::startup::AppState;
 
@@ -92,8 +92,8 @@ fn parse(params: &HotLeadsParams, default_tz: Tz) -> Result<(i64, i32, Tz), ApiE
     params(HotLeadsParams), security(("bearer" = [])),
     responses(
         (status = 200, body = HotLeads),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Invalid,
     ))]
 pub async fn hot(
     State(state): State<Arc<AppState>>,
@@ -132,8 +132,8 @@ impl CsvRow for HotLead {
     params(HotLeadsParams), security(("bearer" = [])),
     responses(
         (status = 200, content_type = "text/csv", body = String),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Invalid,
     ))]
 pub async fn export(
     State(state): State<Arc<AppState>>,
@@ -155,9 +155,9 @@ pub async fn export(
     params(("id" = i64, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = PersonScore),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
+        Invalid,
     ))]
 pub async fn person_score(
     State(state): State<Arc<AppState>>,

@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use relance_shared::http::openapi::{Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError};
 
 use crate::auth::CurrentUser;
-use crate::openapi::Problem;
 use crate::routes::path_id;
 use crate::startup::AppState;
 
@@ -51,8 +51,8 @@ const COLUMNS: &str = "id, kind, interaction_id, title, due_at, created_at, read
     params(ListParams), security(("bearer" = [])),
     responses(
         (status = 200, body = NotificationList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Invalid,
     ))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -93,9 +93,9 @@ pub async fn list(
     params(("id" = i64, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = Notification),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
+        Invalid,
     ))]
 pub async fn mark_read(
     State(state): State<Arc<AppState>>,

@@ -7,7 +7,10 @@
 //! Secrets are [`SecretString`]s: their `Debug` output is `[REDACTED]`, so logging the settings
 //! never leaks them.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use chrono_tz::Tz;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -29,8 +32,8 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub database: DatabaseSettings,
     pub nats: NatsSettings,
@@ -45,7 +48,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// May carry a password, hence secret.
     pub url: SecretString,
@@ -56,19 +59,8 @@ pub struct DatabaseSettings {
     pub migrate_on_start: bool,
 }
 
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: SecretString::from("postgres://postgres@127.0.0.1:5432/relance"),
-            max_connections: 10,
-            acquire_timeout_secs: 5,
-            migrate_on_start: false,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct NatsSettings {
     /// May carry credentials, hence secret.
     pub url: SecretString,
@@ -84,22 +76,10 @@ pub struct NatsSettings {
     pub live_retention_hours: u64,
 }
 
-impl Default for NatsSettings {
-    fn default() -> Self {
-        Self {
-            url: SecretString::from("nats://127.0.0.1:4222"),
-            namespace: String::new(),
-            publish_timeout_ms: 5_000,
-            replicas: 1,
-            live_retention_hours: 24,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct GatewaySettings {
-    pub listen: String,
+    pub listen: SocketAddr,
     /// Bearer token of the normalized ingest endpoint. Unset: the endpoint is off (404).
     pub ingest_token: Option<SecretString>,
     /// Largest accepted request body; past it the answer is 413.
@@ -108,22 +88,11 @@ pub struct GatewaySettings {
     pub max_batch: usize,
 }
 
-impl Default for GatewaySettings {
-    fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:8080".into(),
-            ingest_token: None,
-            max_body_bytes: 2 * 1024 * 1024,
-            max_batch: 1_000,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ScoringSettings {
     /// Health and metrics port of the consumer.
-    pub listen: String,
+    pub listen: SocketAddr,
     /// Messages pulled and applied in one database transaction.
     pub batch_size: usize,
     /// How long a pull waits to fill a batch before applying what it has.
@@ -133,23 +102,12 @@ pub struct ScoringSettings {
     pub rules: ScoringRules,
 }
 
-impl Default for ScoringSettings {
-    fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:8082".into(),
-            batch_size: 200,
-            batch_wait_ms: 50,
-            ack_wait_secs: 30,
-            rules: ScoringRules::default(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct InboxSettings {
-    pub listen: String,
-    pub default_timezone: String,
+    pub listen: SocketAddr,
+    #[serde(deserialize_with = "time_zone")]
+    pub default_timezone: Tz,
     /// The built web app (`npm run build` in `web/`), served at `/` and `/dashboard`.
     pub web_dir: String,
     /// Seconds between SSE heartbeats on `/api/v1/stream` (a comment line), so proxies and
@@ -157,54 +115,27 @@ pub struct InboxSettings {
     pub live_heartbeat_secs: u64,
 }
 
-impl Default for InboxSettings {
-    fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:8081".into(),
-            default_timezone: "Europe/Paris".into(),
-            web_dir: "web/dist".into(),
-            live_heartbeat_secs: 15,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ReminderSettings {
     /// Health and metrics port.
-    pub listen: String,
+    pub listen: SocketAddr,
     /// Time between two passes.
     pub interval_secs: u64,
     /// Rows claimed (and notifications published) per transaction.
     pub batch_size: usize,
 }
 
-impl Default for ReminderSettings {
-    fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:8083".into(),
-            interval_secs: 300,
-            batch_size: 500,
-        }
-    }
-}
-
 /// Lead scores cool down when engagement stops.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct DecaySettings {
     /// Points a score loses per full week without engagement (0: no decay).
     pub points_per_week: i32,
 }
 
-impl Default for DecaySettings {
-    fn default() -> Self {
-        Self { points_per_week: 1 }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// HS256 secret of inbox API tokens (at least 32 bytes). The inbox refuses to start without.
     pub jwt_secret: Option<SecretString>,
@@ -215,18 +146,8 @@ pub struct AuthSettings {
     pub token_ttl_secs: u64,
 }
 
-impl Default for AuthSettings {
-    fn default() -> Self {
-        Self {
-            jwt_secret: None,
-            dev_login: false,
-            token_ttl_secs: 12 * 3600,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvidersSettings {
     pub resend: ResendSettings,
     pub sendgrid: SendgridSettings,
@@ -234,40 +155,39 @@ pub struct ProvidersSettings {
     pub postmark: PostmarkSettings,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResendSettings {
     pub signing_secret: Option<SecretString>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SendgridSettings {
     pub public_key: Option<SecretString>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailgunSettings {
     pub signing_key: Option<SecretString>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PostmarkSettings {
     pub basic_auth: Option<SecretString>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
-    #[default]
     Json,
     Pretty,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// `tracing` filter directives, overridden by `RUST_LOG` when set.
     pub log_level: String,
@@ -277,25 +197,51 @@ pub struct TelemetrySettings {
     pub otlp_endpoint: Option<String>,
 }
 
-impl Default for TelemetrySettings {
+/// `config/default.toml`, compiled in: the built-in layer, so a binary runs with no file at
+/// all, and the one place defaults are written (svix-server's way).
+pub const DEFAULTS_TOML: &str = include_str!("../../config/default.toml");
+
+fn time_zone<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    name.parse()
+        .map_err(|_| serde::de::Error::custom(format!("`{name}` is not an IANA time zone")))
+}
+
+impl Default for Settings {
     fn default() -> Self {
-        Self {
-            log_level: "info".into(),
-            log_format: LogFormat::Json,
-            otlp_endpoint: None,
-        }
+        Self::built_in()
     }
 }
 
 impl Settings {
-    /// Loads the layered configuration from `config/` (or `$RELANCE_CONFIG_DIR`) and the
-    /// environment, then validates it.
+    /// The built-in defaults alone ([`DEFAULTS_TOML`]).
+    pub fn built_in() -> Self {
+        // ok: a compile-time constant; `the_built_in_defaults_load` proves it parses.
+        #[allow(clippy::expect_used)]
+        config::Config::builder()
+            .add_source(config::File::from_str(
+                DEFAULTS_TOML,
+                config::FileFormat::Toml,
+            ))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("config/default.toml is valid")
+    }
+
+    /// Loads the layered configuration: the built-in defaults, `config/default.toml` and
+    /// `config/$RELANCE_ENV.toml` from `config/` (or `$RELANCE_CONFIG_DIR`) when present, then
+    /// `RELANCE__SECTION__KEY` environment variables; then validates it. An unknown key is an
+    /// error, so a typo does not silently leave a default in place.
     pub fn load() -> Result<Self, ConfigError> {
         let dir = std::env::var_os("RELANCE_CONFIG_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("config"));
         let env = std::env::var("RELANCE_ENV").unwrap_or_else(|_| "local".into());
         let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(
+                DEFAULTS_TOML,
+                config::FileFormat::Toml,
+            ))
             .add_source(config::File::from(dir.join("default.toml")).required(false))
             .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false))
             .add_source(
@@ -310,19 +256,8 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Checks what a process needs before it starts serving; names the key at fault.
+    /// Checks ranges and relations the types cannot say; names the key at fault.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (key, listen) in [
-            ("gateway.listen", &self.gateway.listen),
-            ("scoring.listen", &self.scoring.listen),
-            ("inbox.listen", &self.inbox.listen),
-            ("reminder.listen", &self.reminder.listen),
-        ] {
-            let port = listen.rsplit_once(':').map(|(_, port)| port.parse::<u16>());
-            if !matches!(port, Some(Ok(_))) {
-                return Err(invalid(key, format!("`{listen}` is not host:port")));
-            }
-        }
         let db = self.database.url.expose_secret();
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             return Err(invalid("database.url", "must be a postgres:// URL"));
@@ -369,6 +304,12 @@ impl Settings {
         if rules.hot_threshold < 1 {
             return Err(invalid("scoring.rules.hot_threshold", "must be at least 1"));
         }
+        if rules.heat_hot < rules.hot_threshold || rules.heat_very_hot < rules.heat_hot {
+            return Err(invalid(
+                "scoring.rules.heat_hot",
+                "hot_threshold <= heat_hot <= heat_very_hot",
+            ));
+        }
         if rules.hot_rearm_below > rules.hot_threshold || rules.hot_rearm_below < 0 {
             return Err(invalid(
                 "scoring.rules.hot_rearm_below",
@@ -392,17 +333,6 @@ impl Settings {
         if self.auth.token_ttl_secs == 0 {
             return Err(invalid("auth.token_ttl_secs", "must be at least 1"));
         }
-        if self
-            .inbox
-            .default_timezone
-            .parse::<chrono_tz::Tz>()
-            .is_err()
-        {
-            return Err(invalid(
-                "inbox.default_timezone",
-                format!("`{}` is not an IANA time zone", self.inbox.default_timezone),
-            ));
-        }
         if self.reminder.interval_secs == 0 {
             return Err(invalid("reminder.interval_secs", "must be at least 1"));
         }
@@ -424,17 +354,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_follow_the_design() {
-        let s = Settings::default();
-        assert_eq!(s.gateway.listen, "127.0.0.1:8080");
-        assert_eq!(s.inbox.listen, "127.0.0.1:8081");
+    fn the_built_in_defaults_load_and_follow_the_design() {
+        let s = Settings::built_in();
+        assert_eq!(s.gateway.listen, ([127, 0, 0, 1], 8080).into());
+        assert_eq!(s.inbox.listen, ([127, 0, 0, 1], 8081).into());
         assert_eq!(s.reminder.interval_secs, 300);
-        assert_eq!(s.inbox.default_timezone, "Europe/Paris");
+        assert_eq!(s.inbox.default_timezone, chrono_tz::Europe::Paris);
         assert_eq!(
             s.database.url.expose_secret(),
             "postgres://postgres@127.0.0.1:5432/relance"
         );
         assert_eq!(s.nats.url.expose_secret(), "nats://127.0.0.1:4222");
+        assert_eq!(s.scoring.rules.hot_threshold, 15);
         s.validate().unwrap();
     }
 
@@ -451,9 +382,9 @@ mod tests {
     #[test]
     fn validation_names_the_bad_key() {
         let mut s = Settings::default();
-        s.gateway.listen = "nowhere".into();
+        s.scoring.rules.hot_rearm_below = 99;
         let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("gateway.listen"), "{err}");
+        assert!(err.contains("scoring.rules.hot_rearm_below"), "{err}");
 
         let mut s = Settings::default();
         s.gateway.ingest_token = Some(SecretString::from("short"));
@@ -478,7 +409,7 @@ mod tests {
         std::env::remove_var("RELANCE_CONFIG_DIR");
         std::env::remove_var("RELANCE__REMINDER__INTERVAL_SECS");
         std::env::remove_var("RELANCE__GATEWAY__INGEST_TOKEN");
-        assert_eq!(s.gateway.listen, "0.0.0.0:9000");
+        assert_eq!(s.gateway.listen, ([0, 0, 0, 0], 9000).into());
         assert_eq!(s.reminder.interval_secs, 42);
         assert_eq!(
             s.gateway.ingest_token.unwrap().expose_secret(),

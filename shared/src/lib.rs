@@ -1,4 +1,4 @@
-//! `relance-shared`: what every Relance service is built from. See `../shared/design.md`.
+//! `relance-shared`: what every Relance service is built from. See `docs/architecture.md`.
 
 pub mod config;
 pub mod db;
@@ -6,6 +6,7 @@ pub mod event;
 pub mod http;
 pub mod nats;
 pub mod scoring;
+pub mod service;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

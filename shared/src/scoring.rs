@@ -1,7 +1,7 @@
 //! The lead-scoring rules: how much one email event moves the recipient's score.
 //!
-//! The defaults are the design's (first open +3, later opens +1, first click +8, later clicks
-//! +2, bounce −10, everything else 0) and can be changed under `scoring.rules` in the config.
+//! The defaults (first open +3, later opens +1, first click +8, later clicks +2, bounce −10,
+//! everything else 0) are in `config/default.toml` under `scoring.rules`.
 //! The floor at 0 is applied where the score is stored ([`apply_floor`]), since it depends on
 //! the current score, not on the event.
 
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::EventKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ScoringRules {
     pub first_open: i32,
     pub later_open: i32,
@@ -27,23 +27,16 @@ pub struct ScoringRules {
     /// Hysteresis: after a crossing, the score must fall below this mark before another
     /// crossing counts, so a score jittering around the threshold does not flood the inbox.
     pub hot_rearm_below: i32,
+    /// The web app's heat levels: 🔥🔥 from here (🔥 from `hot_threshold`)...
+    pub heat_hot: i32,
+    /// ... and 🔥🔥🔥 from here.
+    pub heat_very_hot: i32,
 }
 
 impl Default for ScoringRules {
+    /// The built-in rules (`config/default.toml`).
     fn default() -> Self {
-        Self {
-            first_open: 3,
-            later_open: 1,
-            first_click: 8,
-            later_click: 2,
-            bounce: -10,
-            sent: 0,
-            delivered: 0,
-            complained: 0,
-            unsubscribed: 0,
-            hot_threshold: 15,
-            hot_rearm_below: 10,
-        }
+        crate::Settings::built_in().scoring.rules
     }
 }
 

@@ -30,7 +30,7 @@ use relance_shared::http::{ApiError, FieldError};
 
 use relance_shared::http::extract::require_json;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Events dated further ahead than this are refused: a send's timestamps only move forward, so
 /// one bad clock would otherwise pin them in the future.

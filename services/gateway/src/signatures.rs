@@ -9,7 +9,7 @@
 //!   (base64 DER) in `X-Twilio-Email-Event-Webhook-Signature`, timestamp in
 //!   `X-Twilio-Email-Event-Webhook-Timestamp`, public key as base64 DER (SubjectPublicKeyInfo).
 //! - Mailgun: HMAC-SHA256 (hex) with the webhook signing key over `timestamp + token`, both in
-//!   the body's `signature` object; a token seen before is refused (see `webhooks.rs`).
+//!   the body's `signature` object; a token seen before is refused (see `replay.rs`).
 //! - Postmark: HTTP basic auth with the configured `user:password`.
 
 use axum::http::HeaderMap;
@@ -17,8 +17,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+use relance_shared::config::ProvidersSettings;
 
 /// How far a signed timestamp may be from now (Svix's default, used for all).
 pub const TOLERANCE: Duration = Duration::minutes(5);
@@ -64,6 +67,62 @@ fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         mac.update(part);
     }
     mac.finalize().into_bytes().into()
+}
+
+/// Verification material, decoded once at start.
+#[derive(Default)]
+pub struct ProviderKeys {
+    pub resend: Option<Vec<u8>>,
+    pub sendgrid: Option<Vec<u8>>,
+    pub mailgun: Option<Vec<u8>>,
+    pub postmark: Option<String>,
+}
+
+/// A configured provider secret that cannot be decoded: the start stops, naming its key.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub struct BadProviderKey {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl ProviderKeys {
+    /// Decodes the configured provider secrets.
+    pub fn from_settings(providers: &ProvidersSettings) -> Result<Self, BadProviderKey> {
+        let bad = |key, reason: String| BadProviderKey { key, reason };
+        Ok(Self {
+            resend: providers
+                .resend
+                .signing_secret
+                .as_ref()
+                .map(|s| svix_key(s.expose_secret()))
+                .transpose()
+                .map_err(|e| {
+                    bad(
+                        "providers.resend.signing_secret",
+                        format!("{e} (expected whsec_…)"),
+                    )
+                })?,
+            sendgrid: providers
+                .sendgrid
+                .public_key
+                .as_ref()
+                .map(|s| sendgrid_key(s.expose_secret()))
+                .transpose()
+                .map_err(|e| bad("providers.sendgrid.public_key", e.to_string()))?,
+            mailgun: providers
+                .mailgun
+                .signing_key
+                .as_ref()
+                .map(|s| s.expose_secret().as_bytes().to_vec()),
+            postmark: providers
+                .postmark
+                .basic_auth
+                .as_ref()
+                .map(|s| s.expose_secret().to_owned())
+                .filter(|s| s.contains(':')),
+        })
+    }
 }
 
 /// A Svix `whsec_…` secret's key bytes (the prefix is optional, as in Svix's libraries).

@@ -1,66 +1,21 @@
-//! Building and running the gateway: routes, state, NATS, health.
+//! Building and running the gateway: NATS and its streams, the state, the port.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::post;
 use axum::Router;
-use secrecy::SecretString;
+use relance_shared::service::CancellationToken;
 use tokio::net::TcpListener;
 
 use relance_shared::http::{health, observe, serve};
 use relance_shared::nats::{self, Names};
+use relance_shared::service::Service;
 use relance_shared::Settings;
 
 use crate::publish::Publisher;
-use crate::signatures;
-use crate::webhooks::{self, ProviderKeys, TokenStore};
-
-/// Decodes the configured provider secrets; a malformed one stops the start, naming its key.
-fn provider_keys(settings: &Settings) -> anyhow::Result<ProviderKeys> {
-    use secrecy::ExposeSecret;
-    let p = &settings.providers;
-    Ok(ProviderKeys {
-        resend: p
-            .resend
-            .signing_secret
-            .as_ref()
-            .map(|s| signatures::svix_key(s.expose_secret()))
-            .transpose()
-            .map_err(|e| {
-                anyhow::anyhow!("providers.resend.signing_secret: {e} (expected whsec_…)")
-            })?,
-        sendgrid: p
-            .sendgrid
-            .public_key
-            .as_ref()
-            .map(|s| signatures::sendgrid_key(s.expose_secret()))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("providers.sendgrid.public_key: {e}"))?,
-        mailgun: p
-            .mailgun
-            .signing_key
-            .as_ref()
-            .map(|s| s.expose_secret().as_bytes().to_vec()),
-        postmark: p
-            .postmark
-            .basic_auth
-            .as_ref()
-            .map(|s| s.expose_secret().to_owned())
-            .filter(|s| s.contains(':')),
-    })
-}
-
-pub struct AppState {
-    pub publisher: Publisher,
-    pub providers: ProviderKeys,
-    pub mailgun_tokens: TokenStore,
-    pub ingest_token: Option<SecretString>,
-    pub max_body_bytes: usize,
-    pub max_batch: usize,
-}
+use crate::replay::TokenStore;
+use crate::signatures::ProviderKeys;
+use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,
@@ -68,9 +23,12 @@ pub struct Application {
     port: u16,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let client = nats::connect(&settings.nats, "relance-gateway").await?;
+impl Service for Application {
+    const NAME: &'static str = "relance-gateway";
+
+    async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let providers = ProviderKeys::from_settings(&settings.providers)?;
+        let client = nats::connect(&settings.nats, Self::NAME).await?;
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = Names::new(&settings.nats.namespace);
         nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
@@ -83,49 +41,20 @@ impl Application {
         );
         let state = Arc::new(AppState {
             publisher,
-            providers: provider_keys(&settings)?,
+            providers,
             mailgun_tokens,
             ingest_token: settings.gateway.ingest_token.clone(),
             max_body_bytes: settings.gateway.max_body_bytes,
             max_batch: settings.gateway.max_batch,
         });
-        let api = Router::new()
-            .route(
-                "/api/v1/marketing/email/ingest",
-                post(crate::ingest::ingest),
-            )
-            .route(
-                "/openapi.json",
-                axum::routing::get(crate::openapi::openapi_json),
-            )
-            .route(
-                "/api/v1/marketing/email/webhooks/resend",
-                post(webhooks::resend),
-            )
-            .route(
-                "/api/v1/marketing/email/webhooks/sendgrid",
-                post(webhooks::sendgrid),
-            )
-            .route(
-                "/api/v1/marketing/email/webhooks/mailgun",
-                post(webhooks::mailgun),
-            )
-            .route(
-                "/api/v1/marketing/email/webhooks/postmark",
-                post(webhooks::postmark),
-            )
-            .layer(DefaultBodyLimit::max(settings.gateway.max_body_bytes))
-            .with_state(state);
         // The gateway never touches PostgreSQL: JetStream holds events while the database is
         // down, so its readiness depends on NATS alone.
-        let router = observe::layer(
-            api.merge(health::routes(health::Dependencies {
-                db: None,
-                nats: client,
-            })),
-            "gateway",
-        );
-        let listener = serve::bind(&settings.gateway.listen).await?;
+        let health = health::Dependencies {
+            db: None,
+            nats: client,
+        };
+        let router = observe::layer(crate::routes::router(state, health), "gateway");
+        let listener = serve::bind(settings.gateway.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {
             listener,
@@ -134,14 +63,12 @@ impl Application {
         })
     }
 
-    pub fn port(&self) -> u16 {
+    fn port(&self) -> u16 {
         self.port
     }
 
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        serve::serve(self.listener, self.router, shutdown).await
+    async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        serve::serve(self.listener, self.router, stop).await?;
+        Ok(())
     }
 }

@@ -7,66 +7,47 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use relance_gateway::Application;
-use relance_shared::nats::Names;
-use relance_shared::testing::{self, test_settings, PrivateNats, TEST_INGEST_TOKEN};
+use relance_shared::testing::{self, GatewayClient, PrivateNats, TestContext, TEST_INGEST_TOKEN};
 use relance_shared::Settings;
 
 struct TestGateway {
-    base: String,
-    settings: Settings,
-    http: reqwest::Client,
+    ctx: TestContext,
+    gateway: GatewayClient,
 }
 
 impl TestGateway {
-    async fn spawn_with(settings: Settings) -> Self {
-        testing::init_tracing();
-        let app = Application::build(settings.clone())
-            .await
-            .expect("gateway builds");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped(std::future::pending()));
-        Self {
-            base,
-            settings,
-            http: reqwest::Client::new(),
-        }
+    async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let ctx = TestContext::with(tweak).await;
+        let gateway = ctx.spawn_gateway::<Application>().await;
+        Self { ctx, gateway }
     }
 
     async fn spawn() -> Self {
-        // The gateway does not touch the database; any URL will do.
-        Self::spawn_with(test_settings("postgres://postgres@127.0.0.1:5432/unused")).await
+        Self::spawn_with(|_| {}).await
     }
 
+    /// Posts to the ingest endpoint; a refusal must be problem+json with its status.
     async fn post(
         &self,
         body: impl Into<reqwest::Body>,
         token: Option<&str>,
         content_type: &str,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}/api/v1/marketing/email/ingest", self.base))
-            .header("content-type", content_type)
-            .body(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
+        let reply = self.gateway.ingest_raw(body, token, content_type).await;
+        if !reply.status.is_success() {
             assert_eq!(
-                content_type.as_deref(),
-                Some("application/problem+json"),
-                "{body}"
+                reply.content_type, "application/problem+json",
+                "{}",
+                reply.text
             );
-            assert_eq!(body["status"], status.as_u16(), "{body}");
+            assert_eq!(
+                reply.body["status"],
+                reply.status.as_u16(),
+                "{}",
+                reply.text
+            );
         }
-        (status, body)
+        (reply.status, reply.body)
     }
 
     async fn post_json(&self, body: &Value) -> (StatusCode, Value) {
@@ -80,9 +61,8 @@ impl TestGateway {
 
     /// Messages stored in this test's EMAIL_EVENTS stream.
     async fn stored(&self) -> u64 {
-        let client = async_nats::connect(testing::nats_url()).await.unwrap();
-        let js = async_nats::jetstream::new(client);
-        let names = Names::new(&self.settings.nats.namespace);
+        let js = self.ctx.jetstream().await;
+        let names = self.ctx.names();
         let mut stream = js.get_stream(names.email_events_stream()).await.unwrap();
         stream.info().await.unwrap().state.messages
     }
@@ -103,9 +83,8 @@ async fn accepted_events_are_in_jetstream_with_their_key_and_trace() {
     assert_eq!(gw.stored().await, 2);
 
     // The message carries the key as Nats-Msg-Id, a traceparent and the normalized event.
-    let client = async_nats::connect(testing::nats_url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    let names = Names::new(&gw.settings.nats.namespace);
+    let js = gw.ctx.jetstream().await;
+    let names = gw.ctx.names();
     let stream = js.get_stream(names.email_events_stream()).await.unwrap();
     let message = stream.get_raw_message(1).await.unwrap();
     assert_eq!(
@@ -135,7 +114,6 @@ async fn accepted_events_are_in_jetstream_with_their_key_and_trace() {
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(body["duplicates"], 1);
     assert_eq!(gw.stored().await, 2);
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
@@ -191,14 +169,11 @@ async fn bad_requests_are_refused_and_publish_nothing() {
 
     // Nothing of all that reached the stream (the streams exist: the gateway declared them).
     assert_eq!(gw.stored().await, 0);
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
 async fn without_a_token_configured_the_endpoint_is_off() {
-    let mut settings = test_settings("postgres://postgres@127.0.0.1:5432/unused");
-    settings.gateway.ingest_token = None;
-    let gw = TestGateway::spawn_with(settings).await;
+    let gw = TestGateway::spawn_with(|s| s.gateway.ingest_token = None).await;
     let (status, _) = gw
         .post(
             opened("a").to_string(),
@@ -207,30 +182,27 @@ async fn without_a_token_configured_the_endpoint_is_off() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let gw = TestGateway::spawn().await;
-    let get = |path: &str| gw.http.get(format!("{}{path}", gw.base)).send();
-    assert_eq!(get("/healthz").await.unwrap().status(), StatusCode::OK);
-    let ready = get("/readyz").await.unwrap();
-    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(gw.gateway.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(gw.gateway.get("/readyz").await.status, StatusCode::OK);
     gw.post_json(&opened("m")).await;
-    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    let metrics = gw.gateway.get("/metrics").await.text;
     assert!(metrics.contains("gateway_events_total"), "{metrics}");
     assert!(metrics.contains("http_requests_total"), "{metrics}");
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
 async fn nats_down_means_503_and_not_ready() {
     let mut nats = PrivateNats::start().await;
-    let mut settings = test_settings("postgres://postgres@127.0.0.1:5432/unused");
-    settings.nats.url = nats.url().into();
-    settings.nats.publish_timeout_ms = 1_000;
-    let gw = TestGateway::spawn_with(settings).await;
+    let gw = TestGateway::spawn_with(|s| {
+        s.nats.url = nats.url().into();
+        s.nats.publish_timeout_ms = 1_000;
+    })
+    .await;
     let (status, body) = gw.post_json(&opened("before")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 
@@ -238,13 +210,8 @@ async fn nats_down_means_503_and_not_ready() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, body) = gw.post_json(&opened("during")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let ready = gw
-        .http
-        .get(format!("{}/readyz", gw.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready = gw.gateway.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
 
     // Back up: the client reconnects by itself and the same event goes through.
     nats.restart().await;
@@ -256,7 +223,7 @@ async fn nats_down_means_503_and_not_ready() {
     assert_eq!(status, StatusCode::ACCEPTED);
     let client = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    let names = Names::new(&gw.settings.nats.namespace);
+    let names = gw.ctx.names();
     let mut stream = js.get_stream(names.email_events_stream()).await.unwrap();
     assert_eq!(
         stream.info().await.unwrap().state.messages,

@@ -19,9 +19,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use relance_shared::event::EmailEvent;
-use relance_shared::nats::Names;
-use relance_shared::testing::{self, test_settings};
-use relance_shared::Settings;
+use relance_shared::testing::{self, GatewayClient, TestContext};
 
 const RESEND_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const MAILGUN_KEY: &str = "mailgun-signing-key-0123456789";
@@ -50,39 +48,35 @@ fn sendgrid_key() -> SendgridKey {
 }
 
 struct Gateway {
-    base: String,
-    settings: Settings,
-    http: reqwest::Client,
+    ctx: TestContext,
+    gateway: GatewayClient,
     sendgrid: SendgridKey,
 }
 
 impl Gateway {
-    async fn spawn_with(database_url: &str, configure: bool) -> Self {
-        testing::init_tracing();
-        let mut settings = test_settings(database_url);
+    /// A gateway with every provider configured (or none).
+    async fn spawn_with(configure: bool) -> Self {
         let sendgrid = sendgrid_key();
-        if configure {
-            settings.providers.resend.signing_secret = Some(SecretString::from(RESEND_SECRET));
-            settings.providers.sendgrid.public_key =
-                Some(SecretString::from(sendgrid.public_b64.clone()));
-            settings.providers.mailgun.signing_key = Some(SecretString::from(MAILGUN_KEY));
-            settings.providers.postmark.basic_auth = Some(SecretString::from(POSTMARK_AUTH));
-        }
-        let app = relance_gateway::Application::build(settings.clone())
-            .await
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        let public_key = sendgrid.public_b64.clone();
+        let ctx = TestContext::with(|settings| {
+            if configure {
+                settings.providers.resend.signing_secret = Some(SecretString::from(RESEND_SECRET));
+                settings.providers.sendgrid.public_key = Some(SecretString::from(public_key));
+                settings.providers.mailgun.signing_key = Some(SecretString::from(MAILGUN_KEY));
+                settings.providers.postmark.basic_auth = Some(SecretString::from(POSTMARK_AUTH));
+            }
+        })
+        .await;
+        let gateway = ctx.spawn_gateway::<relance_gateway::Application>().await;
         Self {
-            base,
-            settings,
-            http: reqwest::Client::new(),
+            ctx,
+            gateway,
             sendgrid,
         }
     }
 
     async fn spawn() -> Self {
-        Self::spawn_with("postgres://postgres@127.0.0.1:5432/unused", true).await
+        Self::spawn_with(true).await
     }
 
     async fn post(
@@ -91,20 +85,11 @@ impl Gateway {
         headers: &[(&str, String)],
         body: &str,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .post(format!(
-                "{}/api/v1/marketing/email/webhooks/{provider}",
-                self.base
-            ))
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let reply = self
+            .gateway
+            .webhook(provider, headers, body.to_owned())
+            .await;
+        (reply.status, reply.body)
     }
 
     fn svix_headers(
@@ -186,9 +171,8 @@ impl Gateway {
 
     /// Every event in this test's EMAIL_EVENTS stream, in order.
     async fn published(&self) -> Vec<EmailEvent> {
-        let client = async_nats::connect(testing::nats_url()).await.unwrap();
-        let js = jetstream::new(client);
-        let names = Names::new(&self.settings.nats.namespace);
+        let js = self.ctx.jetstream().await;
+        let names = self.ctx.names();
         let Ok(mut stream) = js.get_stream(names.email_events_stream()).await else {
             return Vec::new();
         };
@@ -334,7 +318,6 @@ async fn resend_events_are_verified_and_mapped() {
     // Svix retries with the same svix-id: JetStream recognises it.
     let (_, reply) = gw.resend("msg_4", &cases[3].1).await;
     assert_eq!(reply["duplicates"], 1);
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
@@ -454,17 +437,15 @@ async fn forged_replayed_or_stale_requests_are_refused_and_publish_nothing() {
         1,
         "only the genuine Mailgun event"
     );
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
 async fn providers_without_a_secret_are_off() {
-    let gw = Gateway::spawn_with("postgres://postgres@127.0.0.1:5432/unused", false).await;
+    let gw = Gateway::spawn_with(false).await;
     for provider in ["resend", "sendgrid", "mailgun", "postmark"] {
         let (status, _) = gw.post(provider, &[], "{}").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{provider}");
     }
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
@@ -567,7 +548,6 @@ async fn sendgrid_batches_map_every_event_type() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
     assert_eq!(reply["errors"][0]["field"], "[1].sg_message_id");
     assert_eq!(gw.published().await.len(), 9);
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
@@ -713,12 +693,12 @@ async fn mailgun_and_postmark_events_are_mapped() {
         .iter()
         .all(|e| e.external_id == "883953f4-6105-42a2-a16a-77a8eac79483"
             && e.recipient.as_deref() == Some("sophie@acme.test")));
-    testing::delete_streams(&gw.settings).await;
 }
 
 #[tokio::test]
 async fn provider_webhooks_move_scores_end_to_end() {
-    let db = testing::test_database().await;
+    let gw = Gateway::spawn().await;
+    let db = &gw.ctx.db;
     sqlx::raw_sql(
         "INSERT INTO users (id, email, full_name) VALUES (1, 'a@relance.test', 'Alice'); \
          INSERT INTO people (id, first_name, last_name, email, owner_id) VALUES \
@@ -727,11 +707,7 @@ async fn provider_webhooks_move_scores_end_to_end() {
     .execute(&db.pool)
     .await
     .unwrap();
-    let gw = Gateway::spawn_with(&db.url, true).await;
-    let scoring = relance_scoring::Application::build(gw.settings.clone())
-        .await
-        .unwrap();
-    tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+    let _scoring = gw.ctx.spawn_scoring::<relance_scoring::Application>().await;
     // Resend: Jeanne opens (first +3) and clicks (first +8) = 11.
     gw.resend(
         "msg_e2e_1",
@@ -777,5 +753,4 @@ async fn provider_webhooks_move_scores_end_to_end() {
     .await
     .unwrap();
     assert_eq!((machine_opens, status.as_str()), (1, "bounced"));
-    testing::delete_streams(&gw.settings).await;
 }

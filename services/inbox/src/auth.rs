@@ -4,9 +4,7 @@
 //! 30 seconds of clock skew are tolerated. Tokens are stateless: a token stays valid until it
 //! expires, so keep lifetimes short (`auth.token_ttl_secs`).
 
-use std::sync::Arc;
-
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,7 +17,7 @@ use sha2::Sha256;
 
 use relance_shared::http::ApiError;
 
-use crate::startup::AppState;
+use crate::clock::Clock;
 
 const LEEWAY_SECS: i64 = 30;
 
@@ -134,13 +132,22 @@ pub struct CurrentUser {
     pub id: i64,
 }
 
-impl FromRequestParts<Arc<AppState>> for CurrentUser {
+/// What [`CurrentUser`] needs from the application state: the keys and "now".
+#[derive(Clone)]
+pub struct Verifier {
+    pub tokens: TokenKeys,
+    pub clock: Clock,
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    S: Send + Sync,
+    Verifier: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Verifier::from_ref(state);
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -150,9 +157,9 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .ok_or(ApiError::Unauthorized)?;
-        let id = state
+        let id = verifier
             .tokens
-            .verify(token.trim(), state.clock.now())
+            .verify(token.trim(), verifier.clock.now())
             .map_err(|error| {
                 tracing::debug!(%error, "token refused");
                 ApiError::Unauthorized

@@ -5,7 +5,9 @@
 //! - one interaction's reads and writes: [`interactions`]; bulk edits: [`bulk`];
 //! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
 //! - the live inbox (change relay, SSE): [`live`];
-//! - tokens: [`auth`]; routes and OpenAPI: [`routes`], [`openapi`]; the web app: [`web`].
+//! - tokens: [`auth`]; the handlers: [`handlers`]; the route table: [`routes`]; OpenAPI:
+//!   [`openapi`]; the web app: [`web`];
+//! - what handlers share: [`state`]; building and serving: [`startup`].
 
 pub mod auth;
 pub mod bulk;
@@ -13,6 +15,7 @@ pub mod clock;
 pub mod csv_export;
 pub mod cursor;
 pub mod filters;
+pub mod handlers;
 pub mod inbox_query;
 pub mod interactions;
 pub mod leads;
@@ -20,6 +23,8 @@ pub mod live;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod web;
 
-pub use startup::{AppState, Application};
+pub use startup::Application;
+pub use state::AppState;

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use relance_shared::http::openapi as shared;
 pub use relance_shared::http::openapi::{Problem, ProblemField};
 
-use crate::routes;
+use crate::handlers;
 
 struct BearerAuth;
 
@@ -34,23 +34,23 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "Relance inbox API", description = "The workflow inbox, one-click actions and hot leads. Errors are application/problem+json."),
     paths(
-        routes::auth::dev_login,
-        routes::auth::me,
-        routes::auth::users,
-        routes::interactions::inbox,
-        routes::interactions::stats,
-        routes::interactions::export,
-        routes::interactions::bulk,
-        routes::interactions::create,
-        routes::interactions::get_one,
-        routes::interactions::set_status,
-        routes::interactions::set_assignee,
-        routes::interactions::set_next_action,
-        routes::leads::hot,
-        routes::leads::export,
-        routes::leads::person_score,
-        routes::notifications::list,
-        routes::notifications::mark_read,
+        handlers::auth::dev_login,
+        handlers::auth::me,
+        handlers::auth::users,
+        handlers::interactions::inbox,
+        handlers::interactions::stats,
+        handlers::interactions::export,
+        handlers::interactions::bulk,
+        handlers::interactions::create,
+        handlers::interactions::get_one,
+        handlers::interactions::set_status,
+        handlers::interactions::set_assignee,
+        handlers::interactions::set_next_action,
+        handlers::leads::hot,
+        handlers::leads::export,
+        handlers::leads::person_score,
+        handlers::notifications::list,
+        handlers::notifications::mark_read,
         crate::live::sse::stream,
         shared::healthz,
         shared::readyz,
@@ -72,4 +72,8 @@ pub struct ApiDoc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(document())
 }

@@ -1,29 +1,21 @@
 //! Building and running the inbox: settings checked, pool, routes, health.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use chrono_tz::Tz;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use relance_shared::http::{health, observe, serve};
+use relance_shared::service::Service;
 use relance_shared::{db, nats, Settings};
 
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
-
-pub struct AppState {
-    pub pool: PgPool,
-    pub tokens: TokenKeys,
-    pub clock: Clock,
-    pub default_tz: Tz,
-    pub dev_login: bool,
-    pub token_ttl_secs: i64,
-    pub live: crate::live::sse::Live,
-}
+use crate::live::sse::Live;
+use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,
@@ -31,32 +23,48 @@ pub struct Application {
     port: u16,
     /// Cancelled when shutdown starts, so live streams end and the graceful shutdown (which
     /// waits for every response to finish) does not wait on them forever.
-    closing: tokio_util::sync::CancellationToken,
+    closing: CancellationToken,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+impl Service for Application {
+    const NAME: &'static str = "relance-inbox";
+
+    async fn build(settings: Settings) -> anyhow::Result<Self> {
         Self::build_with_clock(settings, Clock::System).await
     }
 
-    /// As [`Application::build`], with "now" pinned (tests).
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        // Live streams end when shutdown starts, so the graceful shutdown (which waits for
+        // every response to finish) does not wait on them.
+        let closing = self.closing.clone();
+        let stopping = stop.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            closing.cancel();
+        });
+        serve::serve(self.listener, self.router, stop).await?;
+        Ok(())
+    }
+}
+
+impl Application {
+    /// As [`Service::build`], with "now" pinned (tests).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let secret = settings
             .auth
             .jwt_secret
             .clone()
             .context("auth.jwt_secret must be set: the inbox API verifies tokens with it")?;
-        let default_tz: Tz = settings
-            .inbox
-            .default_timezone
-            .parse()
-            .map_err(|_| anyhow::anyhow!("inbox.default_timezone is not an IANA time zone"))?;
         let pool = db::pool(&settings.database)?;
         if settings.database.migrate_on_start {
             db::migrate(&pool).await?;
         }
-        let client = nats::connect(&settings.nats, "relance-inbox").await?;
-        let closing = tokio_util::sync::CancellationToken::new();
+        let client = nats::connect(&settings.nats, Self::NAME).await?;
+        let closing = CancellationToken::new();
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = nats::Names::new(&settings.nats.namespace);
         nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
@@ -72,10 +80,11 @@ impl Application {
             pool: pool.clone(),
             tokens: TokenKeys::new(secret),
             clock,
-            default_tz,
+            default_tz: settings.inbox.default_timezone,
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
-            live: crate::live::sse::Live {
+            live: Live {
+                pool: pool.clone(),
                 client: client.clone(),
                 js,
                 names,
@@ -95,7 +104,7 @@ impl Application {
             app = app.merge(web);
         }
         let router = observe::layer(app, "inbox");
-        let listener = serve::bind(&settings.inbox.listen).await?;
+        let listener = serve::bind(settings.inbox.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {
             listener,
@@ -103,22 +112,6 @@ impl Application {
             port,
             closing,
         })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let closing = self.closing.clone();
-        let shutdown = async move {
-            shutdown.await;
-            closing.cancel();
-        };
-        serve::serve(self.listener, self.router, shutdown).await
     }
 }
 

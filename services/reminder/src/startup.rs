@@ -1,35 +1,38 @@
-//! Building the reminder: pool, NATS and the `NOTIFICATIONS` stream, the health port, and the
-//! pass that runs on a schedule (or once, for cron and tests).
+//! Building the reminder: pool, NATS and the `NOTIFICATIONS` stream, and the pass. A
+//! [`Reminder`] opens no port, so one-shot passes (`--once`, cron) can overlap each other and
+//! a running service on one host; the [`Application`] adds the health/metrics port and the
+//! schedule.
 
-use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use relance_shared::http::{health, observe, serve};
 use relance_shared::nats::{self, Names};
+use relance_shared::service::Service;
 use relance_shared::{db, Settings};
 
 use crate::pass::{self, Pass, Report};
 use crate::publish::Publisher;
 
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    port: u16,
+/// The reminder's work without a port.
+pub struct Reminder {
     pass: Pass,
+    pool: PgPool,
+    client: async_nats::Client,
     interval: Duration,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+impl Reminder {
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         let pool = db::pool(&settings.database)?;
         if settings.database.migrate_on_start {
             db::migrate(&pool).await?;
         }
-        let client = nats::connect(&settings.nats, "relance-reminder").await?;
+        let client = nats::connect(&settings.nats, Application::NAME).await?;
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = Names::new(&settings.nats.namespace);
         nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
@@ -40,52 +43,63 @@ impl Application {
                 names,
                 timeout: Duration::from_millis(settings.nats.publish_timeout_ms),
             },
-            batch_size: settings.reminder.batch_size as i64,
+            batch_size: i64::try_from(settings.reminder.batch_size).unwrap_or(i64::MAX),
             decay_points_per_week: settings.decay.points_per_week,
         };
-        let router = observe::layer(
-            health::routes(health::Dependencies {
-                db: Some(pool),
-                nats: client,
-            }),
-            "reminder",
-        );
-        let listener = serve::bind(&settings.reminder.listen).await?;
-        let port = listener.local_addr()?.port();
         Ok(Self {
-            listener,
-            router,
-            port,
             pass,
+            pool,
+            client,
             interval: Duration::from_secs(settings.reminder.interval_secs),
         })
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// One pass now (`--once`).
+    /// One pass now; `stop` ends it between two batches.
     pub async fn run_once(&self, stop: &CancellationToken) -> anyhow::Result<Report> {
         self.pass.run(chrono::Utc::now(), stop).await
     }
+}
 
-    /// Passes every `reminder.interval_secs` and the health port, until `shutdown`; a pass in
-    /// progress stops between two batches.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let stop = CancellationToken::new();
-        let scheduler = tokio::spawn(pass::run_forever(self.pass, self.interval, stop.clone()));
-        let stop_all = stop.clone();
-        let result = serve::serve(self.listener, self.router, async move {
-            shutdown.await;
-            stop_all.cancel();
+pub struct Application {
+    reminder: Reminder,
+    listener: TcpListener,
+    router: Router,
+    port: u16,
+}
+
+impl Service for Application {
+    const NAME: &'static str = "relance-reminder";
+
+    async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let reminder = Reminder::connect(&settings).await?;
+        let health = health::Dependencies {
+            db: Some(reminder.pool.clone()),
+            nats: reminder.client.clone(),
+        };
+        let router = observe::layer(crate::routes::router(health), "reminder");
+        let listener = serve::bind(settings.reminder.listen).await?;
+        let port = listener.local_addr()?.port();
+        Ok(Self {
+            reminder,
+            listener,
+            router,
+            port,
         })
-        .await;
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Passes every `reminder.interval_secs` and the health port, until `stop`; a pass in
+    /// progress stops between two batches.
+    async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let Reminder { pass, interval, .. } = self.reminder;
+        let scheduler = tokio::spawn(pass::run_forever(pass, interval, stop.clone()));
+        let served = serve::serve(self.listener, self.router, stop.clone()).await;
         stop.cancel();
         let _ = scheduler.await;
-        result
+        served?;
+        Ok(())
     }
 }

@@ -12,9 +12,9 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use relance_reminder::Application;
+use relance_reminder::Reminder;
 use relance_shared::nats::Names;
-use relance_shared::testing::{self, test_database, test_settings, PrivateNats};
+use relance_shared::testing::{self, PrivateNats, TestContext};
 use relance_shared::Settings;
 
 async fn users(pool: &PgPool) {
@@ -96,18 +96,39 @@ impl TestUrl for relance_shared::config::NatsSettings {
     }
 }
 
-async fn app(settings: &Settings) -> Application {
-    testing::init_tracing();
-    Application::build(settings.clone())
+async fn app(settings: &Settings) -> Reminder {
+    Reminder::connect(settings)
         .await
-        .expect("reminder builds")
+        .expect("reminder connects")
+}
+
+/// `relance-reminder --once` as cron runs it: the real binary, with no port configured (the
+/// default 8083 may be taken; a one-shot pass must not bind it).
+async fn once_through_the_binary(settings: &Settings) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_relance-reminder"))
+        .arg("--once")
+        .env(
+            "RELANCE__DATABASE__URL",
+            secrecy::ExposeSecret::expose_secret(&settings.database.url),
+        )
+        .env("RELANCE__NATS__URL", settings.nats.url_for_tests())
+        .env("RELANCE__NATS__NAMESPACE", &settings.nats.namespace)
+        .env(
+            "RELANCE__REMINDER__BATCH_SIZE",
+            settings.reminder.batch_size.to_string(),
+        )
+        .env("RELANCE__TELEMETRY__LOG_LEVEL", "warn")
+        .output()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn once_notifies_the_due_assigned_open_rows_and_nothing_else() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let settings = test_settings(&db.url);
+    let settings = &ctx.settings;
     let due_todo = add(&db.pool, "due todo", "todo", Some(1), Some("past")).await;
     let due_doing = add(
         &db.pool,
@@ -131,16 +152,7 @@ async fn once_notifies_the_due_assigned_open_rows_and_nothing_else() {
         .unwrap();
 
     // Through the binary, as cron would run it.
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_relance-reminder"))
-        .arg("--once")
-        .env("RELANCE__DATABASE__URL", &db.url)
-        .env("RELANCE__NATS__URL", settings.nats.url_for_tests())
-        .env("RELANCE__NATS__NAMESPACE", &settings.nats.namespace)
-        .env("RELANCE__REMINDER__LISTEN", "127.0.0.1:0")
-        .env("RELANCE__TELEMETRY__LOG_LEVEL", "warn")
-        .output()
-        .await
-        .unwrap();
+    let output = once_through_the_binary(settings).await;
     assert!(
         output.status.success(),
         "{}",
@@ -194,7 +206,7 @@ async fn once_notifies_the_due_assigned_open_rows_and_nothing_else() {
             ),
         ]
     );
-    let mut received = messages(&settings).await;
+    let mut received = messages(settings).await;
     received.sort();
     let names = Names::new(&settings.nats.namespace);
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM notifications ORDER BY interaction_id")
@@ -208,14 +220,16 @@ async fn once_notifies_the_due_assigned_open_rows_and_nothing_else() {
             (names.notification_subject(2), ids[1])
         ]
     );
-    testing::delete_streams(&settings).await;
 }
 
+/// Three `relance-reminder --once` started together on one host (cron overlapping itself):
+/// none binds a port, and the 5,000 due rows make exactly 5,000 notifications.
 #[tokio::test]
 async fn three_concurrent_passes_notify_each_row_once() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let mut settings = test_settings(&db.url);
+    let mut settings = ctx.settings.clone();
     settings.reminder.batch_size = 200;
     sqlx::query(
         "INSERT INTO crm_interactions (type, title, status, assignee_id, next_action_at) \
@@ -225,20 +239,28 @@ async fn three_concurrent_passes_notify_each_row_once() {
     .execute(&db.pool)
     .await
     .unwrap();
-    let (a, b, c) = tokio::join!(app(&settings), app(&settings), app(&settings));
-    let stop = CancellationToken::new();
-    let (ra, rb, rc) = tokio::join!(a.run_once(&stop), b.run_once(&stop), c.run_once(&stop));
-    let reports = [ra.unwrap(), rb.unwrap(), rc.unwrap()];
-    assert_eq!(
-        reports.iter().map(|r| r.notified).sum::<i64>(),
-        5000,
-        "{reports:?}"
+    let (a, b, c) = tokio::join!(
+        once_through_the_binary(&settings),
+        once_through_the_binary(&settings),
+        once_through_the_binary(&settings)
     );
-    assert_eq!(
-        reports.iter().map(|r| r.published).sum::<i64>(),
-        5000,
-        "{reports:?}"
-    );
+    let (mut notified, mut published) = (0, 0);
+    for output in [a, b, c] {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // "notified N · published N · unpublished N · decayed N"
+        let figures: Vec<i64> = stdout
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        notified += figures[0];
+        published += figures[1];
+    }
+    assert_eq!((notified, published), (5000, 5000));
     let (notifications, interactions, unnotified): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*), count(DISTINCT interaction_id), \
          (SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL) FROM notifications",
@@ -253,15 +275,15 @@ async fn three_concurrent_passes_notify_each_row_once() {
         received.iter().map(|m| m.1).collect::<HashSet<_>>().len(),
         5000
     );
-    testing::delete_streams(&settings).await;
 }
 
 #[tokio::test]
 async fn notifications_made_while_nats_is_down_are_published_by_the_next_pass() {
     let mut nats = PrivateNats::start().await;
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let mut settings = test_settings(&db.url);
+    let mut settings = ctx.settings.clone();
     settings.nats.url = SecretString::from(nats.url());
     let reminder = app(&settings).await;
     // Streams are declared once NATS answers (at build here).
@@ -305,10 +327,11 @@ async fn notifications_made_while_nats_is_down_are_published_by_the_next_pass() 
 
 #[tokio::test]
 async fn a_new_next_action_re_arms_the_reminder_once() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let settings = test_settings(&db.url);
-    let reminder = app(&settings).await;
+    let settings = &ctx.settings;
+    let reminder = app(settings).await;
     let stop = CancellationToken::new();
     let id = add(
         &db.pool,
@@ -350,8 +373,7 @@ async fn a_new_next_action_re_arms_the_reminder_once() {
         ["2026-01-05T09:00:00Z", "2026-01-06T09:00:00Z"]
             .map(|t| t.parse::<DateTime<Utc>>().unwrap())
     );
-    assert_eq!(messages(&settings).await.len(), 2);
-    testing::delete_streams(&settings).await;
+    assert_eq!(messages(settings).await.len(), 2);
 }
 
 async fn lead(pool: &PgPool, person: i64, score: i32, idle: chrono::Duration) {
@@ -385,14 +407,15 @@ async fn score_and_history(pool: &PgPool, person: i64) -> (i32, Vec<(i32, i32)>)
 
 #[tokio::test]
 async fn decay_takes_each_idle_week_once_and_stops_at_zero() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let settings = test_settings(&db.url);
+    let settings = &ctx.settings;
     let weeks = |w: i64| chrono::Duration::weeks(w) + chrono::Duration::hours(1);
     lead(&db.pool, 1, 5, weeks(3)).await;
     lead(&db.pool, 2, 2, weeks(5)).await;
     lead(&db.pool, 3, 9, chrono::Duration::days(6)).await;
-    let reminder = app(&settings).await;
+    let reminder = app(settings).await;
     let stop = CancellationToken::new();
     assert_eq!(reminder.run_once(&stop).await.unwrap().decayed, 2);
     assert_eq!(
@@ -405,7 +428,7 @@ async fn decay_takes_each_idle_week_once_and_stops_at_zero() {
     );
     assert_eq!(score_and_history(&db.pool, 3).await, (9, vec![]));
     // Again in the same week, and from two replicas at once: nothing more.
-    let other = app(&settings).await;
+    let other = app(settings).await;
     let (a, b) = tokio::join!(reminder.run_once(&stop), other.run_once(&stop));
     assert_eq!(a.unwrap().decayed + b.unwrap().decayed, 0);
     assert_eq!(score_and_history(&db.pool, 1).await.1.len(), 3);
@@ -413,13 +436,13 @@ async fn decay_takes_each_idle_week_once_and_stops_at_zero() {
     lead(&db.pool, 1, 10, chrono::Duration::days(8)).await;
     reminder.run_once(&stop).await.unwrap();
     assert_eq!(score_and_history(&db.pool, 1).await.0, 9);
-    testing::delete_streams(&settings).await;
 }
 
 #[tokio::test]
 async fn concurrent_decay_passes_decay_each_lead_once() {
-    let db = test_database().await;
-    let mut settings = test_settings(&db.url);
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
+    let mut settings = ctx.settings.clone();
     settings.reminder.batch_size = 50;
     sqlx::raw_sql(
         "INSERT INTO people (id, first_name) SELECT g, 'p' || g FROM generate_series(1, 500) g; \
@@ -444,16 +467,16 @@ async fn concurrent_decay_passes_decay_each_lead_once() {
     .await
     .unwrap();
     assert_eq!((rows, eights), (1000, 500));
-    testing::delete_streams(&settings).await;
 }
 
 #[tokio::test]
 async fn a_pass_asked_to_stop_stops_between_batches() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let settings = test_settings(&db.url);
+    let settings = &ctx.settings;
     add(&db.pool, "due", "todo", Some(1), Some("past")).await;
-    let reminder = app(&settings).await;
+    let reminder = app(settings).await;
     let stop = CancellationToken::new();
     stop.cancel();
     let report = reminder.run_once(&stop).await.unwrap();
@@ -461,17 +484,17 @@ async fn a_pass_asked_to_stop_stops_between_batches() {
     assert_eq!(report.notified, 0);
     let report = reminder.run_once(&CancellationToken::new()).await.unwrap();
     assert_eq!(report.notified, 1);
-    testing::delete_streams(&settings).await;
 }
 
 #[tokio::test]
 async fn a_notification_carries_the_trace_of_its_pass() {
     use tracing::Instrument;
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let settings = test_settings(&db.url);
+    let settings = &ctx.settings;
     add(&db.pool, "due", "todo", Some(1), Some("past")).await;
-    let reminder = app(&settings).await;
+    let reminder = app(settings).await;
     let span = tracing::info_span!("reminder_pass");
     let trace_id = relance_shared::telemetry::trace_id(&span);
     assert_ne!(trace_id, "00000000000000000000000000000000");
@@ -498,14 +521,14 @@ async fn a_notification_carries_the_trace_of_its_pass() {
         traceparent.starts_with(&format!("00-{trace_id}-")),
         "{traceparent} is not in trace {trace_id}"
     );
-    testing::delete_streams(&settings).await;
 }
 
 #[tokio::test]
 async fn a_reminder_killed_mid_pass_loses_and_doubles_nothing() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     users(&db.pool).await;
-    let settings = test_settings(&db.url);
+    let settings = &ctx.settings;
     sqlx::query(
         "INSERT INTO crm_interactions (type, title, status, assignee_id, next_action_at) \
          SELECT 'call', 'due ' || g, 'todo', 1 + g % 2, now() - g * interval '1 second' \
@@ -520,7 +543,6 @@ async fn a_reminder_killed_mid_pass_loses_and_doubles_nothing() {
             .env("RELANCE__DATABASE__URL", &db.url)
             .env("RELANCE__NATS__URL", settings.nats.url_for_tests())
             .env("RELANCE__NATS__NAMESPACE", &settings.nats.namespace)
-            .env("RELANCE__REMINDER__LISTEN", "127.0.0.1:0")
             .env("RELANCE__REMINDER__BATCH_SIZE", "20")
             .env("RELANCE__TELEMETRY__LOG_LEVEL", "error")
             .stdout(std::process::Stdio::null())
@@ -560,7 +582,7 @@ async fn a_reminder_killed_mid_pass_loses_and_doubles_nothing() {
         (notifications, interactions, unnotified, unpublished),
         (20000, 20000, 0, 0)
     );
-    let received = messages(&settings).await;
+    let received = messages(settings).await;
     assert_eq!(
         received.len(),
         20000,
@@ -570,5 +592,4 @@ async fn a_reminder_killed_mid_pass_loses_and_doubles_nothing() {
         received.iter().map(|m| m.1).collect::<HashSet<_>>().len(),
         20000
     );
-    testing::delete_streams(&settings).await;
 }

@@ -1,12 +1,18 @@
+use clap::Parser;
+
 use relance_scoring::Application;
-use relance_shared::{http::serve::shutdown_signal, telemetry, Settings};
+use relance_shared::{service, Settings};
+
+/// Relance scoring: applies email events from JetStream to sends, interactions and lead
+/// scores, exactly once.
+///
+/// Configuration comes from config/ and RELANCE__* environment variables (docs/configuration.md).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = Settings::load()?;
-    let _telemetry = telemetry::init("relance-scoring", &settings.telemetry)?;
-    let app = Application::build(settings).await?;
-    tracing::info!(port = app.port(), "scoring consumer started");
-    app.run_until_stopped(shutdown_signal()).await?;
-    Ok(())
+    Cli::parse();
+    service::run_main::<Application>(Settings::load()?).await
 }

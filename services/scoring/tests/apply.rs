@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use relance_scoring::apply::{apply_batch, Outcome};
 use relance_shared::event::{digest_event_key, EmailEvent, EventKind, SCHEMA_VERSION};
 use relance_shared::scoring::ScoringRules;
-use relance_shared::testing::test_database;
+use relance_shared::testing::{test_database, TestContext};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()
@@ -103,7 +103,8 @@ async fn apply(pool: &PgPool, events: &[EmailEvent]) -> Vec<Outcome> {
 
 #[tokio::test]
 async fn first_open_creates_one_linked_interaction_and_scores() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let p = person(&db.pool, "ana@example.com").await;
     let outcomes = apply(
         &db.pool,
@@ -161,7 +162,8 @@ async fn first_open_creates_one_linked_interaction_and_scores() {
 
 #[tokio::test]
 async fn a_redelivered_event_changes_nothing() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let p = person(&db.pool, "bo@example.com").await;
     let open = event("m2", EventKind::Opened, 1, Some(p));
     assert_eq!(
@@ -187,7 +189,8 @@ async fn a_redelivered_event_changes_nothing() {
 
 #[tokio::test]
 async fn status_never_goes_backwards_and_bounce_is_final() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let p = person(&db.pool, "cy@example.com").await;
     apply(&db.pool, &[event("m3", EventKind::Clicked, 10, Some(p))]).await;
     apply(&db.pool, &[event("m3", EventKind::Opened, 5, Some(p))]).await;
@@ -210,7 +213,8 @@ async fn status_never_goes_backwards_and_bounce_is_final() {
 
 #[tokio::test]
 async fn the_score_never_goes_below_zero() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let p = person(&db.pool, "di@example.com").await;
     apply(&db.pool, &[event("m5", EventKind::Opened, 1, Some(p))]).await; // 3
     apply(&db.pool, &[event("m6", EventKind::Bounced, 2, Some(p))]).await; // max(3-10, 0)
@@ -233,7 +237,8 @@ async fn the_score_never_goes_below_zero() {
 
 #[tokio::test]
 async fn a_person_is_matched_by_recipient_email_case_insensitively() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let p = person(&db.pool, "Eve.Martin@Example.com").await;
     let mut open = event("m8", EventKind::Opened, 1, None);
     open.recipient = Some("eve.martin@EXAMPLE.com".into());
@@ -251,7 +256,8 @@ async fn a_person_is_matched_by_recipient_email_case_insensitively() {
 
 #[tokio::test]
 async fn an_unknown_person_is_poison_and_leaves_no_trace() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let p = person(&db.pool, "fa@example.com").await;
     let good = event("m10", EventKind::Opened, 1, Some(p));
     let bad = event("m11", EventKind::Opened, 1, Some(999_999));
@@ -282,7 +288,8 @@ async fn an_unknown_person_is_poison_and_leaves_no_trace() {
 
 #[tokio::test]
 async fn machine_opens_are_recorded_but_not_scored() {
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let p = person(&db.pool, "gi@example.com").await;
     let mut prefetch = event("m13", EventKind::Opened, 1, Some(p));
     prefetch.machine_open = true;
@@ -317,7 +324,8 @@ async fn hot_leads(pool: &PgPool, person_id: i64) -> Vec<(String, String, Option
 #[tokio::test]
 async fn a_score_crossing_the_threshold_creates_one_hot_lead_then_needs_to_fall_below_the_mark() {
     use EventKind::*;
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let pool = &db.pool;
     let p = person(pool, "hot@example.com").await;
     let owner: i64 = sqlx::query_scalar("SELECT owner_id FROM people WHERE id = $1")
@@ -373,7 +381,8 @@ async fn a_score_crossing_the_threshold_creates_one_hot_lead_then_needs_to_fall_
 #[tokio::test]
 async fn a_hot_lead_without_an_active_owner_is_unassigned_and_decay_rearms() {
     use EventKind::*;
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     let pool = &db.pool;
     let p = person(pool, "nobody@example.com").await;
     sqlx::query(
@@ -463,6 +472,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 fn pool() -> &'static PgPool {
     static POOL: std::sync::OnceLock<PgPool> = std::sync::OnceLock::new();
+    // One database for all the cases of the property, left for the test script to drop.
     POOL.get_or_init(|| runtime().block_on(async { test_database().await.pool }))
 }
 

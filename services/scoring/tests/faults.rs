@@ -3,15 +3,15 @@
 //! Uses a private nats-server, so stopping it disturbs no other test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use relance_shared::testing::{self, test_database, test_settings, PrivateNats, TEST_INGEST_TOKEN};
+use relance_gateway::Application as Gateway;
+use relance_scoring::Application as Scoring;
+use relance_shared::testing::{self, PrivateNats, PrivatePostgres, TestContext};
 
 /// Request `request`'s 20 distinct opens, over 20 people.
 fn opens(request: usize) -> Vec<Value> {
@@ -27,23 +27,24 @@ fn opens(request: usize) -> Vec<Value> {
 
 #[tokio::test]
 async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
-    testing::init_tracing();
     let mut nats = PrivateNats::start().await;
-    let db = test_database().await;
+    let ctx = TestContext::with(|s| {
+        s.nats.url = SecretString::from(nats.url());
+        s.nats.publish_timeout_ms = 1_000;
+        s.scoring.batch_wait_ms = 20;
+    })
+    .await;
+    let db = &ctx.db;
     sqlx::raw_sql(
         "INSERT INTO people (id, first_name) SELECT g, 'p' || g FROM generate_series(1, 20) g",
     )
     .execute(&db.pool)
     .await
     .unwrap();
-    let mut settings = test_settings(&db.url);
-    settings.nats.url = SecretString::from(nats.url());
-    settings.nats.publish_timeout_ms = 1_000;
-    settings.scoring.batch_wait_ms = 20;
-    let url = common::spawn_pipeline(&settings).await;
+    let gateway = ctx.spawn_gateway::<Gateway>().await;
+    let _scoring = ctx.spawn_scoring::<Scoring>().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let http = reqwest::Client::new();
     let mut acknowledged: HashSet<String> = HashSet::new();
     let (mut ok, mut refused) = (0, 0);
     for request in 0..60 {
@@ -54,18 +55,11 @@ async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
             nats.restart().await;
         }
         let batch = opens(request);
-        let response = http
-            .post(&url)
-            .bearer_auth(TEST_INGEST_TOKEN)
-            .json(&batch)
-            .send()
-            .await
-            .unwrap();
-        match response.status().as_u16() {
+        let reply = gateway.ingest(&Value::from(batch)).await;
+        match reply.status.as_u16() {
             202 => {
                 ok += 1;
-                let body: Value = response.json().await.unwrap();
-                for key in body["event_keys"].as_array().unwrap() {
+                for key in reply.body["event_keys"].as_array().unwrap() {
                     acknowledged.insert(key.as_str().unwrap().to_owned());
                 }
             }
@@ -105,23 +99,19 @@ async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
 
 #[tokio::test]
 async fn postgres_restarted_while_scoring_loses_nothing() {
-    testing::init_tracing();
-    let mut pg = testing::PrivatePostgres::start().await;
-    let url = pg.url("postgres");
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    relance_shared::db::migrate(&pool).await.unwrap();
+    let mut pg = PrivatePostgres::start().await;
+    let ctx = TestContext::on(&pg.url("postgres"), |s| s.scoring.batch_wait_ms = 20).await;
+    let url = ctx.db.url.clone();
+    let pool = ctx.pool();
     sqlx::raw_sql(
         "INSERT INTO people (id, first_name) SELECT g, 'p' || g FROM generate_series(1, 20) g",
     )
-    .execute(&pool)
+    .execute(pool)
     .await
     .unwrap();
-    pool.close().await;
-    let mut settings = test_settings(&url);
-    settings.scoring.batch_wait_ms = 20;
-    let ingest = common::spawn_pipeline(&settings).await;
+    let gateway = ctx.spawn_gateway::<Gateway>().await;
+    let _scoring = ctx.spawn_scoring::<Scoring>().await;
 
-    let http = reqwest::Client::new();
     let mut posted = 0;
     for request in 0..30 {
         if request == 10 {
@@ -132,14 +122,7 @@ async fn postgres_restarted_while_scoring_loses_nothing() {
         }
         let batch = opens(request);
         // The gateway never needs the database: every request is accepted.
-        let response = http
-            .post(&ingest)
-            .bearer_auth(TEST_INGEST_TOKEN)
-            .json(&batch)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 202);
+        assert_eq!(gateway.ingest(&Value::from(batch)).await.status, 202);
         posted += 20;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -163,5 +146,4 @@ async fn postgres_restarted_while_scoring_loses_nothing() {
     .await
     .unwrap();
     assert_eq!((opens, history), (posted, posted));
-    testing::delete_streams(&settings).await;
 }

@@ -2,8 +2,6 @@
 //! fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -12,66 +10,51 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use relance_shared::nats::Names;
-use relance_shared::testing::{
-    self, test_database, test_settings, TestDatabase, TEST_INGEST_TOKEN,
-};
-use relance_shared::Settings;
+use relance_shared::testing::{self, GatewayClient, Running, TestContext};
+
+use relance_gateway::Application as Gateway;
+use relance_scoring::Application as Scoring;
 
 struct Stack {
-    db: TestDatabase,
-    settings: Settings,
-    gateway: String,
-    http: reqwest::Client,
+    ctx: TestContext,
+    gateway: GatewayClient,
+    _scorers: Vec<Running>,
 }
 
 impl Stack {
     async fn spawn(scoring_instances: usize) -> Self {
-        testing::init_tracing();
-        let db = test_database().await;
-        let mut settings = test_settings(&db.url);
-        settings.scoring.batch_wait_ms = 20;
-        let gateway = relance_gateway::Application::build(settings.clone())
-            .await
-            .unwrap();
-        let gateway_url = format!("http://127.0.0.1:{}", gateway.port());
-        tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+        let ctx = TestContext::with(|s| s.scoring.batch_wait_ms = 20).await;
+        let gateway = ctx.spawn_gateway::<Gateway>().await;
+        let mut scorers = Vec::new();
         for _ in 0..scoring_instances {
-            let scoring = relance_scoring::Application::build(settings.clone())
-                .await
-                .unwrap();
-            tokio::spawn(scoring.run_until_stopped(std::future::pending()));
+            scorers.push(ctx.spawn_scoring::<Scoring>().await);
         }
         Self {
-            db,
-            settings,
-            gateway: gateway_url,
-            http: reqwest::Client::new(),
+            ctx,
+            gateway,
+            _scorers: scorers,
         }
     }
 
+    /// Posts events, asserting they are accepted; returns the answer.
     async fn post(&self, body: &Value) -> Value {
-        let response = self
-            .http
-            .post(format!("{}/api/v1/marketing/email/ingest", self.gateway))
-            .bearer_auth(TEST_INGEST_TOKEN)
-            .json(body)
-            .send()
+        self.gateway
+            .ingest(body)
             .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        response.json().await.unwrap()
+            .expect(StatusCode::ACCEPTED)
+            .body
     }
 
     fn pool(&self) -> &PgPool {
-        &self.db.pool
+        self.ctx.pool()
     }
 
     async fn jetstream(&self) -> async_nats::jetstream::Context {
-        async_nats::jetstream::new(async_nats::connect(testing::nats_url()).await.unwrap())
+        self.ctx.jetstream().await
     }
 
     fn names(&self) -> Names {
-        Names::new(&self.settings.nats.namespace)
+        self.ctx.names()
     }
 
     /// Waits until the consumer has delivered `stream_messages` messages and none awaits an ack.
@@ -95,10 +78,6 @@ impl Stack {
             }
         })
         .await;
-    }
-
-    async fn cleanup(&self) {
-        testing::delete_streams(&self.settings).await;
     }
 }
 
@@ -179,7 +158,6 @@ async fn posted_events_are_applied_once_whatever_the_order() {
         scalar(stack.pool(), "SELECT count(*) FROM crm_interactions").await,
         1
     );
-    stack.cleanup().await;
 }
 
 #[tokio::test]
@@ -225,7 +203,6 @@ async fn a_message_delivered_twice_changes_nothing() {
     )
     .await;
     assert!(accepted["event_keys"][0].as_str().unwrap().len() > 10);
-    stack.cleanup().await;
 }
 
 #[tokio::test]
@@ -286,7 +263,7 @@ async fn poison_goes_to_the_dlq_with_its_reason_and_the_rest_applies() {
         assert!(message
             .subject
             .as_str()
-            .starts_with(&format!("{}.email.dlq.", stack.settings.nats.namespace)));
+            .starts_with(&format!("{}.email.dlq.", stack.ctx.settings.nats.namespace)));
     }
     reasons.sort();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
@@ -295,7 +272,6 @@ async fn poison_goes_to_the_dlq_with_its_reason_and_the_rest_applies() {
         "{reasons:?}"
     );
     assert!(reasons[1].contains("unparsable"), "{reasons:?}");
-    stack.cleanup().await;
 }
 
 /// 10,000 events over 2,000 sends of 200 people, posted in batches of 100, applied by two
@@ -362,43 +338,39 @@ async fn two_scoring_instances_apply_10_000_events_exactly() {
         ],
     )
     .await;
-    stack.cleanup().await;
 }
 
 /// Scoring starts against a database that does not exist yet (a deployment that forgot it):
 /// events are nak'd with a delay, nothing is dead-lettered, and they apply once it exists.
 #[tokio::test]
 async fn a_missing_database_delays_events_and_loses_none() {
-    testing::init_tracing();
+    // The test's database is dropped before scoring starts and created again (same name, so
+    // the context still removes it) once events wait.
+    let ctx = TestContext::with(|s| s.database.acquire_timeout_secs = 1).await;
     let admin = testing::admin_database_url();
-    let name = format!("relance_test_{}", uuid::Uuid::new_v4().simple());
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let mut settings = test_settings(&url);
-    settings.database.acquire_timeout_secs = 1;
-    let ingest_url = common::spawn_pipeline(&settings).await;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    ctx.pool().close().await;
+    sqlx::raw_sql(&format!(r#"DROP DATABASE "{}" WITH (FORCE)"#, ctx.db.name))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let gateway = ctx.spawn_gateway::<Gateway>().await;
+    let _scoring = ctx.spawn_scoring::<Scoring>().await;
 
     let body = json!([
         {"provider": "resend", "external_id": "late-1", "event": "sent", "occurred_at": "2026-11-20T10:00:00Z"},
         {"provider": "resend", "external_id": "late-1", "event": "opened", "occurred_at": "2026-11-20T10:05:00Z"}
     ]);
-    let response = reqwest::Client::new()
-        .post(&ingest_url)
-        .bearer_auth(TEST_INGEST_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    gateway.ingest(&body).await.expect(StatusCode::ACCEPTED);
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .unwrap();
-    sqlx::raw_sql(&format!(r#"CREATE DATABASE "{name}""#))
+    sqlx::raw_sql(&format!(r#"CREATE DATABASE "{}""#, ctx.db.name))
         .execute(&mut conn)
         .await
         .unwrap();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let pool = sqlx::PgPool::connect(&ctx.db.url).await.unwrap();
     relance_shared::db::migrate(&pool).await.unwrap();
 
     let status = testing::wait_for(Duration::from_secs(30), "the delayed events", || {
@@ -414,15 +386,14 @@ async fn a_missing_database_delays_events_and_loses_none() {
     })
     .await;
     assert_eq!(status, "opened");
-    let js = async_nats::jetstream::new(async_nats::connect(testing::nats_url()).await.unwrap());
-    let names = Names::new(&settings.nats.namespace);
-    let mut dlq = js.get_stream(names.email_dlq_stream()).await.unwrap();
+    let js = ctx.jetstream().await;
+    let mut dlq = js.get_stream(ctx.names().email_dlq_stream()).await.unwrap();
     assert_eq!(
         dlq.info().await.unwrap().state.messages,
         0,
         "nothing dead-lettered"
     );
-    testing::delete_streams(&settings).await;
+    pool.close().await;
 }
 
 /// Scoring stops (SIGTERM-like graceful shutdown) mid-stream; events posted while it is down
@@ -431,17 +402,10 @@ async fn a_missing_database_delays_events_and_loses_none() {
 async fn events_posted_while_scoring_is_down_are_applied_after_restart() {
     let stack = Stack::spawn(0).await;
     let p = seed_people(stack.pool(), 1).await[0];
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let first = relance_scoring::Application::build(stack.settings.clone())
-        .await
-        .unwrap();
-    let running = tokio::spawn(first.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let first = stack.ctx.spawn_scoring::<Scoring>().await;
     stack.post(&ev("restart-1", "opened", 1, p)).await;
     stack.drained(1).await;
-    stop.send(()).unwrap();
-    running.await.unwrap().unwrap();
+    first.stop().await.unwrap();
 
     stack
         .post(&json!([
@@ -456,10 +420,7 @@ async fn events_posted_while_scoring_is_down_are_applied_after_restart() {
         "nobody consumes while down"
     );
 
-    let second = relance_scoring::Application::build(stack.settings.clone())
-        .await
-        .unwrap();
-    tokio::spawn(second.run_until_stopped(std::future::pending()));
+    let _second = stack.ctx.spawn_scoring::<Scoring>().await;
     stack.drained(3).await;
     assert_scalars(
         stack.pool(),
@@ -470,7 +431,6 @@ async fn events_posted_while_scoring_is_down_are_applied_after_restart() {
         ],
     )
     .await;
-    stack.cleanup().await;
 }
 
 #[tokio::test]

@@ -4,8 +4,6 @@
 //! applied exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -13,7 +11,8 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
-use relance_shared::testing::{self, test_database, test_settings, TEST_INGEST_TOKEN};
+use relance_gateway::Application as Gateway;
+use relance_shared::testing::{self, TestContext};
 use relance_shared::Settings;
 
 fn scoring_process(settings: &Settings) -> Child {
@@ -47,8 +46,8 @@ async fn sigkill_under_load_loses_nothing_and_applies_nothing_twice() {
 }
 
 async fn stop_under_load(signal: &str) {
-    testing::init_tracing();
-    let db = test_database().await;
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
     sqlx::raw_sql(
         "INSERT INTO people (id, first_name, email) SELECT g, 'p' || g, 'p' || g || '@acme.test' \
          FROM generate_series(1, 50) g",
@@ -56,12 +55,11 @@ async fn stop_under_load(signal: &str) {
     .execute(&db.pool)
     .await
     .unwrap();
-    let settings = test_settings(&db.url);
-    let url = common::spawn_gateway(&settings).await;
+    let settings = &ctx.settings;
+    let gateway = ctx.spawn_gateway::<Gateway>().await;
 
-    let mut first = scoring_process(&settings);
+    let mut first = scoring_process(settings);
     // 4,000 opens over 200 sends and 50 people, posted while the consumer works.
-    let http = reqwest::Client::new();
     let batches: Vec<Value> = (0..40)
         .map(|b| {
             Value::Array(
@@ -79,14 +77,7 @@ async fn stop_under_load(signal: &str) {
         .collect();
     let mut acknowledged = 0;
     for (i, batch) in batches.iter().enumerate() {
-        let response = http
-            .post(&url)
-            .bearer_auth(TEST_INGEST_TOKEN)
-            .json(batch)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 202);
+        assert_eq!(gateway.ingest(batch).await.status, 202);
         acknowledged += 100;
         if i == 20 {
             // Mid-load, once the consumer is at work (its signal handler is installed after
@@ -124,7 +115,7 @@ async fn stop_under_load(signal: &str) {
         "the first process stopped before the end"
     );
 
-    let mut second = scoring_process(&settings);
+    let mut second = scoring_process(settings);
     testing::wait_for(
         Duration::from_secs(60),
         "every acknowledged event applied",
@@ -153,5 +144,4 @@ async fn stop_under_load(signal: &str) {
         (acknowledged, acknowledged, true)
     );
     second.kill().await.unwrap();
-    testing::delete_streams(&settings).await;
 }

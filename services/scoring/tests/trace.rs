@@ -3,8 +3,6 @@
 //! binary, because it installs an in-memory span exporter as the process's tracer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -14,7 +12,9 @@ use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use relance_shared::testing::{self, test_database, test_settings, TEST_INGEST_TOKEN};
+use relance_gateway::Application as Gateway;
+use relance_scoring::Application as Scoring;
+use relance_shared::testing::{self, TestContext};
 
 #[tokio::test]
 async fn the_webhook_trace_continues_into_scoring() {
@@ -27,22 +27,19 @@ async fn the_webhook_trace_continues_into_scoring() {
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("relance-test")))
         .init();
 
-    let db = test_database().await;
-    let mut settings = test_settings(&db.url);
-    settings.scoring.batch_wait_ms = 20;
-    let url = common::spawn_pipeline(&settings).await;
+    // The context's own tracing set-up finds this one installed and leaves it.
+    let ctx = TestContext::with(|s| s.scoring.batch_wait_ms = 20).await;
+    let db = &ctx.db;
+    let gateway = ctx.spawn_gateway::<Gateway>().await;
+    let _scoring = ctx.spawn_scoring::<Scoring>().await;
 
-    let response = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(TEST_INGEST_TOKEN)
-        .json(
+    let reply = gateway
+        .ingest(
             &json!({"provider": "resend", "external_id": "trace-1", "event": "sent",
-                      "occurred_at": "2026-11-20T10:00:00Z"}),
+                        "occurred_at": "2026-11-20T10:00:00Z"}),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+        .await;
+    assert_eq!(reply.status, 202);
     testing::wait_for(Duration::from_secs(20), "the event scored", || async {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
             .fetch_one(&db.pool)
@@ -68,5 +65,4 @@ async fn the_webhook_trace_continues_into_scoring() {
         "scoring's span belongs to the webhook's trace"
     );
     assert_ne!(scored.parent_span_id, opentelemetry::trace::SpanId::INVALID);
-    testing::delete_streams(&settings).await;
 }

@@ -1,24 +1,24 @@
 //! Binding and serving with graceful shutdown (SIGTERM or ctrl-c): in-flight requests finish,
 //! new connections are refused, then the process exits.
 
-use std::future::Future;
-
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Binds `host:port`; port 0 picks a free port (tests read it back from the listener).
-pub async fn bind(listen: &str) -> std::io::Result<TcpListener> {
+/// Binds `listen`; port 0 picks a free port (tests read it back from the listener).
+pub async fn bind(listen: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(listen).await
 }
 
+/// Serves `router` until `stop` is cancelled; in-flight requests then finish. Every service
+/// stops this way, its background tasks watching the same token.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    stop: CancellationToken,
 ) -> std::io::Result<()> {
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stop.cancelled_owned())
         .await
 }
 

@@ -26,6 +26,7 @@ use std::time::Instant;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
+use relance_shared::service::Service;
 use relance_shared::Settings;
 
 use crate::args::{fresh_database, Args};
@@ -40,11 +41,11 @@ fn settings(database_url: &str, nats: &str) -> Settings {
     s.database.url = SecretString::from(database_url.to_owned());
     s.nats.url = SecretString::from(nats.to_owned());
     s.nats.namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    s.gateway.listen = "127.0.0.1:0".into();
+    s.gateway.listen = ([127, 0, 0, 1], 0).into();
     s.gateway.ingest_token = Some(SecretString::from(BENCH_TOKEN));
     s.auth.jwt_secret = Some(SecretString::from(BENCH_JWT_SECRET));
-    s.scoring.listen = "127.0.0.1:0".into();
-    s.inbox.listen = "127.0.0.1:0".into();
+    s.scoring.listen = ([127, 0, 0, 1], 0).into();
+    s.inbox.listen = ([127, 0, 0, 1], 0).into();
     s
 }
 
@@ -190,10 +191,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         move |stop| async move {
             let app = relance_gateway::Application::build(settings).await?;
             let port = app.port();
-            Ok((port, async move {
-                app.run_until_stopped(stop.cancelled_owned()).await?;
-                Ok(())
-            }))
+            Ok((port, async move { app.run(stop).await }))
         }
     })?;
     let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
@@ -202,9 +200,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         move |stop| async move {
             let app = relance_scoring::Application::build(settings).await?;
             let port = app.port();
-            Ok((port, async move {
-                app.run_until_stopped(stop.cancelled_owned()).await
-            }))
+            Ok((port, async move { app.run(stop).await }))
         }
     })?;
     let people = ingest::bench_people(&pool, 500).await?;
@@ -323,7 +319,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;
     let inbox_url = format!("http://127.0.0.1:{}", inbox_app.port());
-    let inbox_task = tokio::spawn(inbox_app.run_until_stopped(stop.clone().cancelled_owned()));
+    let inbox_task = tokio::spawn(inbox_app.run(stop.clone()));
     inbox::run(&args.with(&[
         ("inbox", inbox_url),
         ("database-url", bench_db),

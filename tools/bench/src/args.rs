@@ -1,28 +1,21 @@
-//! `--name value` options, and percentiles.
+//! The options a benchmark was given (checked by clap in `cli.rs`, read here by name with the
+//! module's own default), and percentiles.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 pub struct Args {
     named: HashMap<String, String>,
 }
 
 impl Args {
-    pub fn parse(rest: &[String]) -> anyhow::Result<Self> {
-        let mut named = HashMap::new();
-        let mut rest = rest.iter();
-        while let Some(key) = rest.next() {
-            let Some(name) = key.strip_prefix("--") else {
-                bail!("unexpected argument {key}")
-            };
-            let value = rest
-                .next()
-                .with_context(|| format!("--{name} needs a value"))?;
-            named.insert(name.to_owned(), value.clone());
+    /// The options given, as `(name, value)` pairs.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self {
+            named: pairs.into_iter().collect(),
         }
-        Ok(Self { named })
     }
 
     pub fn get(&self, name: &str, default: &str) -> String {

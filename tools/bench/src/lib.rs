@@ -4,6 +4,7 @@
 pub mod all;
 pub mod args;
 pub mod baseline;
+pub mod cli;
 pub mod inbox;
 pub mod ingest;
 pub mod reminder;

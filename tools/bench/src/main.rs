@@ -1,4 +1,4 @@
-//! Benchmarks against a running Relance stack, printing figures (never asserting them):
+//! Benchmarks against PostgreSQL and NATS, printing figures (never asserting them):
 //! - `relance-bench all`: everything below in one run, on a pipeline of its own, with the
 //!   ratios to the machine's limits (see `all.rs`);
 //! - `relance-bench ingest`: events through the gateway to scoring, events/s (see `ingest.rs`);
@@ -7,25 +7,22 @@
 //! - `relance-bench reminder`: one reminder pass over 100,000 due interactions (see `reminder.rs`);
 //! - `relance-bench baseline`: the per-event transaction and raw JetStream limits (`baseline.rs`);
 //! - `relance-bench seed`: the same as `relance-seed`.
+//!
+//! `relance-bench --help` and `relance-bench <benchmark> --help` list the options.
 
-use anyhow::bail;
+use clap::Parser;
 
-use relance_bench::{all, args, baseline, inbox, ingest, reminder, seed};
+use relance_bench::cli::{Bench, BenchCli};
+use relance_bench::{all, baseline, inbox, ingest, reminder, seed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some((command, rest)) = argv.split_first() else {
-        bail!("usage: relance-bench <all|ingest|inbox|reminder|baseline|seed> [--option value]...");
-    };
-    let args = args::Args::parse(rest)?;
-    match command.as_str() {
-        "all" => all::run(&args).await,
-        "ingest" => ingest::run(&args).await.map(|_| ()),
-        "inbox" => inbox::run(&args).await,
-        "reminder" => reminder::run(&args).await.map(|_| ()),
-        "baseline" => baseline::run(&args).await.map(|_| ()),
-        "seed" => seed::run(&args).await,
-        other => bail!("unknown benchmark {other}: all, ingest, inbox, reminder, baseline or seed"),
+    match BenchCli::parse().command {
+        Bench::All(o) => all::run(&o.into_args()).await,
+        Bench::Ingest(o) => ingest::run(&o.into_args()).await.map(|_| ()),
+        Bench::Inbox(o) => inbox::run(&o.into_args()).await,
+        Bench::Reminder(o) => reminder::run(&o.into_args()).await.map(|_| ()),
+        Bench::Baseline(o) => baseline::run(&o.into_args()).await.map(|_| ()),
+        Bench::Seed(o) => seed::run(&o.into_args()).await,
     }
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use relance_reminder::Application;
+use relance_reminder::Reminder;
 use relance_shared::Settings;
 
 use crate::args::{fresh_database, Args};
@@ -51,9 +51,8 @@ pub async fn run(args: &Args) -> anyhow::Result<f64> {
     settings.database.url = SecretString::from(url.clone());
     settings.nats.url = SecretString::from(nats);
     settings.nats.namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    settings.reminder.listen = "127.0.0.1:0".into();
     settings.reminder.batch_size = batch;
-    let app = Application::build(settings.clone()).await?;
+    let app = Reminder::connect(&settings).await?;
 
     println!("one pass over {due} due interactions, batches of {batch}");
     let started = Instant::now();

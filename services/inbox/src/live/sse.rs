@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{push, DeliverPolicy};
@@ -35,7 +34,6 @@ use relance_shared::http::{ApiError, FieldError};
 use crate::auth::CurrentUser;
 use crate::interactions::Interaction;
 use crate::live::relay::InteractionChanged;
-use crate::startup::AppState;
 
 /// Messages read (and interactions fetched in one query) at most per step.
 const CHUNK: usize = 256;
@@ -90,7 +88,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         Unavailable,
     ))]
 pub async fn stream(
-    State(state): State<Arc<AppState>>,
+    State(live): State<Live>,
     user: CurrentUser,
     headers: HeaderMap,
 ) -> Result<
@@ -101,7 +99,6 @@ pub async fn stream(
     ApiError,
 > {
     let last_event_id = last_event_id(&headers)?;
-    let live = &state.live;
     let unavailable = |_| ApiError::Unavailable("the live stream is not available");
     let stream = live
         .js
@@ -147,7 +144,7 @@ pub async fn stream(
     };
     metrics::gauge!("inbox_live_connections").increment(1.0);
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Event, Infallible>>(CHUNK);
-    let pool = state.pool.clone();
+    let pool = live.pool.clone();
     let names = live.names.clone();
     let user_id = user.id;
     let closing = live.closing.clone();
@@ -264,8 +261,11 @@ async fn to_events(
     Ok(events)
 }
 
-/// What the SSE route needs: NATS, the stream names, the heartbeat period.
+/// What the SSE route needs: NATS, the stream names, the heartbeat period, and the pool the
+/// interactions' current states are read from. Cheap to clone (handles only).
+#[derive(Clone)]
 pub struct Live {
+    pub pool: sqlx::PgPool,
     pub client: async_nats::Client,
     pub js: async_nats::jetstream::Context,
     pub names: relance_shared::nats::Names,

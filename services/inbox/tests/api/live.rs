@@ -385,23 +385,13 @@ async fn change_ids_reused_by_a_recreated_database_are_not_dropped_as_duplicates
 
 #[tokio::test]
 async fn a_graceful_shutdown_ends_open_streams_instead_of_waiting_on_them() {
-    let db = relance_shared::testing::test_database().await;
-    let settings = relance_shared::testing::test_settings(&db.url);
-    let app = relance_inbox::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
-    let token = relance_inbox::auth::TokenKeys::new(secrecy::SecretString::from(
-        relance_shared::testing::TEST_JWT_SECRET,
-    ))
-    .issue(1, chrono::Utc::now(), chrono::Duration::hours(1));
+    let ctx = relance_shared::testing::TestContext::new().await;
+    let inbox = ctx
+        .spawn_inbox::<relance_inbox::Application>(chrono::Utc::now())
+        .await;
     let mut response = reqwest::Client::new()
-        .get(format!("{base}/api/v1/stream"))
-        .bearer_auth(token)
+        .get(inbox.url("/api/v1/stream"))
+        .bearer_auth(inbox.token(1))
         .send()
         .await
         .unwrap();
@@ -409,18 +399,15 @@ async fn a_graceful_shutdown_ends_open_streams_instead_of_waiting_on_them() {
     let first = response.chunk().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains("event: ready"));
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), server)
+    tokio::time::timeout(Duration::from_secs(5), inbox.stop())
         .await
         .expect("the server stops within 5 s with a stream open")
-        .unwrap()
         .unwrap();
     // The client sees its stream end (and would reconnect elsewhere with Last-Event-ID).
     let rest = tokio::time::timeout(Duration::from_secs(2), response.chunk())
         .await
         .expect("the stream ends");
     assert!(matches!(rest, Ok(None) | Err(_)));
-    relance_shared::testing::delete_streams(&settings).await;
 }
 
 #[tokio::test]

@@ -1,32 +1,47 @@
-//! `relance-dlq list [--provider P]`: what the dead-letter queue holds and why.
-//! `relance-dlq replay [--provider P]`: republishes it to scoring after a fix (see the README's
-//! runbook). Reads the same configuration as the services (`RELANCE__NATS__URL`, ...).
+//! `relance-dlq`: what scoring's dead-letter queue holds, and replaying it after a fix (see
+//! docs/runbook.md). Reads the same configuration as the services (`RELANCE__NATS__URL`, ...).
 
-use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
 
 use relance_scoring::dlq;
 use relance_shared::nats::{self, Names};
 use relance_shared::{telemetry, Settings};
 
+/// Inspect and replay scoring's dead-letter queue.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print each dead letter's sequence, original subject and reason.
+    List {
+        /// Only this provider's dead letters.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Republish each dead letter to its original subject, removing it once JetStream has it.
+    Replay {
+        /// Only this provider's dead letters.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (command, rest) = args
-        .split_first()
-        .context("usage: relance-dlq <list|replay> [--provider P]")?;
-    let provider = match rest {
-        [] => None,
-        [flag, value] if flag == "--provider" => Some(value.as_str()),
-        _ => bail!("usage: relance-dlq <list|replay> [--provider P]"),
-    };
+    let cli = Cli::parse();
     let settings = Settings::load()?;
     let _telemetry = telemetry::init("relance-dlq", &settings.telemetry)?;
     let client = nats::connect(&settings.nats, "relance-dlq").await?;
     let js = nats::jetstream(client, &settings.nats);
     let names = Names::new(&settings.nats.namespace);
-    match command.as_str() {
-        "list" => {
-            let letters = dlq::list(&js, &names, provider)
+    match cli.command {
+        Command::List { provider } => {
+            let letters = dlq::list(&js, &names, provider.as_deref())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             for l in &letters {
@@ -39,13 +54,12 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("{} message(s)", letters.len());
         }
-        "replay" => {
-            let report = dlq::replay(&js, &names, provider)
+        Command::Replay { provider } => {
+            let report = dlq::replay(&js, &names, provider.as_deref())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("replayed {} · skipped {}", report.replayed, report.skipped);
         }
-        other => bail!("unknown command {other}: list or replay"),
     }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! `relance-seed`: data at scale for benchmarks; see `relance_bench::seed`.
 
+use clap::Parser;
+
+use relance_bench::cli::SeedCli;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    relance_bench::seed::run(&relance_bench::args::Args::parse(&argv)?).await
+    relance_bench::seed::run(&SeedCli::parse().options.into_args()).await
 }

@@ -13,11 +13,11 @@ use utoipa::{IntoParams, ToSchema};
 use relance_shared::http::openapi::{Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError};
 
+use super::path_id;
 use crate::auth::CurrentUser;
 use crate::csv_export::{self, CsvLine, CsvRow};
 use crate::leads::{self, HotLead, PersonScore};
-use crate::routes::path_id;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 10;
 pub const MAX_LIMIT: i64 = 100;

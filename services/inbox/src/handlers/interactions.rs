@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use relance_shared::http::openapi::{BadJson, Invalid, NotFound, NotJsonMediaType, Unauthorized};
 use relance_shared::http::{ApiError, ApiJson, ApiQuery};
 
+use super::path_id;
 use crate::auth::CurrentUser;
 use crate::bulk::{self, BulkRequest, BulkResult};
 use crate::csv_export::{self, CsvLine, CsvRow};
@@ -23,9 +24,8 @@ use crate::cursor::{self, Position};
 use crate::filters::{self, PageParams, ScopeParams, StatusParams};
 use crate::inbox_query::{self, Stats};
 use crate::interactions::{self, Change, Interaction, InteractionStatus, NewInteraction};
-use crate::openapi::Problem;
-use crate::routes::path_id;
-use crate::startup::AppState;
+use crate::state::AppState;
+use relance_shared::http::openapi::Problem;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxPage {

@@ -14,9 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use relance_shared::http::openapi::{Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError};
 
+use super::path_id;
 use crate::auth::CurrentUser;
-use crate::routes::path_id;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Notification {

@@ -12,8 +12,8 @@ use relance_shared::http::openapi::{BadJson, NotJsonMediaType, Unauthorized};
 use relance_shared::http::{ApiError, ApiJson, FieldError};
 
 use crate::auth::CurrentUser;
-use crate::openapi::Problem;
-use crate::startup::AppState;
+use crate::state::AppState;
+use relance_shared::http::openapi::Problem;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

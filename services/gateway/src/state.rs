@@ -1,0 +1,16 @@
+//! What the gateway's handlers share.
+
+use secrecy::SecretString;
+
+use crate::publish::Publisher;
+use crate::replay::TokenStore;
+use crate::signatures::ProviderKeys;
+
+pub struct AppState {
+    pub publisher: Publisher,
+    pub providers: ProviderKeys,
+    pub mailgun_tokens: TokenStore,
+    pub ingest_token: Option<SecretString>,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+}

@@ -1,0 +1,66 @@
+//! The inbox's whole route table.
+
+use std::sync::Arc;
+
+use axum::routing::{get, patch, post};
+use axum::Router;
+
+use crate::state::AppState;
+use crate::{handlers, live, openapi};
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/v1/auth/dev-login", post(handlers::auth::dev_login))
+        .route("/api/v1/me", get(handlers::auth::me))
+        .route("/api/v1/users", get(handlers::auth::users))
+        .route("/api/v1/interactions", post(handlers::interactions::create))
+        .route(
+            "/api/v1/interactions/inbox",
+            get(handlers::interactions::inbox),
+        )
+        .route(
+            "/api/v1/interactions/inbox/stats",
+            get(handlers::interactions::stats),
+        )
+        .route(
+            "/api/v1/interactions/inbox/export",
+            get(handlers::interactions::export),
+        )
+        .route(
+            "/api/v1/interactions/bulk",
+            post(handlers::interactions::bulk),
+        )
+        .route(
+            "/api/v1/interactions/{id}",
+            get(handlers::interactions::get_one),
+        )
+        .route(
+            "/api/v1/interactions/{id}/status",
+            patch(handlers::interactions::set_status),
+        )
+        .route(
+            "/api/v1/interactions/{id}/assignee",
+            patch(handlers::interactions::set_assignee),
+        )
+        .route(
+            "/api/v1/interactions/{id}/next-action",
+            patch(handlers::interactions::set_next_action),
+        )
+        .route("/api/v1/marketing/leads-hot", get(handlers::leads::hot))
+        .route(
+            "/api/v1/marketing/leads-hot/export",
+            get(handlers::leads::export),
+        )
+        .route(
+            "/api/v1/people/{id}/score",
+            get(handlers::leads::person_score),
+        )
+        .route("/api/v1/notifications", get(handlers::notifications::list))
+        .route(
+            "/api/v1/notifications/{id}/read",
+            patch(handlers::notifications::mark_read),
+        )
+        .route("/api/v1/stream", get(live::sse::stream))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .with_state(state)
+}

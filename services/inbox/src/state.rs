@@ -1,0 +1,36 @@
+//! What the inbox's handlers share, and the parts extractors take from it.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chrono_tz::Tz;
+use sqlx::PgPool;
+
+use crate::auth::{TokenKeys, Verifier};
+use crate::clock::Clock;
+use crate::live::sse::Live;
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub tokens: TokenKeys,
+    pub clock: Clock,
+    pub default_tz: Tz,
+    pub dev_login: bool,
+    pub token_ttl_secs: i64,
+    pub live: Live,
+}
+
+impl FromRef<Arc<AppState>> for Verifier {
+    fn from_ref(state: &Arc<AppState>) -> Self {
+        Verifier {
+            tokens: state.tokens.clone(),
+            clock: state.clock,
+        }
+    }
+}
+
+impl FromRef<Arc<AppState>> for Live {
+    fn from_ref(state: &Arc<AppState>) -> Self {
+        state.live.clone()
+    }
+}

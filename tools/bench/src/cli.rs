@@ -1,0 +1,200 @@
+//! The command lines of `relance-bench` and `relance-seed` (clap): `--help` and `--version`,
+//! one subcommand per benchmark, and only the options each one reads, so a mistyped option is
+//! an error with the usage instead of a silently ignored default. Defaults live in each
+//! module (its doc comment lists them).
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+use crate::args::Args;
+
+/// Declares an option set: each field is `--kebab-name VALUE`, optional, read by name.
+macro_rules! options {
+    ($(#[$meta:meta])* $name:ident { $($(#[$doc:meta])* $field:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(ClapArgs, Debug, Default)]
+        pub struct $name {
+            $($(#[$doc])* #[arg(long, value_name = "VALUE")] pub $field: Option<String>,)*
+        }
+
+        impl $name {
+            pub fn into_args(self) -> Args {
+                let mut pairs = Vec::new();
+                $(if let Some(value) = self.$field {
+                    pairs.push((stringify!($field).replace('_', "-"), value));
+                })*
+                Args::from_pairs(pairs)
+            }
+        }
+    };
+}
+
+options!(IngestOptions {
+    /// Gateway base URL (http://127.0.0.1:8080).
+    gateway,
+    /// Ingest token (RELANCE__GATEWAY__INGEST_TOKEN, else the dev token).
+    token,
+    /// Database scoring writes to (postgres://postgres@127.0.0.1:5432/relance).
+    database_url,
+    /// NATS URL (nats://127.0.0.1:4222).
+    nats,
+    /// Events to post (10000).
+    events,
+    /// Events per request; 1 posts one event object per request (100).
+    batch,
+    /// Requests in flight (4).
+    concurrency,
+    /// Distinct recipients (500).
+    people,
+    /// Open loop: requests per second (unset: as fast as possible).
+    rate,
+});
+
+options!(InboxOptions {
+    /// Inbox base URL (http://127.0.0.1:8081).
+    inbox,
+    /// The seeded database (postgres://postgres@127.0.0.1:5432/relance_bench).
+    database_url,
+    /// Secret to mint tokens with (RELANCE__AUTH__JWT_SECRET).
+    jwt_secret,
+    /// Requests per filter (300).
+    requests,
+    /// Print the query plans: yes or no (yes).
+    explain,
+});
+
+options!(ReminderOptions {
+    /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
+    server_url,
+    /// The benchmark's own database, recreated (relance_bench_reminder).
+    database,
+    /// NATS URL (nats://127.0.0.1:4222).
+    nats,
+    /// Due interactions (100000).
+    due,
+    /// Rows per transaction (500).
+    batch,
+});
+
+options!(BaselineOptions {
+    /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
+    server_url,
+    /// The benchmark's own database, recreated (relance_bench_baseline).
+    database,
+    /// NATS URL (nats://127.0.0.1:4222).
+    nats,
+    /// Events per measure (20000).
+    events,
+    /// Events per batched transaction (200).
+    batch,
+    /// Concurrent batches (4).
+    concurrency,
+});
+
+options!(
+    /// `relance-seed`'s options.
+    SeedOptions {
+        /// Database to fill, created when missing (postgres://postgres@127.0.0.1:5432/relance_bench).
+        database_url,
+        /// Empty a database that already holds data: yes or no (no).
+        reset,
+        /// Random seed, between -1 and 1 (0.42).
+        seed,
+        /// Users (1000).
+        users,
+        /// Organisations (5000).
+        organisations,
+        /// People (50000).
+        people,
+        /// Interactions (1000000).
+        interactions,
+    }
+);
+
+options!(AllOptions {
+    /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
+    server_url,
+    /// NATS URL (nats://127.0.0.1:4222).
+    nats,
+    /// Prefix of the benchmark's own databases (relance_bench).
+    database_prefix,
+    /// Events per ingest run (100000).
+    events,
+    /// Fixed request rate of the open-loop runs (2000).
+    rate,
+    /// Seconds of each open-loop run (10).
+    seconds,
+    /// Requests in flight (4).
+    concurrency,
+    /// Events per baseline measure (20000).
+    baseline_events,
+    /// Interactions the inbox benchmark runs at (1000000).
+    interactions,
+    /// Users seeded (1000).
+    users,
+    /// People seeded (50000).
+    people,
+    /// Organisations seeded (5000).
+    organisations,
+    /// Inbox requests per filter (500).
+    requests,
+    /// Print the inbox query plans: yes or no (no).
+    explain,
+    /// Due interactions of the reminder pass (100000).
+    due,
+});
+
+/// Relance benchmarks: figures printed, never asserted. Each needs PostgreSQL and NATS;
+/// `all` starts its own services, the others run against a running stack.
+#[derive(Parser)]
+#[command(name = "relance-bench", version)]
+pub struct BenchCli {
+    #[command(subcommand)]
+    pub command: Bench,
+}
+
+#[derive(Subcommand)]
+pub enum Bench {
+    /// Everything in one run, on a pipeline of its own, with the ratios to the machine's limits.
+    All(AllOptions),
+    /// Events through a running gateway to scoring: events/s, latencies, consumer lag.
+    Ingest(IngestOptions),
+    /// Inbox API latencies per filter, p50/p99, on a seeded database.
+    Inbox(InboxOptions),
+    /// One reminder pass over due interactions.
+    Reminder(ReminderOptions),
+    /// The per-event transaction, the same SQL batched, and raw JetStream publish.
+    Baseline(BaselineOptions),
+    /// Realistic data at scale (as relance-seed).
+    Seed(SeedOptions),
+}
+
+/// Realistic data at scale for benchmarks: users, organisations, people and interactions.
+#[derive(Parser)]
+#[command(name = "relance-seed", version)]
+pub struct SeedCli {
+    #[command(flatten)]
+    pub options: SeedOptions,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_lines_are_consistent() {
+        BenchCli::command().debug_assert();
+        SeedCli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_unknown_option_is_an_error_and_known_ones_are_kept() {
+        assert!(BenchCli::try_parse_from(["relance-bench", "all", "--evnts", "3"]).is_err());
+        let cli =
+            BenchCli::try_parse_from(["relance-bench", "all", "--baseline-events", "3"]).unwrap();
+        let Bench::All(options) = cli.command else {
+            panic!("all expected")
+        };
+        assert_eq!(options.into_args().get("baseline-events", "0"), "3");
+    }
+}

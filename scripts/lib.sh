@@ -77,6 +77,16 @@ ensure_nats() {
 
 psql_admin() { psql -w -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq "$@"; }
 
+# sqlx-cli (`cargo sqlx prepare`), the version of the sqlx crate in Cargo.lock.
+ensure_sqlx_cli() {
+  local want
+  want=$(sed -n '/^name = "sqlx"$/{n;s/version = "\(.*\)"/\1/p;}' "$RELANCE_ROOT/Cargo.lock")
+  if ! cargo sqlx --version 2>/dev/null | grep -q " $want\$"; then
+    log "installing sqlx-cli $want (cargo install)"
+    cargo install sqlx-cli --version "$want" --locked --no-default-features --features postgres,rustls
+  fi
+}
+
 # Node.js (>= 20.19, what Vite 8 needs) comes with the machine; its version is checked here.
 ensure_node() {
   command -v node >/dev/null || die "Node.js >= 20.19 is needed for web/ (https://nodejs.org)"

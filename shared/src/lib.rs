@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod event;
 pub mod http;
+pub mod messages;
 pub mod nats;
 pub mod scoring;
 pub mod service;

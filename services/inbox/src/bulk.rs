@@ -161,10 +161,10 @@ pub async fn apply(
     let mut tx = pool.begin().await?;
     let ids: Vec<i64> = match target {
         Target::Ids(ids) => {
-            let found: Vec<i64> = sqlx::query_scalar(
+            let found = sqlx::query_scalar!(
                 "SELECT id FROM crm_interactions WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                &ids
             )
-            .bind(&ids)
             .fetch_all(&mut *tx)
             .await?;
             if found.len() != ids.len() {
@@ -196,18 +196,43 @@ pub async fn apply(
             ids
         }
     };
-    let (set, changes) = change.sql();
-    let sql = format!(
-        "UPDATE crm_interactions i SET {set}, updated_at = now() \
-         WHERE i.id = ANY($2) AND {changes}"
-    );
-    let changed = change
-        .bind(sqlx::query(&sql))
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await
-        .map_err(fk_violation)?
-        .rows_affected();
+    // Only rows whose value actually changes are written (and counted).
+    let changed = match change {
+        Change::Status(status) => {
+            sqlx::query!(
+                "UPDATE crm_interactions SET status = $1, updated_at = now() \
+             WHERE id = ANY($2) AND status IS DISTINCT FROM $1",
+                status as InteractionStatus,
+                &ids
+            )
+            .execute(&mut *tx)
+            .await
+        }
+        Change::Assignee(user) => {
+            sqlx::query!(
+                "UPDATE crm_interactions SET assignee_id = $1, updated_at = now() \
+             WHERE id = ANY($2) AND assignee_id IS DISTINCT FROM $1",
+                user,
+                &ids
+            )
+            .execute(&mut *tx)
+            .await
+        }
+        // A new next action re-arms the reminder, so a row already notified changes too.
+        Change::NextAction(at) => {
+            sqlx::query!(
+                "UPDATE crm_interactions SET next_action_at = $1, notified_at = NULL, \
+             updated_at = now() WHERE id = ANY($2) \
+             AND (next_action_at IS DISTINCT FROM $1 OR notified_at IS NOT NULL)",
+                at,
+                &ids
+            )
+            .execute(&mut *tx)
+            .await
+        }
+    }
+    .map_err(fk_violation)?
+    .rows_affected();
     tx.commit().await?;
     Ok(BulkResult {
         matched: ids.len() as i64,

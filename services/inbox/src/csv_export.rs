@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
@@ -27,7 +28,7 @@ use relance_shared::http::ApiError;
 const CHUNK_BYTES: usize = 64 * 1024;
 
 /// One CSV line per row.
-pub trait CsvRow: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {
+pub trait CsvRow: Send + Unpin + 'static {
     const HEADER: &'static [&'static str];
     fn write(&self, tz: Tz, line: &mut CsvLine);
 }
@@ -88,19 +89,38 @@ fn write_row<R: CsvRow>(row: &R, tz: Tz, out: &mut String) {
     out.push_str("\r\n");
 }
 
-/// Streams the rows of `query` as `filename`.
-pub async fn stream<R: CsvRow>(
+/// Where an export's rows come from: a query, run in the export's own task.
+pub trait ExportSource: Send + 'static {
+    type Row: CsvRow;
+    fn rows<'a>(&'a mut self, pool: &'a PgPool) -> BoxStream<'a, Result<Self::Row, sqlx::Error>>;
+}
+
+/// A query built at run time (the inbox filters) as an export source.
+pub struct Built<R>(
+    pub QueryBuilder<'static, Postgres>,
+    pub std::marker::PhantomData<R>,
+);
+
+impl<R: CsvRow + for<'r> FromRow<'r, PgRow>> ExportSource for Built<R> {
+    type Row = R;
+    fn rows<'a>(&'a mut self, pool: &'a PgPool) -> BoxStream<'a, Result<R, sqlx::Error>> {
+        self.0.build_query_as::<R>().fetch(pool)
+    }
+}
+
+/// Streams the rows of `source` as `filename`.
+pub async fn stream<S: ExportSource>(
     pool: PgPool,
-    query: impl FnOnce() -> QueryBuilder<'static, Postgres> + Send + 'static,
+    mut source: S,
     tz: Tz,
     filename: &str,
 ) -> Result<Response, ApiError> {
+    type R<S> = <S as ExportSource>::Row;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, sqlx::Error>>(4);
     tokio::spawn(async move {
-        let mut qb = query();
-        let mut rows = qb.build_query_as::<R>().fetch(&pool);
+        let mut rows = source.rows(&pool);
         let mut buffer = String::from("\u{feff}");
-        buffer.push_str(&R::HEADER.join(","));
+        buffer.push_str(&R::<S>::HEADER.join(","));
         buffer.push_str("\r\n");
         while let Some(row) = rows.next().await {
             match row {

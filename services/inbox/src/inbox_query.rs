@@ -11,7 +11,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::cursor::Position;
 use crate::filters::{AssigneeFilter, InboxFilter, StatusFilter, Window};
-use crate::interactions::{Interaction, InteractionStatus, COLUMNS, JOINS};
+use crate::interactions::{Interaction, InteractionStatus};
 
 pub const ORDER_BY: &str = " ORDER BY i.next_action_sort_at, i.created_at DESC, i.id DESC";
 
@@ -71,13 +71,14 @@ pub fn push_page_query(
     after: Option<&Position>,
     fetch: i64,
 ) {
-    qb.push("WITH page AS (SELECT i.* FROM crm_interactions i");
+    qb.push("WITH page AS (SELECT i.id FROM crm_interactions i");
     push_where(qb, filter, true);
     if let Some(position) = after {
         push_after(qb, position);
     }
     qb.push(ORDER_BY).push(" LIMIT ").push_bind(fetch);
-    qb.push(format_args!(") SELECT {COLUMNS} FROM page i {JOINS}"))
+    // The page's rows by index first, then their names through the view (migration 0009).
+    qb.push(") SELECT i.* FROM page JOIN inbox_interactions i ON i.id = page.id")
         .push(ORDER_BY);
 }
 
@@ -162,18 +163,6 @@ impl StatusCounts {
     }
 }
 
-/// Whole UTC days `[$1, $2)` (NULL: unbounded) from the counters and their pending deltas.
-pub const COUNTERS_SQL: &str = "SELECT status, sum(n)::bigint FROM ( \
-    SELECT status, day, n FROM inbox_counts \
-    UNION ALL SELECT status, day, delta FROM inbox_count_deltas) c \
-    WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2) \
-    GROUP BY status";
-
-/// A partial day `[$1, $2)`, row by row. The bounds are finite, so `next_action_at` (indexed
-/// with status for every row) says the same as the sort key.
-pub const PARTIAL_DAY_SQL: &str = "SELECT status, count(*) FROM crm_interactions i \
-    WHERE i.next_action_at >= $1 AND i.next_action_at < $2 GROUP BY status";
-
 fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
@@ -202,13 +191,21 @@ pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCo
             }
         }
         _ => {
-            let rows: Vec<(InteractionStatus, i64)> = sqlx::query_as(COUNTERS_SQL)
-                .bind(first_day)
-                .bind(end_day)
-                .fetch_all(pool)
-                .await?;
-            for (status, n) in rows {
-                counts.add(status, n);
+            // Whole UTC days [first_day, end_day) (NULL: unbounded) from the counters and their
+            // pending deltas.
+            let rows = sqlx::query!(
+                r#"SELECT status AS "status!: InteractionStatus", sum(n)::bigint AS "n!"
+                   FROM (SELECT status, day, n FROM inbox_counts
+                         UNION ALL SELECT status, day, delta FROM inbox_count_deltas) c
+                   WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+                   GROUP BY status"#,
+                first_day,
+                end_day
+            )
+            .fetch_all(pool)
+            .await?;
+            for row in rows {
+                counts.add(row.status, row.n);
             }
             if let (Some(from), Some(first)) = (window.from, first_day) {
                 if from < day_start(first) {
@@ -223,13 +220,19 @@ pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCo
         }
     }
     for (from, until) in exact {
-        let rows: Vec<(InteractionStatus, i64)> = sqlx::query_as(PARTIAL_DAY_SQL)
-            .bind(from)
-            .bind(until)
-            .fetch_all(pool)
-            .await?;
-        for (status, n) in rows {
-            counts.add(status, n);
+        // A partial day, row by row. The bounds are finite, so next_action_at (indexed with
+        // status for every row) says the same as the sort key.
+        let rows = sqlx::query!(
+            r#"SELECT status AS "status!: InteractionStatus", count(*) AS "n!"
+               FROM crm_interactions
+               WHERE next_action_at >= $1 AND next_action_at < $2 GROUP BY status"#,
+            from,
+            until
+        )
+        .fetch_all(pool)
+        .await?;
+        for row in rows {
+            counts.add(row.status, row.n);
         }
     }
     Ok(counts)
@@ -237,7 +240,7 @@ pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCo
 
 /// Folds the counters' pending deltas (see migration 0006); returns how many were folded.
 pub async fn compact_counts(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT inbox_counts_compact()")
+    sqlx::query_scalar!(r#"SELECT inbox_counts_compact() AS "folded!""#)
         .fetch_one(pool)
         .await
 }
@@ -286,7 +289,7 @@ pub async fn stats(pool: &PgPool, filter: &InboxFilter) -> Result<Stats, sqlx::E
 
 /// Every matching row in inbox order, with joined names (the CSV export).
 pub fn export_query<'a>(filter: &InboxFilter) -> QueryBuilder<'a, Postgres> {
-    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM crm_interactions i {JOINS}"));
+    let mut qb = QueryBuilder::new("SELECT i.* FROM inbox_interactions i");
     push_where(&mut qb, filter, true);
     qb.push(ORDER_BY);
     qb

@@ -81,26 +81,30 @@ pub struct Interaction {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The columns of [`Interaction`], selected from `crm_interactions` (or a CTE of its rows)
-/// aliased `i`; followed by [`JOINS`].
-pub const COLUMNS: &str = "i.id, i.type, i.title, i.description, i.status, i.assignee_id, \
-    u.full_name AS assignee_name, i.next_action_at, i.notified_at, i.person_id, \
-    NULLIF(btrim(p.first_name || ' ' || p.last_name), '') AS person_name, i.organisation_id, \
-    o.name AS organisation_name, i.author_id, i.linked_task_id, i.linked_event_id, \
-    i.created_at, i.updated_at";
-
-pub const JOINS: &str = " LEFT JOIN users u ON u.id = i.assignee_id \
-    LEFT JOIN people p ON p.id = i.person_id \
-    LEFT JOIN organisations o ON o.id = i.organisation_id";
+/// `query_as!(Interaction, …)` over the `inbox_interactions` view (migration 0009), the SQL
+/// after `FROM inbox_interactions` given as a literal: checked at build time like any query.
+/// The overrides say what the view cannot tell the checker (its columns' nullability) and map
+/// the enum columns to their Rust types.
+macro_rules! select_interactions {
+    ($rest:tt, $($args:tt)*) => {
+        sqlx::query_as!(
+            Interaction,
+            r#"SELECT id AS "id!", type AS "kind!: InteractionType", title AS "title!",
+                      description, status AS "status!: InteractionStatus", assignee_id,
+                      assignee_name, next_action_at, notified_at, person_id, person_name,
+                      organisation_id, organisation_name, author_id, linked_task_id,
+                      linked_event_id, created_at AS "created_at!", updated_at AS "updated_at!"
+               FROM inbox_interactions "# + $rest,
+            $($args)*
+        )
+    };
+}
 
 pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Interaction, ApiError> {
-    sqlx::query_as::<_, Interaction>(&format!(
-        "SELECT {COLUMNS} FROM crm_interactions i {JOINS} WHERE i.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| not_found(id))
+    select_interactions!("WHERE id = $1", id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 /// The current state of each of `ids` that still exists.
@@ -108,12 +112,9 @@ pub async fn get_many(
     db: impl PgExecutor<'_>,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Interaction>, sqlx::Error> {
-    let rows = sqlx::query_as::<_, Interaction>(&format!(
-        "SELECT {COLUMNS} FROM crm_interactions i {JOINS} WHERE i.id = ANY($1)"
-    ))
-    .bind(ids)
-    .fetch_all(db)
-    .await?;
+    let rows = select_interactions!("WHERE id = ANY($1)", ids)
+        .fetch_all(db)
+        .await?;
     Ok(rows.into_iter().map(|i| (i.id, i)).collect())
 }
 
@@ -130,32 +131,6 @@ pub enum Change {
     NextAction(Option<DateTime<Utc>>),
 }
 
-impl Change {
-    /// `SET` clause and the condition under which a row actually changes, for `UPDATE
-    /// crm_interactions i ... WHERE ...` with the new value bound as `$1`.
-    pub fn sql(&self) -> (&'static str, &'static str) {
-        match self {
-            Change::Status(_) => ("status = $1", "i.status IS DISTINCT FROM $1"),
-            Change::Assignee(_) => ("assignee_id = $1", "i.assignee_id IS DISTINCT FROM $1"),
-            Change::NextAction(_) => (
-                "next_action_at = $1, notified_at = NULL",
-                "(i.next_action_at IS DISTINCT FROM $1 OR i.notified_at IS NOT NULL)",
-            ),
-        }
-    }
-
-    pub fn bind<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        match *self {
-            Change::Status(status) => query.bind(status),
-            Change::Assignee(user) => query.bind(user),
-            Change::NextAction(at) => query.bind(at),
-        }
-    }
-}
-
 /// 422 unless `user_id` names an active user: work is only ever assigned to someone who can
 /// see it.
 pub async fn require_active_user(
@@ -163,8 +138,7 @@ pub async fn require_active_user(
     field: &str,
     user_id: i64,
 ) -> Result<(), ApiError> {
-    let active: Option<bool> = sqlx::query_scalar("SELECT is_active FROM users WHERE id = $1")
-        .bind(user_id)
+    let active = sqlx::query_scalar!("SELECT is_active FROM users WHERE id = $1", user_id)
         .fetch_optional(db)
         .await?;
     match active {
@@ -186,15 +160,40 @@ pub async fn apply(pool: &PgPool, id: i64, change: Change) -> Result<Interaction
     if let Change::Assignee(Some(user)) = change {
         require_active_user(pool, "assignee_id", user).await?;
     }
-    let (set, _) = change.sql();
-    let sql = format!(
-        "WITH i AS (UPDATE crm_interactions SET {set}, updated_at = now() WHERE id = $2 \
-         RETURNING *) SELECT {COLUMNS} FROM i {JOINS}"
-    );
-    let query = change.bind(sqlx::query(&sql)).bind(id);
-    let row = query.fetch_optional(pool).await.map_err(fk_violation)?;
-    let row = row.ok_or_else(|| not_found(id))?;
-    Ok(<Interaction as sqlx::FromRow<_>>::from_row(&row)?)
+    // The update and the read of its result in one transaction: a statement's own CTE cannot
+    // see its writes through the view.
+    let mut tx = pool.begin().await?;
+    let updated = match change {
+        Change::Status(status) => sqlx::query_scalar!(
+            "UPDATE crm_interactions SET status = $1, updated_at = now() WHERE id = $2 RETURNING id",
+            status as InteractionStatus,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await,
+        Change::Assignee(user) => sqlx::query_scalar!(
+            "UPDATE crm_interactions SET assignee_id = $1, updated_at = now() WHERE id = $2 \
+             RETURNING id",
+            user,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await,
+        Change::NextAction(at) => sqlx::query_scalar!(
+            "UPDATE crm_interactions SET next_action_at = $1, notified_at = NULL, \
+             updated_at = now() WHERE id = $2 RETURNING id",
+            at,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await,
+    };
+    updated
+        .map_err(fk_violation)?
+        .ok_or_else(|| not_found(id))?;
+    let interaction = get(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(interaction)
 }
 
 /// A foreign key violation (a user or person deleted meanwhile) is the caller's bad value.
@@ -202,9 +201,9 @@ pub fn fk_violation(error: sqlx::Error) -> ApiError {
     if let sqlx::Error::Database(db) = &error {
         if db.code().as_deref() == Some("23503") {
             let field = match db.constraint() {
-                Some(c) if c.contains("assignee") => "assignee_id",
-                Some(c) if c.contains("person") => "person_id",
-                Some(c) if c.contains("organisation") => "organisation_id",
+                Some("crm_interactions_assignee_id_fkey") => "assignee_id",
+                Some("crm_interactions_person_id_fkey") => "person_id",
+                Some("crm_interactions_organisation_id_fkey") => "organisation_id",
                 _ => "(body)",
             };
             return ApiError::Validation(vec![FieldError::new(
@@ -251,42 +250,56 @@ pub async fn create(
             errors.append(&mut e);
         }
     }
-    for (field, table, id) in [
-        ("person_id", "people", new.person_id),
-        ("organisation_id", "organisations", new.organisation_id),
-    ] {
-        if let Some(id) = id {
-            let exists: bool = sqlx::query_scalar(&format!(
-                "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = $1)"
-            ))
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
-            if !exists {
-                errors.push(FieldError::new(field, format!("no record with id {id}")));
-            }
+    if let Some(id) = new.person_id {
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM people WHERE id = $1) AS "exists!""#,
+            id
+        )
+        .fetch_one(pool)
+        .await?;
+        if !exists {
+            errors.push(FieldError::new(
+                "person_id",
+                format!("no record with id {id}"),
+            ));
+        }
+    }
+    if let Some(id) = new.organisation_id {
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS "exists!""#,
+            id
+        )
+        .fetch_one(pool)
+        .await?;
+        if !exists {
+            errors.push(FieldError::new(
+                "organisation_id",
+                format!("no record with id {id}"),
+            ));
         }
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let row = sqlx::query(&format!(
-        "WITH i AS (INSERT INTO crm_interactions (type, title, description, status, assignee_id, \
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "INSERT INTO crm_interactions (type, title, description, status, assignee_id, \
          next_action_at, person_id, organisation_id, author_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *) \
-         SELECT {COLUMNS} FROM i {JOINS}"
-    ))
-    .bind(new.kind)
-    .bind(title)
-    .bind(new.description)
-    .bind(new.status.unwrap_or(InteractionStatus::Todo))
-    .bind(new.assignee_id)
-    .bind(new.next_action_at.map(|at| at.with_timezone(&Utc)))
-    .bind(new.person_id)
-    .bind(new.organisation_id)
-    .bind(author_id)
-    .fetch_one(pool)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        new.kind as InteractionType,
+        title,
+        new.description,
+        new.status.unwrap_or(InteractionStatus::Todo) as InteractionStatus,
+        new.assignee_id,
+        new.next_action_at.map(|at| at.with_timezone(&Utc)),
+        new.person_id,
+        new.organisation_id,
+        author_id
+    )
+    .fetch_one(&mut *tx)
     .await
     .map_err(fk_violation)?;
-    Ok(<Interaction as sqlx::FromRow<_>>::from_row(&row)?)
+    let interaction = get(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(interaction)
 }

@@ -2,11 +2,15 @@
 //! history that explains it. Scores are written by the scoring service; this is read-only.
 
 use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
 use serde::Serialize;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use relance_shared::http::ApiError;
+
+use crate::csv_export::ExportSource;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct HotLead {
@@ -17,37 +21,53 @@ pub struct HotLead {
     pub person_email: Option<String>,
 }
 
-const HOT_LEADS: &str = "SELECT ls.person_id, ls.score, ls.last_event_at, \
-    NULLIF(btrim(p.first_name || ' ' || p.last_name), '') AS person_name, \
-    p.email AS person_email \
-    FROM lead_scores ls JOIN people p ON p.id = ls.person_id";
+/// Leads with a score of at least `threshold`, hottest first (ties: the most recent activity
+/// first, then the person id); `limit` None: all of them.
+fn hot_rows<'a>(
+    pool: &'a PgPool,
+    threshold: i32,
+    limit: Option<i64>,
+) -> BoxStream<'a, Result<HotLead, sqlx::Error>> {
+    sqlx::query_as!(
+        HotLead,
+        r#"SELECT ls.person_id, ls.score, ls.last_event_at,
+                  NULLIF(btrim(p.first_name || ' ' || p.last_name), '') AS person_name,
+                  p.email AS person_email
+           FROM lead_scores ls JOIN people p ON p.id = ls.person_id
+           WHERE ls.score >= $1
+           ORDER BY ls.score DESC, ls.last_event_at DESC NULLS LAST, ls.person_id
+           LIMIT $2"#,
+        threshold,
+        limit
+    )
+    .fetch(pool)
+}
 
-/// Score descending; ties: the most recent activity first, then the person id.
-const HOT_ORDER: &str = " ORDER BY ls.score DESC, ls.last_event_at DESC NULLS LAST, ls.person_id";
-
-/// Leads with a score of at least `threshold`, hottest first.
+/// The leads at or above `threshold`, hottest first, up to `limit`, and how many there are.
 pub async fn hot(
     pool: &PgPool,
     threshold: i32,
     limit: i64,
 ) -> Result<(Vec<HotLead>, i64), sqlx::Error> {
-    let sql = format!("{HOT_LEADS} WHERE ls.score >= $1{HOT_ORDER} LIMIT $2");
-    let items = sqlx::query_as::<_, HotLead>(&sql)
-        .bind(threshold)
-        .bind(limit)
-        .fetch_all(pool);
-    let total = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM lead_scores WHERE score >= $1")
-        .bind(threshold)
-        .fetch_one(pool);
+    let items = hot_rows(pool, threshold, Some(limit)).try_collect();
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "total!" FROM lead_scores WHERE score >= $1"#,
+        threshold
+    )
+    .fetch_one(pool);
     futures::try_join!(items, total)
 }
 
-pub fn hot_export_query(threshold: i32) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::new(HOT_LEADS);
-    qb.push(" WHERE ls.score >= ")
-        .push_bind(threshold)
-        .push(HOT_ORDER);
-    qb
+/// Every lead at or above `threshold`, as a CSV export's rows.
+pub struct HotLeadsExport {
+    pub threshold: i32,
+}
+
+impl ExportSource for HotLeadsExport {
+    type Row = HotLead;
+    fn rows<'a>(&'a mut self, pool: &'a PgPool) -> BoxStream<'a, Result<HotLead, sqlx::Error>> {
+        hot_rows(pool, self.threshold, None)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -77,22 +97,23 @@ pub struct PersonScore {
 }
 
 pub async fn person_score(pool: &PgPool, person_id: i64) -> Result<PersonScore, ApiError> {
-    /// The person's name, score and last event (NULL: never scored).
-    type PersonRow = (Option<String>, Option<i32>, Option<DateTime<Utc>>);
-    let person: Option<PersonRow> = sqlx::query_as(
-        "SELECT NULLIF(btrim(p.first_name || ' ' || p.last_name), ''), ls.score, ls.last_event_at \
-         FROM people p LEFT JOIN lead_scores ls ON ls.person_id = p.id WHERE p.id = $1",
+    // The person's name, score and last event (NULL: never scored).
+    let person = sqlx::query!(
+        r#"SELECT NULLIF(btrim(p.first_name || ' ' || p.last_name), '') AS name,
+                  ls.score AS "score?", ls.last_event_at AS "last_event_at?"
+           FROM people p LEFT JOIN lead_scores ls ON ls.person_id = p.id WHERE p.id = $1"#,
+        person_id
     )
-    .bind(person_id)
     .fetch_optional(pool)
-    .await?;
-    let (person_name, score, last_event_at) =
-        person.ok_or_else(|| ApiError::NotFound(format!("no person with id {person_id}")))?;
-    let history = sqlx::query_as::<_, ScoreChange>(
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no person with id {person_id}")))?;
+    let (person_name, score, last_event_at) = (person.name, person.score, person.last_event_at);
+    let history = sqlx::query_as!(
+        ScoreChange,
         "SELECT id, delta, score_after, reason, event_key, email_send_id, occurred_at, created_at \
          FROM lead_score_history WHERE person_id = $1 ORDER BY id",
+        person_id
     )
-    .bind(person_id)
     .fetch_all(pool)
     .await?;
     Ok(PersonScore {

@@ -15,7 +15,6 @@ use relance_shared::scoring::apply_floor;
 
 pub const REASON: &str = "decay";
 
-#[derive(sqlx::FromRow)]
 struct Candidate {
     person_id: i64,
     score: i32,
@@ -35,39 +34,28 @@ pub async fn decay_batch(
         return Ok(0);
     }
     let mut tx = pool.begin().await?;
-    let candidates: Vec<Candidate> = sqlx::query_as(
-        "SELECT person_id, score, last_event_at, applied, idle_weeks FROM ( \
-           SELECT person_id, score, last_event_at, \
-             CASE WHEN decay_anchor IS NOT DISTINCT FROM last_event_at THEN decay_weeks ELSE 0 END \
-               AS applied, \
-             floor(extract(epoch FROM ($1 - last_event_at)) / 604800)::int AS idle_weeks \
-           FROM lead_scores \
-           WHERE score > 0 AND last_event_at <= $1 - interval '7 days' \
-         ) c WHERE idle_weeks > applied \
-         ORDER BY person_id LIMIT $2",
+    // Locked in person order (as scoring does), skipping rows another pass holds; a row locked
+    // here is re-checked against its latest version, so a concurrent pass's commit is seen.
+    // The week arithmetic is migration 0010's.
+    let locked = sqlx::query_as!(
+        Candidate,
+        r#"SELECT person_id, score, last_event_at AS "last_event_at!",
+                  lead_decay_weeks_applied(decay_anchor, last_event_at, decay_weeks) AS "applied!",
+                  lead_idle_weeks(last_event_at, $1) AS "idle_weeks!"
+           FROM lead_scores
+           WHERE score > 0 AND last_event_at <= $1 - interval '7 days'
+             AND lead_idle_weeks(last_event_at, $1)
+                 > lead_decay_weeks_applied(decay_anchor, last_event_at, decay_weeks)
+           ORDER BY person_id LIMIT $2
+           FOR UPDATE SKIP LOCKED"#,
+        now,
+        batch_size
     )
-    .bind(now)
-    .bind(batch_size)
     .fetch_all(&mut *tx)
     .await?;
-    if candidates.is_empty() {
+    if locked.is_empty() {
         return Ok(0);
     }
-    // Lock in person order (as scoring does), skipping rows another pass holds; re-read under
-    // the lock so a concurrent pass's commit is seen.
-    let ids: Vec<i64> = candidates.iter().map(|c| c.person_id).collect();
-    let locked: Vec<Candidate> = sqlx::query_as(
-        "SELECT person_id, score, last_event_at, \
-           CASE WHEN decay_anchor IS NOT DISTINCT FROM last_event_at THEN decay_weeks ELSE 0 END \
-             AS applied, \
-           floor(extract(epoch FROM ($1 - last_event_at)) / 604800)::int AS idle_weeks \
-         FROM lead_scores WHERE person_id = ANY($2) AND last_event_at IS NOT NULL \
-         ORDER BY person_id FOR UPDATE SKIP LOCKED",
-    )
-    .bind(now)
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?;
     let mut history = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut people, mut scores, mut weeks, mut anchors) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -90,30 +78,30 @@ pub async fn decay_batch(
         weeks.push(lead.idle_weeks);
         anchors.push(lead.last_event_at);
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE lead_scores l SET score = u.score, decay_anchor = u.anchor, decay_weeks = u.weeks, \
            updated_at = now() \
          FROM UNNEST($1::bigint[], $2::int[], $3::timestamptz[], $4::int[]) \
            AS u(person_id, score, anchor, weeks) \
          WHERE l.person_id = u.person_id",
+        &people,
+        &scores,
+        &anchors,
+        &weeks
     )
-    .bind(&people)
-    .bind(&scores)
-    .bind(&anchors)
-    .bind(&weeks)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO lead_score_history (person_id, delta, score_after, reason, occurred_at) \
          SELECT person_id, delta, score_after, $5, occurred_at \
          FROM UNNEST($1::bigint[], $2::int[], $3::int[], $4::timestamptz[]) \
            AS h(person_id, delta, score_after, occurred_at)",
+        &history.0,
+        &history.1,
+        &history.2,
+        &history.3,
+        REASON
     )
-    .bind(&history.0)
-    .bind(&history.1)
-    .bind(&history.2)
-    .bind(&history.3)
-    .bind(REASON)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -17,29 +17,31 @@ pub async fn notify_batch(
     now: DateTime<Utc>,
     batch_size: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "WITH due AS ( \
-           SELECT id, assignee_id, title, next_action_at FROM crm_interactions \
-           WHERE notified_at IS NULL AND status <> 'done' AND assignee_id IS NOT NULL \
-             AND next_action_at IS NOT NULL AND next_action_at <= $1 \
-           ORDER BY next_action_at, id LIMIT $2 \
-           FOR UPDATE SKIP LOCKED \
-         ), created AS ( \
-           INSERT INTO notifications (user_id, kind, interaction_id, title, due_at, payload) \
-           SELECT assignee_id, $3, id, title, next_action_at, \
-                  jsonb_build_object('interaction_id', id) \
-           FROM due ORDER BY id \
-           ON CONFLICT (interaction_id, kind, due_at) DO NOTHING \
-           RETURNING 1 \
-         ), marked AS ( \
-           UPDATE crm_interactions i SET notified_at = $1 FROM due WHERE i.id = due.id \
-           RETURNING 1 \
-         ) \
-         SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM created)",
+    let counts = sqlx::query!(
+        r#"WITH due AS (
+           SELECT id, assignee_id, title, next_action_at FROM crm_interactions
+           WHERE notified_at IS NULL AND status <> 'done' AND assignee_id IS NOT NULL
+             AND next_action_at IS NOT NULL AND next_action_at <= $1
+           ORDER BY next_action_at, id LIMIT $2
+           FOR UPDATE SKIP LOCKED
+         ), created AS (
+           INSERT INTO notifications (user_id, kind, interaction_id, title, due_at, payload)
+           SELECT assignee_id, $3, id, title, next_action_at,
+                  jsonb_build_object('interaction_id', id)
+           FROM due ORDER BY id
+           ON CONFLICT (interaction_id, kind, due_at) DO NOTHING
+           RETURNING 1
+         ), marked AS (
+           UPDATE crm_interactions i SET notified_at = $1 FROM due WHERE i.id = due.id
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM marked) AS "claimed!",
+                (SELECT count(*) FROM created) AS "created!""#,
+        now,
+        batch_size,
+        KIND_OVERDUE
     )
-    .bind(now)
-    .bind(batch_size)
-    .bind(KIND_OVERDUE)
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok((counts.claimed, counts.created))
 }

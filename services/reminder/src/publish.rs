@@ -13,15 +13,14 @@ use std::time::Duration;
 use async_nats::jetstream::{self, context::PublishAckFuture};
 use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
-use serde::Serialize;
 use sqlx::PgPool;
 
+use relance_shared::messages;
 use relance_shared::nats::Names;
 use relance_shared::telemetry::inject_trace_context;
 
-/// The message body.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Notification {
+/// An unpublished notification's row.
+struct Notification {
     pub id: i64,
     pub user_id: i64,
     pub kind: String,
@@ -54,12 +53,13 @@ impl Publisher {
         batch_size: i64,
     ) -> Result<usize, PublishError> {
         let mut tx = pool.begin().await?;
-        let batch: Vec<Notification> = sqlx::query_as(
+        let batch = sqlx::query_as!(
+            Notification,
             "SELECT id, user_id, kind, interaction_id, title, due_at, created_at \
              FROM notifications WHERE published_at IS NULL \
              ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            batch_size
         )
-        .bind(batch_size)
         .fetch_all(&mut *tx)
         .await?;
         if batch.is_empty() {
@@ -76,10 +76,12 @@ impl Publisher {
             }
         }
         let ids: Vec<i64> = batch.iter().map(|n| n.id).collect();
-        sqlx::query("UPDATE notifications SET published_at = now() WHERE id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE notifications SET published_at = now() WHERE id = ANY($1)",
+            &ids
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(batch.len())
     }
@@ -87,17 +89,17 @@ impl Publisher {
     async fn send(&self, batch: &[Notification]) -> Result<(), PublishError> {
         let mut acks: Vec<PublishAckFuture> = Vec::with_capacity(batch.len());
         for notification in batch {
-            let payload = serde_json::to_vec(&serde_json::json!({
-                "schema": 1,
-                "id": notification.id,
-                "user_id": notification.user_id,
-                "kind": notification.kind,
-                "interaction_id": notification.interaction_id,
-                "title": notification.title,
-                "due_at": notification.due_at,
-                "created_at": notification.created_at,
-            }))
-            .unwrap_or_default();
+            let payload = serde_json::to_vec(&messages::Notification {
+                schema: messages::Notification::SCHEMA,
+                id: notification.id,
+                user_id: notification.user_id,
+                kind: notification.kind.clone(),
+                interaction_id: notification.interaction_id,
+                title: notification.title.clone(),
+                due_at: notification.due_at,
+                created_at: notification.created_at,
+            })
+            .map_err(|e| PublishError::NotAcknowledged(format!("encode: {e}")))?;
             let mut headers = async_nats::HeaderMap::new();
             inject_trace_context(&mut headers);
             headers.insert("Content-Type", "application/json");
@@ -124,7 +126,9 @@ impl Publisher {
 
 /// Notifications JetStream has not acknowledged yet (the backlog gauge).
 pub async fn unpublished(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM notifications WHERE published_at IS NULL")
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "unpublished!" FROM notifications WHERE published_at IS NULL"#
+    )
+    .fetch_one(pool)
+    .await
 }

@@ -48,7 +48,7 @@ struct ScoreItem {
     occurred_at: DateTime<Utc>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct SendRow {
     id: i64,
     person_id: Option<i64>,
@@ -101,10 +101,12 @@ pub async fn apply_batch(
             }
             Err(reason) => {
                 // Release the key so the event can be re-driven once its data exists.
-                sqlx::query("DELETE FROM processed_events WHERE event_key = $1")
-                    .bind(&event.event_key)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query!(
+                    "DELETE FROM processed_events WHERE event_key = $1",
+                    event.event_key
+                )
+                .execute(&mut *tx)
+                .await?;
                 outcomes[index] = Outcome::Poison(reason);
             }
         }
@@ -121,14 +123,14 @@ async fn claim_event_keys(
 ) -> Result<HashSet<String>, sqlx::Error> {
     let keys: Vec<&str> = events.iter().map(|e| e.event_key.as_str()).collect();
     let providers: Vec<&str> = events.iter().map(|e| e.provider.as_str()).collect();
-    let fresh: Vec<String> = sqlx::query_scalar(
+    let fresh = sqlx::query_scalar!(
         "INSERT INTO processed_events (event_key, provider)
          SELECT * FROM UNNEST($1::text[], $2::text[])
          ON CONFLICT (event_key) DO NOTHING
          RETURNING event_key",
+        &keys as &[&str],
+        &providers as &[&str]
     )
-    .bind(&keys)
-    .bind(&providers)
     .fetch_all(&mut **tx)
     .await?;
     Ok(fresh.into_iter().collect())
@@ -145,11 +147,12 @@ async fn apply_event(
         Err(reason) => return Ok(Err(reason)),
     };
     if let Some(org) = event.organisation_id {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1)")
-                .bind(org)
-                .fetch_one(&mut **tx)
-                .await?;
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS "exists!""#,
+            org
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         if !exists {
             return Ok(Err(format!("unknown organisation_id {org}")));
         }
@@ -166,7 +169,8 @@ async fn apply_event(
         EventKind::Bounced => "bounced",
         _ => "sent",
     };
-    let send: SendRow = sqlx::query_as(
+    let send = sqlx::query_as!(
+        SendRow,
         "INSERT INTO email_sends AS s (provider, external_id, person_id, organisation_id, subject,
              recipient, status, sent_at, delivered_at, open_count, click_count, machine_open_count,
              first_open_at, last_open_at, last_click_at, bounced_at, complained_at, unsubscribed_at)
@@ -191,26 +195,24 @@ async fn apply_event(
              unsubscribed_at = LEAST(s.unsubscribed_at, EXCLUDED.unsubscribed_at),
              updated_at = now()
          RETURNING id, person_id, open_count, click_count, interaction_id",
+        event.provider,
+        event.external_id,
+        person.map(|(id, _)| id),
+        organisation_id,
+        event.subject,
+        event.recipient,
+        status as &str,
+        when(EventKind::Sent),
+        when(EventKind::Delivered),
+        i32::from(human_open),
+        i32::from(event.event == EventKind::Clicked),
+        i32::from(event.event == EventKind::Opened && event.machine_open),
+        human_open.then_some(at),
+        when(EventKind::Clicked),
+        when(EventKind::Bounced),
+        when(EventKind::Complained),
+        when(EventKind::Unsubscribed)
     )
-    .bind(&event.provider)
-    .bind(&event.external_id)
-    .bind(person.map(|(id, _)| id))
-    .bind(organisation_id)
-    .bind(&event.subject)
-    .bind(&event.recipient)
-    .bind(status)
-    .bind(when(EventKind::Sent))
-    .bind(when(EventKind::Delivered))
-    .bind(i32::from(human_open))
-    .bind(i32::from(event.event == EventKind::Clicked))
-    .bind(i32::from(
-        event.event == EventKind::Opened && event.machine_open,
-    ))
-    .bind(human_open.then_some(at))
-    .bind(when(EventKind::Clicked))
-    .bind(when(EventKind::Bounced))
-    .bind(when(EventKind::Complained))
-    .bind(when(EventKind::Unsubscribed))
     .fetch_one(&mut **tx)
     .await?;
 
@@ -249,22 +251,21 @@ async fn resolve_person(
     event: &EmailEvent,
 ) -> Result<Result<Option<(i64, Option<i64>)>, String>, sqlx::Error> {
     if let Some(id) = event.person_id {
-        let found: Option<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT id, organisation_id FROM people WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let found = sqlx::query!("SELECT id, organisation_id FROM people WHERE id = $1", id)
+            .fetch_optional(&mut **tx)
+            .await?;
         return Ok(found
-            .map(Some)
+            .map(|p| Some((p.id, p.organisation_id)))
             .ok_or_else(|| format!("unknown person_id {id}")));
     }
     if let Some(recipient) = &event.recipient {
-        let found =
-            sqlx::query_as("SELECT id, organisation_id FROM people WHERE lower(email) = lower($1)")
-                .bind(recipient.trim())
-                .fetch_optional(&mut **tx)
-                .await?;
-        return Ok(Ok(found));
+        let found = sqlx::query!(
+            "SELECT id, organisation_id FROM people WHERE lower(email) = lower($1)",
+            recipient.trim()
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        return Ok(Ok(found.map(|p| (p.id, p.organisation_id))));
     }
     Ok(Ok(None))
 }
@@ -277,7 +278,7 @@ async fn create_open_interaction(
     event: &EmailEvent,
     send_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "WITH send AS (
              SELECT id, person_id, organisation_id, subject FROM email_sends WHERE id = $1
          ), created AS (
@@ -292,14 +293,14 @@ async fn create_open_interaction(
              RETURNING id
          )
          UPDATE email_sends SET interaction_id = (SELECT id FROM created) WHERE id = $1",
+        send_id,
+        format!(
+            "Première ouverture le {} ({} · {})",
+            event.occurred_at.format("%d/%m/%Y à %H:%M UTC"),
+            event.provider,
+            event.external_id
+        )
     )
-    .bind(send_id)
-    .bind(format!(
-        "Première ouverture le {} ({} · {})",
-        event.occurred_at.format("%d/%m/%Y à %H:%M UTC"),
-        event.provider,
-        event.external_id
-    ))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -321,14 +322,15 @@ async fn apply_scores(
     for (person_id, mut items) in scores {
         items.sort_by(|a, b| (a.occurred_at, &a.event_key).cmp(&(b.occurred_at, &b.event_key)));
         // Creates the row if needed and locks it either way, returning the current state.
-        let (mut score, armed): (i32, bool) = sqlx::query_as(
+        let current = sqlx::query!(
             "INSERT INTO lead_scores (person_id, score) VALUES ($1, 0)
              ON CONFLICT (person_id) DO UPDATE SET person_id = EXCLUDED.person_id
              RETURNING score, hot_armed",
+            person_id
         )
-        .bind(person_id)
         .fetch_one(&mut **tx)
         .await?;
+        let (mut score, armed) = (current.score, current.hot_armed);
         let mut tracker = HotLeadTracker::new(rules, score, armed);
         let mut crossed = false;
         let mut last_event_at = None;
@@ -338,15 +340,15 @@ async fn apply_scores(
             last_event_at = last_event_at.max(Some(item.occurred_at));
             history.push(item, score);
         }
-        sqlx::query(
+        sqlx::query!(
             "UPDATE lead_scores SET score = $2, last_event_at = GREATEST(last_event_at, $3),
                     hot_armed = $4, updated_at = now()
              WHERE person_id = $1",
+            person_id,
+            score,
+            last_event_at,
+            tracker.armed()
         )
-        .bind(person_id)
-        .bind(score)
-        .bind(last_event_at)
-        .bind(tracker.armed())
         .execute(&mut **tx)
         .await?;
         if crossed {
@@ -378,7 +380,7 @@ impl HotLeads {
         if self.person_id.is_empty() {
             return Ok(());
         }
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO crm_interactions (type, title, description, person_id, organisation_id,
                                            assignee_id, status, next_action_at)
              SELECT 'call',
@@ -392,10 +394,10 @@ impl HotLeads {
              FROM UNNEST($1::bigint[], $2::int[]) AS hot(person_id, score)
              JOIN people p ON p.id = hot.person_id
              ORDER BY p.id",
+            &self.person_id,
+            &self.score,
+            rules.hot_threshold
         )
-        .bind(&self.person_id)
-        .bind(&self.score)
-        .bind(rules.hot_threshold)
         .execute(&mut **tx)
         .await?;
         metrics::counter!("scoring_hot_leads_total").increment(self.person_id.len() as u64);
@@ -426,19 +428,19 @@ impl HistoryRows {
     }
 
     async fn insert(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO lead_score_history
                  (person_id, delta, score_after, reason, event_key, email_send_id, occurred_at)
              SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[],
                                   $6::bigint[], $7::timestamptz[])",
+            &self.person_id,
+            &self.delta,
+            &self.score_after,
+            &self.reason as &[&str],
+            &self.event_key,
+            &self.send_id,
+            &self.occurred_at
         )
-        .bind(&self.person_id)
-        .bind(&self.delta)
-        .bind(&self.score_after)
-        .bind(&self.reason)
-        .bind(&self.event_key)
-        .bind(&self.send_id)
-        .bind(&self.occurred_at)
         .execute(&mut **tx)
         .await?;
         Ok(())

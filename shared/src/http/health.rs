@@ -51,7 +51,7 @@ async fn readyz(State(deps): State<Dependencies>) -> impl IntoResponse {
     let db = match &deps.db {
         Some(pool) => tokio::time::timeout(
             Duration::from_secs(2),
-            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool),
+            sqlx::query_scalar!(r#"SELECT 1 AS "one!""#).fetch_one(pool),
         )
         .await
         .is_ok_and(|r| r.is_ok()),

@@ -224,23 +224,6 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                 explain(&pool, &format!("total of {label}"), qb).await?;
             }
         }
-        // Everyone's overdue total: whole days from the counters, today so far row by row.
-        let today = Utc::now().date_naive();
-        let midnight = today.and_time(chrono::NaiveTime::MIN).and_utc();
-        let counters = format!("{prefix}{}", inbox_query::COUNTERS_SQL);
-        let lines: Vec<String> = sqlx::query_scalar(&counters)
-            .bind(None::<chrono::NaiveDate>)
-            .bind(Some(today))
-            .fetch_all(&pool)
-            .await?;
-        print_plan("total of due=overdue: whole days (counters)", &lines);
-        let partial = format!("{prefix}{}", inbox_query::PARTIAL_DAY_SQL);
-        let lines: Vec<String> = sqlx::query_scalar(&partial)
-            .bind(midnight)
-            .bind(Utc::now())
-            .fetch_all(&pool)
-            .await?;
-        print_plan("total of due=overdue: today so far (row by row)", &lines);
         let f = filter(Some(&user.to_string()), "all", user)?;
         let mut qb = QueryBuilder::new(prefix);
         inbox_query::push_stats_query(&mut qb, &f);

@@ -38,10 +38,13 @@ pub struct Token {
 }
 
 async fn active_user(state: &AppState, id: i64) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as("SELECT id, full_name, email FROM users WHERE id = $1 AND is_active")
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await
+    sqlx::query_as!(
+        User,
+        "SELECT id, full_name, email FROM users WHERE id = $1 AND is_active",
+        id
+    )
+    .fetch_optional(&state.pool)
+    .await
 }
 
 /// A token for any active user, without a password: development and demos only
@@ -105,8 +108,9 @@ pub async fn users(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
 ) -> Result<Json<Vec<User>>, ApiError> {
-    let users = sqlx::query_as(
-        "SELECT id, full_name, email FROM users WHERE is_active ORDER BY full_name, id",
+    let users = sqlx::query_as!(
+        User,
+        "SELECT id, full_name, email FROM users WHERE is_active ORDER BY full_name, id"
     )
     .fetch_all(&state.pool)
     .await?;

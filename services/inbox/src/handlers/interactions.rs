@@ -180,9 +180,9 @@ pub async fn export(
     );
     let filter = filters::into_result(filter, errors)?;
     let tz = filter.tz;
-    csv_export::stream::<Interaction>(
+    csv_export::stream(
         state.pool.clone(),
-        move || inbox_query::export_query(&filter),
+        csv_export::Built::<Interaction>(inbox_query::export_query(&filter), Default::default()),
         tz,
         "relance-inbox.csv",
     )

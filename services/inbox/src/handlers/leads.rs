@@ -141,9 +141,9 @@ pub async fn export(
     ApiQuery(params): ApiQuery<HotLeadsParams>,
 ) -> Result<Response, ApiError> {
     let (_, threshold, tz) = parse(&params, state.default_tz)?;
-    csv_export::stream::<HotLead>(
+    csv_export::stream(
         state.pool.clone(),
-        move || leads::hot_export_query(threshold),
+        leads::HotLeadsExport { threshold },
         tz,
         "relance-leads-hot.csv",
     )

@@ -45,8 +45,6 @@ pub struct ListParams {
     pub limit: Option<String>,
 }
 
-const COLUMNS: &str = "id, kind, interaction_id, title, due_at, created_at, read_at";
-
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications",
     params(ListParams), security(("bearer" = [])),
     responses(
@@ -71,18 +69,19 @@ pub async fn list(
             }
         },
     };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 \
-         ORDER BY read_at IS NOT NULL, created_at DESC, id DESC LIMIT $2"
-    );
-    let items = sqlx::query_as::<_, Notification>(&sql)
-        .bind(user.id)
-        .bind(limit)
-        .fetch_all(&state.pool);
-    let unread = sqlx::query_scalar::<_, i64>(
-        "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+    let items = sqlx::query_as!(
+        Notification,
+        "SELECT id, kind, interaction_id, title, due_at, created_at, read_at \
+         FROM notifications WHERE user_id = $1 \
+         ORDER BY read_at IS NOT NULL, created_at DESC, id DESC LIMIT $2",
+        user.id,
+        limit
     )
-    .bind(user.id)
+    .fetch_all(&state.pool);
+    let unread = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "unread!" FROM notifications WHERE user_id = $1 AND read_at IS NULL"#,
+        user.id
+    )
     .fetch_one(&state.pool);
     let (items, unread) = futures::try_join!(items, unread)?;
     Ok(Json(NotificationList { items, unread }))
@@ -103,15 +102,16 @@ pub async fn mark_read(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Notification>, ApiError> {
     let id = path_id(path)?;
-    let sql = format!(
+    sqlx::query_as!(
+        Notification,
         "UPDATE notifications SET read_at = COALESCE(read_at, now()) \
-         WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
-    );
-    sqlx::query_as::<_, Notification>(&sql)
-        .bind(id)
-        .bind(user.id)
-        .fetch_optional(&state.pool)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no notification {id} for you")))
+         WHERE id = $1 AND user_id = $2 \
+         RETURNING id, kind, interaction_id, title, due_at, created_at, read_at",
+        id,
+        user.id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .map(Json)
+    .ok_or_else(|| ApiError::NotFound(format!("no notification {id} for you")))
 }

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use relance_shared::messages::{Change, InteractionChanged};
 use relance_shared::nats::Names;
 use relance_shared::telemetry::inject_trace_context;
 
@@ -27,20 +27,6 @@ const RELAY_LOCK: i64 = 0x72_65_6c_61_79;
 const BATCH: i64 = 500;
 /// The channel the capture trigger notifies at commit.
 const CHANNEL: &str = "interaction_changes";
-
-/// The message on `interactions.changed.<id>`: small on purpose; readers fetch the current
-/// state of the interaction when they need it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct InteractionChanged {
-    pub schema: u32,
-    /// The captured row's id; with `changed_at`, the message's `Nats-Msg-Id`
-    /// (`interaction-change-<id>-<µs>`), so a republish after a crash is dropped as a duplicate.
-    pub change_id: i64,
-    pub interaction_id: i64,
-    /// `created`, `updated` or `deleted`.
-    pub change: String,
-    pub changed_at: DateTime<Utc>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -52,7 +38,6 @@ pub enum RelayError {
     Encode(#[from] serde_json::Error),
 }
 
-#[derive(sqlx::FromRow)]
 struct ChangeRow {
     id: i64,
     interaction_id: i64,
@@ -68,17 +53,20 @@ pub async fn relay_batch(
     names: &Names,
 ) -> Result<usize, RelayError> {
     let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(RELAY_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
+    let locked = sqlx::query_scalar!(
+        r#"SELECT pg_try_advisory_xact_lock($1) AS "locked!""#,
+        RELAY_LOCK
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     if !locked {
         return Ok(0);
     }
-    let rows: Vec<ChangeRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        ChangeRow,
         "SELECT id, interaction_id, change, changed_at FROM interaction_changes ORDER BY id LIMIT $1",
+        BATCH
     )
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
     if rows.is_empty() {
@@ -89,22 +77,21 @@ pub async fn relay_batch(
         let mut acks = Vec::with_capacity(rows.len());
         for row in &rows {
             let message = InteractionChanged {
-                schema: 1,
+                schema: InteractionChanged::SCHEMA,
                 change_id: row.id,
                 interaction_id: row.interaction_id,
-                change: row.change.clone(),
+                change: match row.change.as_str() {
+                    "created" => Change::Created,
+                    "deleted" => Change::Deleted,
+                    _ => Change::Updated,
+                },
                 changed_at: row.changed_at,
             };
             let mut headers = async_nats::HeaderMap::new();
             // The row id alone would collide with another database's rows (a restored or
             // recreated one) inside the duplicate window and be dropped: the capture time
             // makes it unique, and stays the same when this row is republished.
-            let message_id = format!(
-                "interaction-change-{}-{}",
-                row.id,
-                row.changed_at.timestamp_micros()
-            );
-            headers.insert("Nats-Msg-Id", message_id.as_str());
+            headers.insert("Nats-Msg-Id", message.message_id().as_str());
             inject_trace_context(&mut headers);
             acks.push(
                 js.publish_with_headers(
@@ -123,8 +110,7 @@ pub async fn relay_batch(
     .instrument(span)
     .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    sqlx::query("DELETE FROM interaction_changes WHERE id = ANY($1)")
-        .bind(&ids)
+    sqlx::query!("DELETE FROM interaction_changes WHERE id = ANY($1)", &ids)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -33,7 +33,7 @@ use relance_shared::http::{ApiError, FieldError};
 
 use crate::auth::CurrentUser;
 use crate::interactions::Interaction;
-use crate::live::relay::InteractionChanged;
+use relance_shared::messages::{Change, InteractionChanged};
 
 /// Messages read (and interactions fetched in one query) at most per step.
 const CHUNK: usize = 256;
@@ -241,7 +241,7 @@ async fn to_events(
         if let Some(interaction_id) = names.interaction_of_subject(subject) {
             let change = serde_json::from_slice::<InteractionChanged>(&message.payload)
                 .map(|c| c.change)
-                .unwrap_or_else(|_| "updated".into());
+                .unwrap_or(Change::Updated);
             let data = json!({
                 "change": change,
                 "interaction_id": interaction_id,

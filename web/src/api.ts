@@ -47,7 +47,13 @@ export const HotLead = z.object({
   person_name: z.string().nullable(),
   person_email: z.string().nullable(),
 });
-export const HotLeads = z.object({ items: z.array(HotLead), threshold: z.number(), total: z.number() });
+export const HeatLevels = z.object({ warm: z.number(), hot: z.number(), very_hot: z.number() });
+export const HotLeads = z.object({
+  items: z.array(HotLead),
+  threshold: z.number(),
+  total: z.number(),
+  heat: HeatLevels,
+});
 export type HotLead = z.infer<typeof HotLead>;
 export type HotLeads = z.infer<typeof HotLeads>;
 
@@ -121,8 +127,8 @@ export const api = {
     call(InboxPage, `/api/v1/interactions/inbox?${inboxQuery(filters, { limit: String(limit), ...(cursor ? { cursor } : {}) })}`),
   stats: (filters: Filters) =>
     call(Stats, `/api/v1/interactions/inbox/stats?${inboxQuery({ ...filters, status: '' })}`),
-  hotLeads: (limit = 5, threshold = 15) =>
-    call(HotLeads, `/api/v1/marketing/leads-hot?limit=${limit}&threshold=${threshold}`),
+  /** The server's configured threshold applies (`scoring.rules.hot_threshold`). */
+  hotLeads: (limit = 5) => call(HotLeads, `/api/v1/marketing/leads-hot?limit=${limit}`),
   setStatus: (id: number, status: Status) =>
     call(Interaction, `/api/v1/interactions/${id}/status`, { method: 'PATCH', body: JSON.stringify({ status }) }),
   setNextAction: (id: number, next_action_at: string | null) =>

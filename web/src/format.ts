@@ -32,9 +32,13 @@ export function snooze(nextActionAt: string | null, days: number, now = new Date
   return base.toISOString();
 }
 
-export function heat(score: number): { flames: string; label: string } {
-  if (score >= 30) return { flames: '🔥🔥🔥', label: 'Très chaud' };
-  if (score >= 20) return { flames: '🔥🔥', label: 'Chaud' };
+/** The server's heat levels (`scoring.rules` in its configuration, sent with the hot leads). */
+export type HeatLevels = { warm: number; hot: number; very_hot: number };
+
+/** A hot lead's heat, by the levels the server counts with (a listed lead is at least warm). */
+export function heat(score: number, levels: HeatLevels): { flames: string; label: string } {
+  if (score >= levels.very_hot) return { flames: '🔥🔥🔥', label: 'Très chaud' };
+  if (score >= levels.hot) return { flames: '🔥🔥', label: 'Chaud' };
   return { flames: '🔥', label: 'Tiède' };
 }
 

@@ -27,8 +27,8 @@ export function useInboxStats(filters: Filters) {
   return useQuery({ queryKey: keys.stats(filters), queryFn: () => api.stats(filters) });
 }
 
-export function useHotLeads(limit = 5, threshold = 15) {
-  return useQuery({ queryKey: [...keys.hotLeads, limit, threshold], queryFn: () => api.hotLeads(limit, threshold) });
+export function useHotLeads(limit = 5) {
+  return useQuery({ queryKey: [...keys.hotLeads, limit], queryFn: () => api.hotLeads(limit) });
 }
 
 export type QuickAction =

@@ -21,6 +21,25 @@ pub struct HotLead {
     pub person_email: Option<String>,
 }
 
+/// From `scoring.rules`: 🔥 Tiède from `warm` (the hot-lead threshold), 🔥🔥 Chaud from `hot`,
+/// 🔥🔥🔥 Très chaud from `very_hot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct HeatLevels {
+    pub warm: i32,
+    pub hot: i32,
+    pub very_hot: i32,
+}
+
+impl From<&relance_shared::scoring::ScoringRules> for HeatLevels {
+    fn from(rules: &relance_shared::scoring::ScoringRules) -> Self {
+        Self {
+            warm: rules.hot_threshold,
+            hot: rules.heat_hot,
+            very_hot: rules.heat_very_hot,
+        }
+    }
+}
+
 /// Leads with a score of at least `threshold`, hottest first (ties: the most recent activity
 /// first, then the person id); `limit` None: all of them.
 fn hot_rows<'a>(

@@ -14,6 +14,7 @@ use relance_shared::{db, nats, Settings};
 
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
+use crate::leads::HeatLevels;
 use crate::live::sse::Live;
 use crate::state::AppState;
 
@@ -81,6 +82,7 @@ impl Application {
             tokens: TokenKeys::new(secret),
             clock,
             default_tz: settings.inbox.default_timezone,
+            heat: HeatLevels::from(&settings.scoring.rules),
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
             live: Live {

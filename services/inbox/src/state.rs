@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use crate::auth::{TokenKeys, Verifier};
 use crate::clock::Clock;
+use crate::leads::HeatLevels;
 use crate::live::sse::Live;
 
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     pub dev_login: bool,
     pub token_ttl_secs: i64,
     pub live: Live,
+    /// The hot-lead threshold and heat levels (`scoring.rules`).
+    pub heat: HeatLevels,
 }
 
 impl FromRef<Arc<AppState>> for Verifier {

@@ -196,7 +196,16 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     // A bulk load is not news: the live relay (migration 0008) would otherwise publish a
     // million "created" changes to whoever is watching, and people seeded hot are not new
     // hot leads.
-    sqlx::raw_sql("TRUNCATE interaction_changes; UPDATE lead_scores SET hot_armed = score < 15")
+    sqlx::raw_sql("TRUNCATE interaction_changes")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("UPDATE lead_scores SET hot_armed = score < $1")
+        .bind(
+            relance_shared::Settings::built_in()
+                .scoring
+                .rules
+                .hot_threshold,
+        )
         .execute(&mut conn)
         .await?;
     // Identities continue after the explicit ids; fresh statistics and visibility map so the

@@ -30,7 +30,7 @@ export function InboxWidget() {
 }
 
 export function HotLeadsWidget() {
-  const leads = useHotLeads(5, 15);
+  const leads = useHotLeads(5);
   const items = leads.data?.items ?? [];
   return (
     <section className="widget" aria-labelledby="leads-title" data-testid="hot-leads-widget">
@@ -38,7 +38,7 @@ export function HotLeadsWidget() {
       {leads.isSuccess && items.length === 0 && <p className="empty">Aucun lead chaud pour le moment</p>}
       <ul>
         {items.map((lead) => {
-          const h = heat(lead.score);
+          const h = heat(lead.score, leads.data!.heat);
           return (
             <li key={lead.person_id}>
               <span aria-label={h.label} title={h.label}>{h.flames}</span> {lead.person_name ?? `Personne #${lead.person_id}`}{' '}

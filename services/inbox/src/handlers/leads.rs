@@ -16,12 +16,11 @@ use relance_shared::http::{ApiError, ApiQuery, FieldError};
 use super::path_id;
 use crate::auth::CurrentUser;
 use crate::csv_export::{self, CsvLine, CsvRow};
-use crate::leads::{self, HotLead, PersonScore};
+use crate::leads::{self, HeatLevels, HotLead, PersonScore};
 use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 10;
 pub const MAX_LIMIT: i64 = 100;
-pub const DEFAULT_THRESHOLD: i32 = 15;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -29,7 +28,7 @@ pub struct HotLeadsParams {
     /// 1 to 100; default 10.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// Lowest score listed; default 15.
+    /// Lowest score listed; default `scoring.rules.hot_threshold` (15).
     #[param(value_type = Option<u32>, minimum = 0)]
     pub threshold: Option<String>,
     /// Time zone of the CSV export's times; default `inbox.default_timezone`.
@@ -43,9 +42,15 @@ pub struct HotLeads {
     pub threshold: i32,
     /// Every lead at or above the threshold, beyond this page.
     pub total: i64,
+    /// The configured heat levels, so clients label scores as the server counts them.
+    pub heat: HeatLevels,
 }
 
-fn parse(params: &HotLeadsParams, default_tz: Tz) -> Result<(i64, i32, Tz), ApiError> {
+fn parse(
+    params: &HotLeadsParams,
+    default_threshold: i32,
+    default_tz: Tz,
+) -> Result<(i64, i32, Tz), ApiError> {
     let mut errors = Vec::new();
     let limit = match params.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
@@ -58,7 +63,7 @@ fn parse(params: &HotLeadsParams, default_tz: Tz) -> Result<(i64, i32, Tz), ApiE
         },
     };
     let threshold = match params.threshold.as_deref() {
-        None | Some("") => DEFAULT_THRESHOLD,
+        None | Some("") => default_threshold,
         Some(v) => match v.parse::<i32>() {
             Ok(n) if n >= 0 => n,
             _ => {
@@ -66,7 +71,7 @@ fn parse(params: &HotLeadsParams, default_tz: Tz) -> Result<(i64, i32, Tz), ApiE
                     "threshold",
                     "must be a non-negative integer",
                 ));
-                DEFAULT_THRESHOLD
+                default_threshold
             }
         },
     };
@@ -100,12 +105,13 @@ pub async fn hot(
     _user: CurrentUser,
     ApiQuery(params): ApiQuery<HotLeadsParams>,
 ) -> Result<Json<HotLeads>, ApiError> {
-    let (limit, threshold, _) = parse(&params, state.default_tz)?;
+    let (limit, threshold, _) = parse(&params, state.heat.warm, state.default_tz)?;
     let (items, total) = leads::hot(&state.pool, threshold, limit).await?;
     Ok(Json(HotLeads {
         items,
         threshold,
         total,
+        heat: state.heat,
     }))
 }
 
@@ -140,7 +146,7 @@ pub async fn export(
     _user: CurrentUser,
     ApiQuery(params): ApiQuery<HotLeadsParams>,
 ) -> Result<Response, ApiError> {
-    let (_, threshold, tz) = parse(&params, state.default_tz)?;
+    let (_, threshold, tz) = parse(&params, state.heat.warm, state.default_tz)?;
     csv_export::stream(
         state.pool.clone(),
         leads::HotLeadsExport { threshold },

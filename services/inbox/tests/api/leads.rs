@@ -37,7 +37,8 @@ async fn hot_leads_order_threshold_limit_and_names() {
                  "person_name": "Marc Leroy", "person_email": "marc@acme.test"},
             ],
             "threshold": 15,
-            "total": 3
+            "total": 3,
+            "heat": {"warm": 15, "hot": 20, "very_hot": 30}
         })
     );
     let reply = inbox
@@ -52,10 +53,8 @@ async fn hot_leads_order_threshold_limit_and_names() {
     let reply = inbox
         .get("/api/v1/marketing/leads-hot?threshold=31", Some(ALICE))
         .await;
-    assert_eq!(
-        reply.body,
-        json!({"items": [], "threshold": 31, "total": 0})
-    );
+    assert_eq!(reply.body["items"], json!([]));
+    assert_eq!(reply.body["total"], 0);
     let reply = inbox
         .get(
             "/api/v1/marketing/leads-hot?threshold=0&limit=100",
@@ -76,6 +75,33 @@ async fn hot_leads_order_threshold_limit_and_names() {
             .await;
         assert_eq!(bad_fields(&reply), [field], "{query}");
     }
+}
+
+#[tokio::test]
+async fn the_threshold_and_heat_levels_come_from_the_configuration() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.scoring.rules.hot_threshold = 20;
+        s.scoring.rules.heat_hot = 25;
+        s.scoring.rules.heat_very_hot = 40;
+    })
+    .await;
+    scores(&inbox).await;
+    let reply = inbox.get("/api/v1/marketing/leads-hot", Some(ALICE)).await;
+    assert_eq!(reply.body["threshold"], 20, "{}", reply.text);
+    assert_eq!(reply.body["total"], 2, "Marc's 15 is below 20");
+    assert_eq!(
+        reply.body["heat"],
+        json!({"warm": 20, "hot": 25, "very_hot": 40})
+    );
+    let csv = inbox
+        .get("/api/v1/marketing/leads-hot/export", Some(ALICE))
+        .await;
+    assert_eq!(
+        csv.text.lines().count(),
+        3,
+        "header and two leads: {}",
+        csv.text
+    );
 }
 
 #[tokio::test]

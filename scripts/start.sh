@@ -27,7 +27,7 @@ if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'relance'")"
 fi
 
 # Development settings (config/development.toml: dev-login on); every key can be overridden
-# from the environment (see README).
+# from the environment (docs/configuration.md).
 export RELANCE_ENV=${RELANCE_ENV:-development}
 export RELANCE__GATEWAY__INGEST_TOKEN=${RELANCE__GATEWAY__INGEST_TOKEN:-dev-ingest-token-change-me}
 export RELANCE__AUTH__JWT_SECRET=${RELANCE__AUTH__JWT_SECRET:-dev-jwt-secret-change-me-0123456789}

@@ -1,6 +1,6 @@
-//! Configuration, layered as `../shared/design.md` fixes it: built-in defaults (the `Default`
-//! impls below), then `config/default.toml`, then `config/$RELANCE_ENV.toml`, then environment
-//! variables `RELANCE__SECTION__KEY`. Every service loads the same [`Settings`] and reads its
+//! Configuration, in layers (docs/configuration.md): the built-in defaults
+//! ([`DEFAULTS_TOML`], `config/default.toml` compiled in), then `config/default.toml` and
+//! `config/$RELANCE_ENV.toml` when present, then environment variables `RELANCE__SECTION__KEY`. Every service loads the same [`Settings`] and reads its
 //! own section; [`Settings::validate`] runs at start so a bad value stops the process with a
 //! message naming the key instead of failing later.
 //!
@@ -392,8 +392,57 @@ mod tests {
         assert!(err.contains("gateway.ingest_token"), "{err}");
     }
 
+    /// Every key of the defaults file: its `key = value` lines, and the `# key: …` comments that
+    /// document a key without a default (the secrets).
+    fn default_keys() -> Vec<String> {
+        let mut section = String::new();
+        let mut keys = Vec::new();
+        for line in DEFAULTS_TOML.lines().map(str::trim) {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.to_owned();
+            } else if let Some((key, _)) = line.split_once(" = ") {
+                keys.push(format!("{section}.{key}"));
+            } else if let Some((key, _)) = line.strip_prefix("# ").and_then(|l| l.split_once(": "))
+            {
+                if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    keys.push(format!("{section}.{key}"));
+                }
+            }
+        }
+        keys
+    }
+
     #[test]
-    fn environment_overrides_files() {
+    fn the_configuration_doc_names_every_key_and_only_those() {
+        let doc = include_str!("../../docs/configuration.md");
+        let documented: Vec<String> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`').map(|(key, _)| key.to_owned()))
+            .collect();
+        let keys = default_keys();
+        assert!(keys.len() > 40, "{keys:?}");
+        for key in &keys {
+            assert!(
+                documented.contains(key),
+                "docs/configuration.md lacks `{key}`"
+            );
+        }
+        for key in &documented {
+            assert!(
+                keys.contains(key),
+                "docs/configuration.md names `{key}`, not a key"
+            );
+        }
+        // And the environment variable that sets it.
+        for key in &keys {
+            let env = format!("RELANCE__{}", key.replace('.', "__").to_uppercase());
+            assert!(doc.contains(&env), "docs/configuration.md lacks {env}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_files_and_an_unknown_key_is_refused() {
         // One test touches the process environment, so no other test races on it.
         let dir = std::env::temp_dir().join(format!("relance-config-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -415,5 +464,30 @@ mod tests {
             s.gateway.ingest_token.unwrap().expose_secret(),
             "0123456789abcdef0123"
         );
+
+        std::env::set_var("RELANCE__SCORING__RULES__HOT_TRESHOLD", "20");
+        let refused = Settings::load();
+        std::env::remove_var("RELANCE__SCORING__RULES__HOT_TRESHOLD");
+        let error = refused.unwrap_err().to_string();
+        assert!(error.contains("hot_treshold"), "{error}");
+
+        // Every secret the defaults file documents without a value is a real key.
+        let mut layered = config::Config::builder().add_source(config::File::from_str(
+            DEFAULTS_TOML,
+            config::FileFormat::Toml,
+        ));
+        for key in default_keys() {
+            if key.starts_with("providers.") || key.ends_with("_token") || key.ends_with("_secret")
+            {
+                layered = layered
+                    .set_override(key, "0123456789abcdef0123456789abcdef")
+                    .unwrap();
+            }
+        }
+        layered
+            .build()
+            .unwrap()
+            .try_deserialize::<Settings>()
+            .unwrap();
     }
 }

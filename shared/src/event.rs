@@ -1,5 +1,5 @@
 //! The normalized email event: what the gateway publishes on `EMAIL_EVENTS` and scoring reads.
-//! One JSON object per message, `schema: 1`, fields as in the design's messaging contract.
+//! One JSON object per message, `schema: 1`, fields as docs/architecture.md's messaging contract lists them.
 
 use std::fmt;
 use std::str::FromStr;

@@ -9,7 +9,7 @@ pub mod nats;
 pub mod scoring;
 pub mod service;
 pub mod telemetry;
-#[cfg(any(test, feature = "testing"))]
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::Settings;

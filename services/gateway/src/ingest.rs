@@ -2,10 +2,10 @@
 //!
 //! Body: one event object, or a JSON array of up to `gateway.max_batch` of them:
 //! `{provider, external_id, event, occurred_at, person_id?, organisation_id?, subject?}` as the
-//! design fixes it, plus optional `recipient` (matched to a person by email), `url` (of a
-//! click) and `event_id` (the caller's own stable event id, used as the event key; without it
-//! the key is a digest of provider, external id, event and time, so a re-post of the same event
-//! is recognised).
+//! API contract fixes it (docs/api.md), plus optional `recipient` (matched to a person by
+//! email), `url` (of a click) and `event_id` (the caller's own stable event id, used as the
+//! event key; without it the key is a digest of provider, external id, event and time, so a
+//! re-post of the same event is recognised).
 //!
 //! Checks, in order: bearer token (401), `Content-Type` (415), body size (413), JSON syntax
 //! (400), every field of every event (422, each bad field named, e.g. `[3].occurred_at`). A

@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use relance_shared::http::openapi::{self as shared, Problem, ProblemField};
 use relance_shared::http::openapi::{BadJson, Invalid, NotJsonMediaType, TooLarge};
 
-/// The normalized ingest endpoint (design.md): one event or an array of up to
+/// The normalized ingest endpoint (docs/api.md): one event or an array of up to
 /// `gateway.max_batch`, each `{provider, external_id, event, occurred_at, person_id?,
 /// organisation_id?, subject?, recipient?, url?, event_id?}`.
 #[utoipa::path(post, path = "/api/v1/marketing/email/ingest", tag = "ingest",

@@ -1,5 +1,5 @@
 //! Inbox API authentication: HS256 JWT bearer tokens, claim `sub` = the user's id as a string,
-//! `exp` required (design.md). Only HS256 is accepted, whatever the token's header says, so
+//! `exp` required (docs/api.md). Only HS256 is accepted, whatever the token's header says, so
 //! neither `alg: none` nor an algorithm switch gets through; `nbf` is honoured when present;
 //! 30 seconds of clock skew are tolerated. Tokens are stateless: a token stays valid until it
 //! expires, so keep lifetimes short (`auth.token_ttl_secs`).

@@ -16,7 +16,7 @@
 //! `external_id` is the provider's message id, shared by every event of one message (SendGrid:
 //! `sg_message_id` up to its first `.`, i.e. the `X-Message-Id` of the send). The event key is
 //! the provider's stable event id where it has one (Svix `svix-id`, Mailgun `event-data.id`),
-//! else the design's digest of (provider, external id, event, time).
+//! else a digest of (provider, external id, event, time).
 
 pub mod mailgun;
 pub mod postmark;

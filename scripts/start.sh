@@ -37,6 +37,16 @@ mkdir -p .run
 log "applying migrations and demo data"
 "$bin/relance-migrate" --demo
 
+# A half-started stack is worse than none: if a service does not come up, stop the others.
+started=
+cleanup_on_failure() {
+  if [ -z "$started" ]; then
+    printf '\033[1;31merror:\033[0m the stack did not come up; stopping what was started\n' >&2
+    "$(dirname "$0")/stop.sh" >&2 || true
+  fi
+}
+trap cleanup_on_failure EXIT
+
 for service in gateway scoring inbox reminder; do
   nohup "$bin/relance-$service" >".run/$service.log" 2>&1 &
   echo $! >".run/$service.pid"
@@ -46,11 +56,15 @@ for entry in gateway:8080 inbox:8081 scoring:8082 reminder:8083; do
   name=${entry%%:*}; port=${entry##*:}
   for i in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    kill -0 "$(cat ".run/$name.pid")" 2>/dev/null || die "$name exited; see .run/$name.log"
+    if ! kill -0 "$(cat ".run/$name.pid")" 2>/dev/null; then
+      tail -n 5 ".run/$name.log" >&2 || true
+      die "$name exited; see .run/$name.log"
+    fi
     sleep 0.2
   done
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || die "$name not ready; see .run/$name.log"
 done
+started=1
 
 cat <<TXT
 

@@ -7,7 +7,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Binds `listen`; port 0 picks a free port (tests read it back from the listener).
 pub async fn bind(listen: std::net::SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(listen).await
+    TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))
 }
 
 /// Serves `router` until `stop` is cancelled; in-flight requests then finish. Every service

@@ -185,7 +185,7 @@ async fn without_a_token_configured_the_endpoint_is_off() {
 }
 
 #[tokio::test]
-async fn health_readiness_and_metrics() {
+async fn the_gateway_reports_health_readiness_and_metrics() {
     let gw = TestGateway::spawn().await;
     assert_eq!(gw.gateway.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(gw.gateway.get("/readyz").await.status, StatusCode::OK);

@@ -11,24 +11,12 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishAckFuture};
-use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 use sqlx::PgPool;
 
-use relance_shared::messages;
+use relance_shared::messages::Notification;
 use relance_shared::nats::Names;
 use relance_shared::telemetry::inject_trace_context;
-
-/// An unpublished notification's row.
-struct Notification {
-    pub id: i64,
-    pub user_id: i64,
-    pub kind: String,
-    pub interaction_id: Option<i64>,
-    pub title: String,
-    pub due_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -53,13 +41,22 @@ impl Publisher {
         batch_size: i64,
     ) -> Result<usize, PublishError> {
         let mut tx = pool.begin().await?;
-        let batch = sqlx::query_as!(
-            Notification,
+        let batch: Vec<Notification> = sqlx::query!(
             "SELECT id, user_id, kind, interaction_id, title, due_at, created_at \
              FROM notifications WHERE published_at IS NULL \
              ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
             batch_size
         )
+        .map(|row| Notification {
+            schema: Notification::SCHEMA,
+            id: row.id,
+            user_id: row.user_id,
+            kind: row.kind,
+            interaction_id: row.interaction_id,
+            title: row.title,
+            due_at: row.due_at,
+            created_at: row.created_at,
+        })
         .fetch_all(&mut *tx)
         .await?;
         if batch.is_empty() {
@@ -89,17 +86,8 @@ impl Publisher {
     async fn send(&self, batch: &[Notification]) -> Result<(), PublishError> {
         let mut acks: Vec<PublishAckFuture> = Vec::with_capacity(batch.len());
         for notification in batch {
-            let payload = serde_json::to_vec(&messages::Notification {
-                schema: messages::Notification::SCHEMA,
-                id: notification.id,
-                user_id: notification.user_id,
-                kind: notification.kind.clone(),
-                interaction_id: notification.interaction_id,
-                title: notification.title.clone(),
-                due_at: notification.due_at,
-                created_at: notification.created_at,
-            })
-            .map_err(|e| PublishError::NotAcknowledged(format!("encode: {e}")))?;
+            let payload = serde_json::to_vec(notification)
+                .map_err(|e| PublishError::NotAcknowledged(format!("encode: {e}")))?;
             let mut headers = async_nats::HeaderMap::new();
             inject_trace_context(&mut headers);
             headers.insert("Content-Type", "application/json");

@@ -30,16 +30,9 @@ async fn created_row(inbox: &TestInbox) -> i64 {
 async fn patches_change_one_thing_and_return_the_interaction() {
     let inbox = TestInbox::spawn(at(NOW)).await;
     let id = created_row(&inbox).await;
-    let path = |what: &str| format!("/api/v1/interactions/{id}/{what}");
+    let client = &inbox.client;
 
-    let reply = inbox
-        .send(
-            "PATCH",
-            &path("status"),
-            Some(ALICE),
-            json!({"status": "in_progress"}),
-        )
-        .await;
+    let reply = client.set_status(ALICE, id, "in_progress").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["status"], "in_progress");
     assert_eq!(reply.body["id"], id);
@@ -48,47 +41,21 @@ async fn patches_change_one_thing_and_return_the_interaction() {
         reply.body["updated_at"].as_str().unwrap().parse().unwrap();
     assert!(updated > at("2026-06-01T00:00:00Z"), "updated_at moves");
     // Reassigning leaves the reminder alone.
-    let reply = inbox
-        .send(
-            "PATCH",
-            &path("assignee"),
-            Some(ALICE),
-            json!({"assignee_id": BRUNO}),
-        )
-        .await;
+    let reply = client.set_assignee(ALICE, id, Some(BRUNO)).await;
     assert_eq!(reply.body["assignee_id"], BRUNO);
     assert_eq!(reply.body["assignee_name"], "Bruno Petit");
     assert!(!reply.body["notified_at"].is_null());
-    let reply = inbox
-        .send(
-            "PATCH",
-            &path("assignee"),
-            Some(ALICE),
-            json!({"assignee_id": null}),
-        )
-        .await;
+    let reply = client.set_assignee(ALICE, id, None).await;
     assert!(reply.body["assignee_id"].is_null());
 
     // Snoozing re-arms the reminder.
-    let reply = inbox
-        .send(
-            "PATCH",
-            &path("next-action"),
-            Some(ALICE),
-            json!({"next_action_at": "2026-06-13T09:00:00+02:00"}),
-        )
+    let reply = client
+        .set_next_action(ALICE, id, Some("2026-06-13T09:00:00+02:00"))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["next_action_at"], "2026-06-13T07:00:00Z");
     assert!(reply.body["notified_at"].is_null());
-    let reply = inbox
-        .send(
-            "PATCH",
-            &path("next-action"),
-            Some(ALICE),
-            json!({"next_action_at": null}),
-        )
-        .await;
+    let reply = client.set_next_action(ALICE, id, None).await;
     assert!(reply.body["next_action_at"].is_null());
 
     let reply = inbox
@@ -187,7 +154,7 @@ async fn bad_patches_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn create_then_read() {
+async fn a_created_interaction_is_returned_and_read_back_with_its_names() {
     let inbox = TestInbox::spawn(at(NOW)).await;
     let reply = inbox
         .send(
@@ -230,88 +197,92 @@ async fn create_then_read() {
     assert_eq!(count, 1);
 }
 
-#[tokio::test]
-async fn bulk_by_ids_and_by_filter() {
-    let inbox = TestInbox::spawn(at(NOW)).await;
-    let a = inbox
-        .add("a", "todo", Some(ALICE), Some("2026-06-09T08:00:00Z"), NOW)
-        .await;
-    let b = inbox
-        .add("b", "todo", Some(ALICE), Some("2026-06-08T08:00:00Z"), NOW)
-        .await;
-    let c = inbox
-        .add("c", "done", Some(ALICE), Some("2026-06-08T08:00:00Z"), NOW)
-        .await;
-    let d = inbox
-        .add("d", "todo", Some(BRUNO), Some("2026-06-08T08:00:00Z"), NOW)
-        .await;
-    let e = inbox
-        .add("e", "todo", Some(ALICE), Some("2026-06-20T08:00:00Z"), NOW)
-        .await;
+/// Five rows: Alice's a and b overdue, c done, Bruno's d overdue, Alice's e later.
+async fn bulk_rows(inbox: &TestInbox) -> [i64; 5] {
+    let mut ids = [0; 5];
+    for (slot, (title, status, user, due)) in ids.iter_mut().zip([
+        ("a", "todo", ALICE, "2026-06-09T08:00:00Z"),
+        ("b", "todo", ALICE, "2026-06-08T08:00:00Z"),
+        ("c", "done", ALICE, "2026-06-08T08:00:00Z"),
+        ("d", "todo", BRUNO, "2026-06-08T08:00:00Z"),
+        ("e", "todo", ALICE, "2026-06-20T08:00:00Z"),
+    ]) {
+        *slot = inbox.add(title, status, Some(user), Some(due), NOW).await;
+    }
+    ids
+}
 
-    // By filter: my overdue open rows, done. c is already done and not in the default filter.
-    let reply = inbox
-        .send(
-            "POST",
-            "/api/v1/interactions/bulk",
-            Some(ALICE),
-            json!({"filter": {"assignee": "me", "due": "overdue"}, "set": {"status": "done"}}),
-        )
-        .await;
+async fn bulk(inbox: &TestInbox, body: serde_json::Value) -> Reply {
+    inbox
+        .send("POST", "/api/v1/interactions/bulk", Some(ALICE), body)
+        .await
+}
+
+async fn status_of(inbox: &TestInbox, id: i64) -> String {
+    sqlx::query_scalar("SELECT status::text FROM crm_interactions WHERE id = $1")
+        .bind(id)
+        .fetch_one(inbox.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_bulk_edit_by_filter_changes_exactly_the_rows_the_inbox_shows() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let [a, b, c, d, e] = bulk_rows(&inbox).await;
+    // My overdue open rows, done. c is already done and not in the default filter.
+    let reply = bulk(
+        &inbox,
+        json!({"filter": {"assignee": "me", "due": "overdue"}, "set": {"status": "done"}}),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body, json!({"matched": 2, "changed": 2}));
-    let statuses: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, status::text FROM crm_interactions ORDER BY id")
-            .fetch_all(&inbox.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(
-        statuses,
-        [
-            (a, "done"),
-            (b, "done"),
-            (c, "done"),
-            (d, "todo"),
-            (e, "todo")
-        ]
-        .map(|(id, s)| (id, s.to_owned()))
-    );
+    let mut statuses = Vec::new();
+    for id in [a, b, c, d, e] {
+        statuses.push(status_of(&inbox, id).await);
+    }
+    assert_eq!(statuses, ["done", "done", "done", "todo", "todo"]);
+}
 
-    // By ids: one is already assigned to Bruno, so it matches but does not change.
-    let reply = inbox
-        .send(
-            "POST",
-            "/api/v1/interactions/bulk",
-            Some(ALICE),
-            json!({"ids": [d, e, e], "set": {"assignee_id": BRUNO}}),
-        )
-        .await;
+#[tokio::test]
+async fn a_bulk_edit_by_ids_counts_only_the_rows_whose_value_changed() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let [_, _, _, d, e] = bulk_rows(&inbox).await;
+    // d is already Bruno's: it matches but does not change; a repeated id counts once.
+    let reply = bulk(
+        &inbox,
+        json!({"ids": [d, e, e], "set": {"assignee_id": BRUNO}}),
+    )
+    .await;
     assert_eq!(reply.body, json!({"matched": 2, "changed": 1}));
-    let reply = inbox
-        .send(
-            "POST",
-            "/api/v1/interactions/bulk",
-            Some(ALICE),
-            json!({"ids": [d, e], "set": {"next_action_at": "2026-06-17T09:00:00+02:00"}}),
-        )
-        .await;
+    let reply = bulk(
+        &inbox,
+        json!({"ids": [d, e], "set": {"next_action_at": "2026-06-17T09:00:00+02:00"}}),
+    )
+    .await;
     assert_eq!(reply.body, json!({"matched": 2, "changed": 2}));
+}
 
-    // All or nothing: one unknown id refuses the lot.
+#[tokio::test]
+async fn a_bad_bulk_edit_is_refused_whole_and_changes_nothing() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let [a, ..] = bulk_rows(&inbox).await;
+    // One unknown id refuses the lot.
     for (body, field) in [
         (
-            json!({"ids": [a, 999_999], "set": {"status": "todo"}}),
+            json!({"ids": [a, 999_999], "set": {"status": "done"}}),
             "ids",
         ),
-        (json!({"ids": [], "set": {"status": "todo"}}), "ids"),
+        (json!({"ids": [], "set": {"status": "done"}}), "ids"),
         (
-            json!({"ids": [a], "filter": {}, "set": {"status": "todo"}}),
+            json!({"ids": [a], "filter": {}, "set": {"status": "done"}}),
             "ids",
         ),
-        (json!({"set": {"status": "todo"}}), "ids"),
+        (json!({"set": {"status": "done"}}), "ids"),
         (json!({"ids": [a], "set": {}}), "set"),
         (
-            json!({"ids": [a], "set": {"status": "todo", "assignee_id": 1}}),
+            json!({"ids": [a], "set": {"status": "done", "assignee_id": 1}}),
             "set",
         ),
         (
@@ -319,7 +290,7 @@ async fn bulk_by_ids_and_by_filter() {
             "set.assignee_id",
         ),
         (
-            json!({"filter": {"due": "someday"}, "set": {"status": "todo"}}),
+            json!({"filter": {"due": "someday"}, "set": {"status": "done"}}),
             "filter.due",
         ),
         (
@@ -327,23 +298,10 @@ async fn bulk_by_ids_and_by_filter() {
             "set.status",
         ),
     ] {
-        let reply = inbox
-            .send(
-                "POST",
-                "/api/v1/interactions/bulk",
-                Some(ALICE),
-                body.clone(),
-            )
-            .await;
+        let reply = bulk(&inbox, body.clone()).await;
         assert_eq!(bad_fields(&reply), [field], "{body}");
     }
-    let a_status: String =
-        sqlx::query_scalar("SELECT status::text FROM crm_interactions WHERE id = $1")
-            .bind(a)
-            .fetch_one(&inbox.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(a_status, "done");
+    assert_eq!(status_of(&inbox, a).await, "todo");
 }
 
 #[tokio::test]

@@ -99,7 +99,7 @@ async fn fixture() -> TestInbox {
 }
 
 #[tokio::test]
-async fn filters_table() {
+async fn each_filter_selects_exactly_the_rows_it_names() {
     let inbox = fixture().await;
     let everyone_open = [
         "overdue-yesterday",

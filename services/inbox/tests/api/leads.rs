@@ -105,7 +105,7 @@ async fn the_threshold_and_heat_levels_come_from_the_configuration() {
 }
 
 #[tokio::test]
-async fn hot_leads_csv() {
+async fn hot_leads_export_as_csv_hottest_first() {
     let inbox = TestInbox::spawn(at(NOW)).await;
     scores(&inbox).await;
     let reply = inbox

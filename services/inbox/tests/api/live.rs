@@ -136,18 +136,6 @@ impl SseClient {
     }
 }
 
-async fn patch(inbox: &TestInbox, id: i64, what: &str, body: Value, user: i64) {
-    let reply = inbox
-        .send(
-            "PATCH",
-            &format!("/api/v1/interactions/{id}/{what}"),
-            Some(user),
-            body,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-}
-
 #[tokio::test]
 async fn two_clients_see_a_patch_made_by_a_third() {
     let inbox = TestInbox::spawn_with(at("2026-11-24T10:00:00Z"), |s| {
@@ -180,7 +168,8 @@ async fn two_clients_see_a_patch_made_by_a_third() {
 
     // A third client (a plain HTTP PATCH, not either SSE connection) changes it: both see the
     // new state, under the same event id.
-    patch(&inbox, id, "status", json!({"status": "done"}), ALICE).await;
+    let reply = inbox.client.set_status(ALICE, id, "done").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let a = alice.until(id, |i| i["status"] == "done").await;
     let b = bruno.until(id, |i| i["status"] == "done").await;
     assert_eq!(a.data["change"], "updated");
@@ -213,15 +202,10 @@ async fn a_client_reconnecting_with_last_event_id_gets_exactly_what_it_missed() 
     drop(alice); // the laptop sleeps
 
     // Three changes while Alice is away, one of them a bulk edit.
-    patch(
-        &inbox,
-        id,
-        "status",
-        json!({"status": "in_progress"}),
-        BRUNO,
-    )
-    .await;
-    patch(&inbox, id, "assignee", json!({"assignee_id": BRUNO}), BRUNO).await;
+    let reply = inbox.client.set_status(BRUNO, id, "in_progress").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = inbox.client.set_assignee(BRUNO, id, Some(BRUNO)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let bulk = inbox
         .send(
             "POST",
@@ -270,7 +254,8 @@ async fn a_stale_or_foreign_last_event_id_gets_a_reset() {
         )
         .await;
     let first = watcher.until(id, |_| true).await;
-    patch(&inbox, id, "status", json!({"status": "done"}), ALICE).await;
+    let reply = inbox.client.set_status(ALICE, id, "done").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let second = watcher.until(id, |i| i["status"] == "done").await;
 
     // The stream no longer holds anything up to `second` (as after the retention period).

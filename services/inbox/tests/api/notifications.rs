@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::helpers::*;
 
 #[tokio::test]
-async fn list_unread_first_and_mark_read() {
+async fn notifications_list_unread_first_and_mark_read_once() {
     let inbox = TestInbox::spawn(at("2026-06-10T12:00:00Z")).await;
     let id = inbox
         .add(

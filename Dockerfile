@@ -18,6 +18,8 @@ FROM chef AS builder
 COPY --from=planner /app/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
+# Queries are checked at build time against the committed .sqlx/ data: no database needed here.
+ENV SQLX_OFFLINE=true
 RUN cargo build --release --locked \
       --bin relance-gateway --bin relance-scoring --bin relance-inbox \
       --bin relance-reminder --bin relance-migrate \

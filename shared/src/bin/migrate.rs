@@ -10,7 +10,7 @@ use relance_shared::{db, Settings};
 ///
 /// Configuration comes from config/ and RELANCE__* environment variables (docs/configuration.md).
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "relance-migrate", version)]
 struct Cli {
     /// Then load the demo data set (development; idempotent).
     #[arg(long)]

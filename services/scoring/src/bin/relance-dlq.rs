@@ -9,7 +9,7 @@ use relance_shared::{telemetry, Settings};
 
 /// Inspect and replay scoring's dead-letter queue.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "relance-dlq", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -43,6 +43,7 @@ pub struct Settings {
     pub reminder: ReminderSettings,
     pub decay: DecaySettings,
     pub auth: AuthSettings,
+    pub directory: DirectorySettings,
     pub providers: ProvidersSettings,
     pub telemetry: TelemetrySettings,
 }
@@ -144,6 +145,19 @@ pub struct AuthSettings {
     pub dev_login: bool,
     /// Lifetime of the tokens dev-login issues.
     pub token_ttl_secs: u64,
+}
+
+/// The CRM's feed of users, organisations and people (docs/api.md, "Directory").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySettings {
+    /// Bearer token of `/api/v1/directory/*` (at least 16 characters). Unset: those routes
+    /// answer 404. The NATS feed needs no token: NATS's own credentials guard it.
+    pub token: Option<SecretString>,
+    /// Versions per request (and per transaction of the NATS consumer).
+    pub max_batch: usize,
+    /// JetStream redelivers an unacknowledged directory message after this long.
+    pub ack_wait_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -290,6 +304,23 @@ impl Settings {
                     "must be at least 16 characters (or unset to turn the endpoint off)",
                 ));
             }
+        }
+        if let Some(token) = &self.directory.token {
+            if token.expose_secret().len() < 16 {
+                return Err(invalid(
+                    "directory.token",
+                    "must be at least 16 characters (or unset to turn the directory API off)",
+                ));
+            }
+        }
+        if self.directory.max_batch == 0 || self.directory.max_batch > 10_000 {
+            return Err(invalid(
+                "directory.max_batch",
+                "must be between 1 and 10000",
+            ));
+        }
+        if self.directory.ack_wait_secs == 0 {
+            return Err(invalid("directory.ack_wait_secs", "must be at least 1"));
         }
         if self.gateway.max_batch == 0 {
             return Err(invalid("gateway.max_batch", "must be at least 1"));

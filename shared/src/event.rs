@@ -67,6 +67,10 @@ impl FromStr for EventKind {
     }
 }
 
+/// The name under which a sender passes the CRM's person id through a provider: a Resend tag,
+/// a SendGrid custom arg, a Mailgun user variable, a Postmark metadata key.
+pub const PERSON_EXTERNAL_ID_KEY: &str = "person_external_id";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmailEvent {
     pub schema: u32,
@@ -83,6 +87,11 @@ pub struct EmailEvent {
     pub person_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation_id: Option<i64>,
+    /// The CRM's id of the recipient (the directory's `external_id`), when the sender passed it
+    /// through the provider (tags, custom args, variables, metadata named
+    /// [`PERSON_EXTERNAL_ID_KEY`]). Matched before the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +185,7 @@ mod tests {
             received_at: t,
             person_id: Some(7),
             organisation_id: None,
+            person_external_id: None,
             recipient: None,
             subject: None,
             url: None,

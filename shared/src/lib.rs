@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod event;
 pub mod http;
 pub mod messages;

@@ -8,6 +8,7 @@ use async_nats::jetstream::{self, consumer::pull, stream};
 use secrecy::ExposeSecret;
 
 use crate::config::NatsSettings;
+use crate::directory::Kind;
 use crate::event::EventKind;
 
 pub const EMAIL_EVENTS: &str = "EMAIL_EVENTS";
@@ -19,6 +20,11 @@ pub const INTERACTIONS: &str = "INTERACTIONS";
 /// one sequence orders both and an SSE client resumes from a single `Last-Event-ID`.
 pub const LIVE: &str = "LIVE";
 pub const SCORING_CONSUMER: &str = "scoring";
+/// `crm.directory.<users|organisations|people>.<upsert|delete>`: the CRM's directory.
+pub const CRM_DIRECTORY: &str = "CRM_DIRECTORY";
+/// Directory messages the inbox could never apply, with the reason.
+pub const DIRECTORY_DLQ: &str = "DIRECTORY_DLQ";
+pub const DIRECTORY_CONSUMER: &str = "directory";
 
 /// How long JetStream remembers a `Nats-Msg-Id` to drop a re-post. Scoring's processed-events
 /// table covers anything older.
@@ -109,8 +115,40 @@ impl Names {
             .parse()
             .ok()
     }
+    pub fn crm_directory_stream(&self) -> String {
+        format!("{}{CRM_DIRECTORY}", self.stream_prefix)
+    }
+    /// `crm.directory.<kind>.<upsert|delete>`
+    pub fn crm_directory_subject(&self, kind: Kind, operation: &str) -> String {
+        format!(
+            "{}crm.directory.{}.{operation}",
+            self.subject_prefix,
+            kind.as_str()
+        )
+    }
+    pub fn crm_directory_wildcard(&self) -> String {
+        format!("{}crm.directory.>", self.subject_prefix)
+    }
+    /// The kind and operation of a `crm.directory.<kind>.<operation>` subject.
+    pub fn directory_of_subject<'a>(&self, subject: &'a str) -> Option<(Kind, &'a str)> {
+        let rest = subject
+            .strip_prefix(self.subject_prefix.as_str())?
+            .strip_prefix("crm.directory.")?;
+        let (kind, operation) = rest.split_once('.')?;
+        Some((Kind::parse(kind)?, operation))
+    }
+    pub fn directory_dlq_stream(&self) -> String {
+        format!("{}{DIRECTORY_DLQ}", self.stream_prefix)
+    }
+    /// `directory.dlq.<kind>`
+    pub fn directory_dlq_subject(&self, kind: &str) -> String {
+        format!("{}directory.dlq.{kind}", self.subject_prefix)
+    }
+    pub fn directory_dlq_wildcard(&self) -> String {
+        format!("{}directory.dlq.>", self.subject_prefix)
+    }
     /// Every stream of this namespace, sourcing streams first (for tools that clean up).
-    pub fn all_streams(&self) -> [String; 6] {
+    pub fn all_streams(&self) -> [String; 8] {
         [
             self.live_stream(),
             self.email_events_stream(),
@@ -118,6 +156,8 @@ impl Names {
             self.notifications_stream(),
             self.interactions_stream(),
             self.mailgun_tokens_stream(),
+            self.crm_directory_stream(),
+            self.directory_dlq_stream(),
         ]
     }
     /// Mailgun webhook tokens already received (replay protection), one subject per token.
@@ -214,6 +254,29 @@ pub fn stream_configs(names: &Names, settings: &NatsSettings) -> Vec<stream::Con
             num_replicas: replicas,
             ..Default::default()
         },
+        stream::Config {
+            name: names.crm_directory_stream(),
+            subjects: vec![names.crm_directory_wildcard()],
+            description: Some(
+                "The CRM's users, organisations and people, as it publishes them".into(),
+            ),
+            storage: stream::StorageType::File,
+            max_age: 7 * day,
+            duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: replicas,
+            ..Default::default()
+        },
+        stream::Config {
+            name: names.directory_dlq_stream(),
+            subjects: vec![names.directory_dlq_wildcard()],
+            description: Some(
+                "Directory messages the inbox could never apply, with the reason".into(),
+            ),
+            storage: stream::StorageType::File,
+            max_age: 30 * day,
+            num_replicas: replicas,
+            ..Default::default()
+        },
         // No subjects of its own: it sources the two streams above, so the live feed has one
         // sequence (the SSE event id) across interaction changes and notifications.
         stream::Config {
@@ -292,6 +355,32 @@ pub fn scoring_consumer_config(ack_wait: Duration) -> pull::Config {
     }
 }
 
+/// The durable pull consumer the inbox replicas share for the CRM's directory: as scoring's,
+/// explicit acks and never given up on (poison goes to `DIRECTORY_DLQ` first).
+pub fn directory_consumer_config(ack_wait: Duration) -> pull::Config {
+    pull::Config {
+        durable_name: Some(DIRECTORY_CONSUMER.into()),
+        description: Some("Applies the CRM's directory versions".into()),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        deliver_policy: jetstream::consumer::DeliverPolicy::All,
+        ack_wait,
+        max_deliver: -1,
+        max_ack_pending: 20_000,
+        ..Default::default()
+    }
+}
+
+pub async fn directory_consumer(
+    js: &jetstream::Context,
+    names: &Names,
+    ack_wait: Duration,
+) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerSetupError> {
+    let stream = js.get_stream(names.crm_directory_stream()).await?;
+    Ok(stream
+        .get_or_create_consumer(DIRECTORY_CONSUMER, directory_consumer_config(ack_wait))
+        .await?)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumerSetupError {
     #[error("stream not available: {0}")]
@@ -325,6 +414,16 @@ mod tests {
         );
         assert_eq!(n.email_dlq_subject("sendgrid"), "email.dlq.sendgrid");
         assert_eq!(n.notification_subject(42), "notifications.user.42");
+        assert_eq!(n.crm_directory_stream(), "CRM_DIRECTORY");
+        assert_eq!(
+            n.crm_directory_subject(Kind::People, "upsert"),
+            "crm.directory.people.upsert"
+        );
+        assert_eq!(
+            n.directory_of_subject("crm.directory.organisations.delete"),
+            Some((Kind::Organisations, "delete"))
+        );
+        assert_eq!(n.directory_of_subject("crm.directory.pets.upsert"), None);
     }
 
     #[test]

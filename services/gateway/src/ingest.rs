@@ -200,6 +200,13 @@ fn validate_event(
     });
     let person_id = optional_id(obj, "person_id", &field, &mut errors);
     let organisation_id = optional_id(obj, "organisation_id", &field, &mut errors);
+    let person_external_id = optional_str(
+        obj,
+        "person_external_id",
+        relance_shared::directory::MAX_EXTERNAL_ID,
+        &field,
+        &mut errors,
+    );
     let subject = optional_str(obj, "subject", 500, &field, &mut errors);
     let recipient = optional_str(obj, "recipient", 320, &field, &mut errors);
     if let Some(r) = &recipient {
@@ -231,6 +238,7 @@ fn validate_event(
                 received_at: now,
                 person_id,
                 organisation_id,
+                person_external_id,
                 recipient,
                 subject,
                 url,
@@ -335,6 +343,14 @@ mod tests {
         assert_eq!(e.person_id, Some(7));
         assert_eq!(e.received_at, now());
         assert!(e.event_key.starts_with("resend-"));
+        assert_eq!(e.person_external_id, None);
+        let mut with_crm_id = valid();
+        with_crm_id["person_external_id"] = json!("crm-p-7");
+        let events = parse_events(with_crm_id.to_string().as_bytes(), 10, now()).unwrap();
+        assert_eq!(events[0].person_external_id.as_deref(), Some("crm-p-7"));
+        with_crm_id["person_external_id"] = json!(7);
+        let refused = parse_events(with_crm_id.to_string().as_bytes(), 10, now());
+        assert!(refused.is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use relance_shared::http::openapi::{BadJson, Invalid, NotJsonMediaType, TooLarge
 
 /// The normalized ingest endpoint (docs/api.md): one event or an array of up to
 /// `gateway.max_batch`, each `{provider, external_id, event, occurred_at, person_id?,
-/// organisation_id?, subject?, recipient?, url?, event_id?}`.
+/// organisation_id?, person_external_id?, subject?, recipient?, url?, event_id?}`.
 #[utoipa::path(post, path = "/api/v1/marketing/email/ingest", tag = "ingest",
     request_body(content = serde_json::Value, description = "one event object, or an array of them", content_type = "application/json"),
     security(("bearer" = [])),

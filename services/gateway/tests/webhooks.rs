@@ -725,6 +725,58 @@ async fn postmark_events_are_mapped() {
             && e.recipient.as_deref() == Some("sophie@acme.test")));
 }
 
+/// The sender passes the CRM's person id through each provider (a Resend tag, a SendGrid
+/// custom arg, a Mailgun user variable, Postmark metadata): it reaches the event.
+#[tokio::test]
+async fn the_crms_person_id_passed_through_each_provider_reaches_the_event() {
+    let gw = Gateway::spawn().await;
+    let now = chrono::Utc::now().timestamp();
+    gw.resend(
+        "msg_tagged",
+        &resend_event(
+            "email.opened",
+            json!({"tags": {"person_external_id": "crm-p-1"}}),
+        ),
+    )
+    .await;
+    gw.resend(
+        "msg_tagged_list",
+        &resend_event(
+            "email.clicked",
+            json!({"tags": [{"name": "person_external_id", "value": "crm-p-2"}]}),
+        ),
+    )
+    .await;
+    let (status, _) = gw
+        .sendgrid(
+            &json!([{"email": "a@acme.test", "timestamp": now, "event": "open",
+                            "sg_message_id": "sg2.f", "person_external_id": "crm-p-3"}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let data = json!({"id": "mg-tagged", "event": "opened", "timestamp": now as f64,
+                      "recipient": "a@acme.test", "user-variables": {"person_external_id": "crm-p-4"},
+                      "message": {"headers": {"message-id": "m9@relance.test"}}});
+    let (status, _) = gw
+        .mailgun(data, "token-tagged-00000000000000000000000000000")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let record = json!({"RecordType": "Open", "MessageID": "pm-9", "Recipient": "a@acme.test",
+                        "ReceivedAt": "2026-11-20T10:00:00Z", "Metadata": {"person_external_id": "crm-p-5"}});
+    let (status, _) = gw.postmark(&record, POSTMARK_AUTH).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<Option<String>> = gw
+        .published()
+        .await
+        .into_iter()
+        .map(|e| e.person_external_id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["crm-p-1", "crm-p-2", "crm-p-3", "crm-p-4", "crm-p-5"].map(|id| Some(id.to_owned()))
+    );
+}
+
 #[tokio::test]
 async fn provider_webhooks_move_scores_end_to_end() {
     let gw = Gateway::spawn().await;

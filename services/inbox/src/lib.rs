@@ -4,6 +4,7 @@
 //!   the page cursor: [`cursor`];
 //! - one interaction's reads and writes: [`interactions`]; bulk edits: [`bulk`];
 //! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
+//! - the CRM's directory (users, organisations, people; erasure, merge): [`directory`];
 //! - the live inbox (change relay, SSE): [`live`];
 //! - tokens: [`auth`]; the handlers: [`handlers`]; the route table: [`routes`]; OpenAPI:
 //!   [`openapi`]; the web app: [`web`];
@@ -14,6 +15,7 @@ pub mod bulk;
 pub mod clock;
 pub mod csv_export;
 pub mod cursor;
+pub mod directory;
 pub mod filters;
 pub mod handlers;
 pub mod inbox_query;

@@ -27,6 +27,15 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "directory",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`directory.token`, the CRM's own"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -52,6 +61,11 @@ impl Modify for BearerAuth {
         handlers::notifications::list,
         handlers::notifications::mark_read,
         crate::live::sse::stream,
+        handlers::directory::put_users,
+        handlers::directory::put_organisations,
+        handlers::directory::put_people,
+        handlers::directory::erase_person,
+        handlers::directory::merge_people,
         shared::healthz,
         shared::readyz,
         shared::metrics,
@@ -65,6 +79,7 @@ impl Modify for BearerAuth {
         (name = "notifications", description = "The caller's reminders"),
         (name = "live", description = "Interaction changes and notifications as Server-Sent Events"),
         (name = "auth", description = "Tokens and users"),
+        (name = "directory", description = "The CRM's users, organisations and people (bearer `directory.token`)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::state::AppState;
@@ -61,6 +61,26 @@ pub fn router(state: Arc<AppState>) -> Router {
             patch(handlers::notifications::mark_read),
         )
         .route("/api/v1/stream", get(live::sse::stream))
+        .route(
+            "/api/v1/directory/users",
+            put(handlers::directory::put_users),
+        )
+        .route(
+            "/api/v1/directory/organisations",
+            put(handlers::directory::put_organisations),
+        )
+        .route(
+            "/api/v1/directory/people",
+            put(handlers::directory::put_people),
+        )
+        .route(
+            "/api/v1/directory/people/merge",
+            post(handlers::directory::merge_people),
+        )
+        .route(
+            "/api/v1/directory/people/{external_id}",
+            delete(handlers::directory::erase_person),
+        )
         .route("/openapi.json", get(openapi::openapi_json))
         .with_state(state)
 }

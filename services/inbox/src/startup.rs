@@ -14,6 +14,8 @@ use relance_shared::{db, nats, Settings};
 
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
+use crate::directory::consumer::DirectoryConsumer;
+use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
 use crate::live::sse::Live;
 use crate::state::AppState;
@@ -69,6 +71,17 @@ impl Application {
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = nats::Names::new(&settings.nats.namespace);
         nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
+        // The CRM's directory over NATS: every replica pulls from the one durable consumer.
+        tokio::spawn(
+            DirectoryConsumer {
+                pool: pool.clone(),
+                js: js.clone(),
+                names: names.clone(),
+                batch_size: settings.directory.max_batch,
+                ack_wait: std::time::Duration::from_secs(settings.directory.ack_wait_secs),
+            }
+            .run(closing.clone()),
+        );
         // The relay stops with the server; anything not yet relayed stays in its table for the
         // next replica (or the next start).
         tokio::spawn(crate::live::relay::relay_forever(
@@ -83,6 +96,10 @@ impl Application {
             clock,
             default_tz: settings.inbox.default_timezone,
             heat: HeatLevels::from(&settings.scoring.rules),
+            directory: DirectoryAccess {
+                token: settings.directory.token.clone(),
+                max_batch: settings.directory.max_batch,
+            },
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
             live: Live {

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use crate::auth::{TokenKeys, Verifier};
 use crate::clock::Clock;
+use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
 use crate::live::sse::Live;
 
@@ -21,6 +22,13 @@ pub struct AppState {
     pub live: Live,
     /// The hot-lead threshold and heat levels (`scoring.rules`).
     pub heat: HeatLevels,
+    pub directory: DirectoryAccess,
+}
+
+impl FromRef<Arc<AppState>> for DirectoryAccess {
+    fn from_ref(state: &Arc<AppState>) -> Self {
+        state.directory.clone()
+    }
 }
 
 impl FromRef<Arc<AppState>> for Verifier {

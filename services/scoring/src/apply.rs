@@ -146,6 +146,25 @@ async fn apply_event(
         Ok(person) => person,
         Err(reason) => return Ok(Err(reason)),
     };
+    // An erased person's send takes no more events, and an event for an erased address that
+    // names nobody identifies nobody: nothing is written (the event is acknowledged).
+    let erased = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM email_sends
+                          WHERE provider = $1 AND external_id = $2 AND erased_at IS NOT NULL)
+               OR ($3::text IS NOT NULL AND $4 AND EXISTS (
+                   SELECT 1 FROM erased_addresses
+                   WHERE email_sha256 = sha256(convert_to(lower(btrim($3)), 'UTF8'))))
+               AS "erased!""#,
+        event.provider,
+        event.external_id,
+        event.recipient,
+        person.is_none()
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if erased {
+        return Ok(Ok(None));
+    }
     if let Some(org) = event.organisation_id {
         let exists = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS "exists!""#,
@@ -244,8 +263,10 @@ async fn apply_event(
     }))
 }
 
-/// `Ok(Some((person, organisation)))`, `Ok(None)` when the event names nobody we know by
-/// email, `Err` when it names a person id that does not exist.
+/// `Ok(Some((person, organisation)))` by `person_id`, else by the CRM's id
+/// (`person_external_id`), else by address; `Ok(None)` when the event names nobody we know,
+/// `Err` when it names a person id that does not exist. An unknown CRM id falls back to the
+/// address (the CRM may not have sent that person yet).
 async fn resolve_person(
     tx: &mut Transaction<'_, Postgres>,
     event: &EmailEvent,
@@ -257,6 +278,17 @@ async fn resolve_person(
         return Ok(found
             .map(|p| Some((p.id, p.organisation_id)))
             .ok_or_else(|| format!("unknown person_id {id}")));
+    }
+    if let Some(external_id) = &event.person_external_id {
+        let found = sqlx::query!(
+            "SELECT id, organisation_id FROM people WHERE external_id = $1",
+            external_id
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(p) = found {
+            return Ok(Ok(Some((p.id, p.organisation_id))));
+        }
     }
     if let Some(recipient) = &event.recipient {
         let found = sqlx::query!(

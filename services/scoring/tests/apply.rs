@@ -26,6 +26,7 @@ fn event(external_id: &str, kind: EventKind, minutes: i64, person_id: Option<i64
         received_at: occurred_at,
         person_id,
         organisation_id: None,
+        person_external_id: None,
         recipient: None,
         subject: Some("Votre devis".into()),
         url: None,
@@ -252,6 +253,33 @@ async fn a_person_is_matched_by_recipient_email_case_insensitively() {
     stranger.recipient = Some("nobody@example.com".into());
     assert_eq!(apply(&db.pool, &[stranger]).await, [Outcome::Applied]);
     assert_eq!(send_state(&db.pool, "m9").await.open_count, 1);
+}
+
+#[tokio::test]
+async fn a_person_is_matched_by_the_crms_id_before_the_address() {
+    let ctx = TestContext::new().await;
+    let db = &ctx.db;
+    let jeanne = person(&db.pool, "jeanne@example.com").await;
+    let marc = person(&db.pool, "marc@example.com").await;
+    sqlx::query("UPDATE people SET external_id = 'crm-' || id")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // The CRM's id names Marc, the address Jeanne (a forwarded email): Marc it is.
+    let mut open = event("m10", EventKind::Opened, 1, None);
+    open.person_external_id = Some(format!("crm-{marc}"));
+    open.recipient = Some("jeanne@example.com".into());
+    apply(&db.pool, &[open]).await;
+    assert_eq!(
+        (score(&db.pool, marc).await, score(&db.pool, jeanne).await),
+        (3, 0)
+    );
+    // A CRM id Relance does not hold yet falls back to the address.
+    let mut open = event("m11", EventKind::Opened, 2, None);
+    open.person_external_id = Some("crm-not-synced-yet".into());
+    open.recipient = Some("jeanne@example.com".into());
+    apply(&db.pool, &[open]).await;
+    assert_eq!(score(&db.pool, jeanne).await, 3);
 }
 
 #[tokio::test]

@@ -73,6 +73,66 @@ where
     }
 }
 
+/// A body holding one object or an array of 1 to `max` of them, each deserialized on its own:
+/// a 422 names every bad item's field (`[2].updated_at`; no index for a lone object). Returns
+/// the items and whether the body was an array.
+pub fn one_or_many<T: DeserializeOwned>(
+    body: serde_json::Value,
+    max: usize,
+) -> Result<(Vec<T>, bool), ApiError> {
+    let (items, in_batch) = match body {
+        serde_json::Value::Array(items) => (items, true),
+        object @ serde_json::Value::Object(_) => (vec![object], false),
+        _ => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "(body)",
+                "must be an object or an array of objects",
+            )]))
+        }
+    };
+    if items.is_empty() || items.len() > max {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "(body)",
+            format!("must hold 1 to {max} items, got {}", items.len()),
+        )]));
+    }
+    let mut parsed = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match serde_path_to_error::deserialize::<_, T>(item) {
+            Ok(value) => parsed.push(value),
+            Err(error) => {
+                let mut path = error.path().to_string();
+                // A missing field is reported at the object: name the field itself.
+                let message = error.inner().to_string();
+                if let Some(name) = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split_once('`'))
+                    .map(|(name, _)| name)
+                {
+                    path = if path == "." {
+                        name.to_owned()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                }
+                let field = match (in_batch, path.as_str()) {
+                    (true, ".") => format!("[{index}]"),
+                    (true, _) => format!("[{index}].{path}"),
+                    (false, ".") => "(body)".to_owned(),
+                    (false, _) => path,
+                };
+                errors.push(FieldError::new(field, message));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((parsed, in_batch))
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
 /// A query string, 422 naming the parameter when one has the wrong type.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);

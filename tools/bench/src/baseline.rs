@@ -38,6 +38,7 @@ fn event(n: usize, run: &str) -> EmailEvent {
         received_at: Utc::now(),
         person_id: Some(1 + (n % 500) as i64),
         organisation_id: None,
+        person_external_id: None,
         recipient: None,
         subject: Some("Benchmark".into()),
         url: None,

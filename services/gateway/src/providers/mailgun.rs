@@ -60,6 +60,7 @@ pub fn parse(value: &Value, received_at: DateTime<Utc>) -> Result<Vec<Mapped>, A
     )?;
     Ok(vec![Draft {
         provider: PROVIDER,
+        person_external_id: optional(value, "/event-data/user-variables/person_external_id"),
         external_id: external_id.trim_matches(|c| c == '<' || c == '>'),
         kind,
         occurred_at: epoch(value, "/event-data/timestamp", "event-data.timestamp")?,

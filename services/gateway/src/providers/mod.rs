@@ -44,6 +44,8 @@ pub struct Draft<'a> {
     pub occurred_at: DateTime<Utc>,
     /// The provider's stable event id, when it has one.
     pub event_id: Option<String>,
+    /// The CRM's person id, when the sender passed it through (see `PERSON_EXTERNAL_ID_KEY`).
+    pub person_external_id: Option<&'a str>,
     pub recipient: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub url: Option<&'a str>,
@@ -67,6 +69,9 @@ impl Draft<'_> {
             received_at,
             person_id: None,
             organisation_id: None,
+            person_external_id: self
+                .person_external_id
+                .map(|id| clip(id.trim(), relance_shared::directory::MAX_EXTERNAL_ID)),
             recipient: self.recipient.map(|r| clip(r.trim(), 320)),
             subject: self.subject.map(|s| clip(s, 500)),
             url: self.url.map(|u| clip(u, 2000)),

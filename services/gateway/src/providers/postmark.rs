@@ -43,6 +43,7 @@ pub fn parse(body: &[u8], received_at: DateTime<Utc>) -> Result<Vec<Mapped>, Api
     let recipient = optional(&value, "/Recipient").or_else(|| optional(&value, "/Email"));
     Ok(vec![Draft {
         provider: PROVIDER,
+        person_external_id: optional(&value, "/Metadata/person_external_id"),
         external_id: required(&value, "/MessageID", "MessageID")?,
         kind,
         occurred_at: rfc3339(&value, &format!("/{time_field}"), time_field)?,

@@ -46,6 +46,7 @@ pub fn parse(
     });
     Ok(vec![Draft {
         provider: PROVIDER,
+        person_external_id: resend_person(&value),
         external_id: required(&value, "/data/email_id", "data.email_id")?,
         kind,
         occurred_at,
@@ -56,4 +57,22 @@ pub fn parse(
         machine_open: false,
     }
     .build(received_at)])
+}
+
+/// The CRM's person id from the email's tags: Resend sends them as an object
+/// (`{"person_external_id": "crm-p-1"}`), its API takes them as `[{name, value}]`; both read.
+fn resend_person(value: &serde_json::Value) -> Option<&str> {
+    use relance_shared::event::PERSON_EXTERNAL_ID_KEY;
+    match value.pointer("/data/tags")? {
+        serde_json::Value::Object(tags) => tags.get(PERSON_EXTERNAL_ID_KEY)?.as_str(),
+        serde_json::Value::Array(tags) => tags
+            .iter()
+            .find(|t| {
+                t.get("name").and_then(serde_json::Value::as_str) == Some(PERSON_EXTERNAL_ID_KEY)
+            })?
+            .get("value")?
+            .as_str(),
+        _ => None,
+    }
+    .filter(|id| !id.trim().is_empty())
 }

@@ -61,6 +61,7 @@ pub fn parse(body: &[u8], received_at: DateTime<Utc>) -> Result<Vec<Mapped>, Api
         out.push(
             Draft {
                 provider: PROVIDER,
+                person_external_id: optional(event, "/person_external_id"),
                 external_id,
                 kind,
                 occurred_at,

@@ -3,6 +3,7 @@
 //! generated from these handlers' annotations ([`crate::openapi`]).
 
 pub mod auth;
+pub mod directory;
 pub mod interactions;
 pub mod leads;
 pub mod notifications;

@@ -149,6 +149,12 @@ async fn openapi_documents_every_route() {
         .collect();
     for (m, p) in [
         ("POST", "/api/v1/auth/dev-login"),
+        // The CRM's routes, behind `directory.token` (tests/api/directory.rs).
+        ("PUT", "/api/v1/directory/users"),
+        ("PUT", "/api/v1/directory/organisations"),
+        ("PUT", "/api/v1/directory/people"),
+        ("POST", "/api/v1/directory/people/merge"),
+        ("DELETE", "/api/v1/directory/people/{external_id}"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),

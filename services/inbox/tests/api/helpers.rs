@@ -58,7 +58,9 @@ impl TestInbox {
              (1, 'Jeanne', 'Durand', 'jeanne@acme.test', 1, 1), \
              (2, 'Marc', 'Leroy', 'marc@acme.test', 1, 2), \
              (3, 'Sophie', 'Blanc', 'sophie@acme.test', NULL, 1), \
-             (4, 'Paul', 'Noir', NULL, NULL, NULL);",
+             (4, 'Paul', 'Noir', NULL, NULL, NULL); \
+             SELECT setval(pg_get_serial_sequence(t, 'id'), 100) \
+             FROM unnest(ARRAY['users', 'organisations', 'people']) t;",
         )
         .execute(ctx.pool())
         .await

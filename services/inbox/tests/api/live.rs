@@ -422,6 +422,7 @@ async fn an_email_open_and_a_hot_lead_made_by_scoring_reach_the_stream() {
             received_at: occurred_at,
             person_id: Some(1),
             organisation_id: None,
+            person_external_id: None,
             recipient: None,
             subject: Some("Votre devis".into()),
             url: None,

@@ -5,6 +5,7 @@ mod helpers;
 
 mod actions;
 mod auth;
+mod directory;
 mod filters;
 mod leads;
 mod live;

@@ -25,32 +25,46 @@ export RELANCE_ENV=development
 export RELANCE__AUTH__JWT_SECRET=e2e-jwt-secret-0123456789-0123456789
 export RELANCE__INBOX__WEB_DIR="$RELANCE_ROOT/web/dist"
 export RELANCE__TELEMETRY__LOG_FORMAT=json
+export RELANCE__DIRECTORY__TOKEN=e2e-directory-token-0123456789
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
+
+run_id=$$
+namespace() { echo "e2e$1_$run_id"; }
 
 start_inbox() { # database port demo|empty
   local db=$1 port=$2 data=$3
   psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
   psql_admin -c "CREATE DATABASE $db" >/dev/null
   local url="postgres://postgres@127.0.0.1:5432/$db"
-  if [ "$data" = demo ]; then
-    RELANCE__DATABASE__URL=$url "$bin/relance-migrate" --demo >/dev/null
-  else
-    RELANCE__DATABASE__URL=$url "$bin/relance-migrate" >/dev/null
-    psql -w -h 127.0.0.1 -U postgres -d "$db" -v ON_ERROR_STOP=1 -q -c \
-      "INSERT INTO users (id, email, full_name) VALUES (1, 'camille.martin@relance.test', 'Camille Martin'),
-       (2, 'hugo.bernard@relance.test', 'Hugo Bernard'), (3, 'lea.petit@relance.test', 'Léa Petit')"
-  fi
-  # A NATS namespace per instance: each one's live feed carries its own database's changes.
-  RELANCE__DATABASE__URL=$url RELANCE__INBOX__LISTEN=127.0.0.1:$port RELANCE__NATS__NAMESPACE=e2e$port \
+  RELANCE__DATABASE__URL=$url "$bin/relance-migrate" >/dev/null
+  # A NATS namespace per instance and run: each one's live feed carries its own database's
+  # changes, and a rerun's notification ids are not dropped as duplicates of the last run's.
+  RELANCE__DATABASE__URL=$url RELANCE__INBOX__LISTEN=127.0.0.1:$port RELANCE__NATS__NAMESPACE=$(namespace "$port") \
     "$bin/relance-inbox" >"${TMPDIR:-/tmp}/relance-e2e-$port.log" 2>&1 &
   pids+=($!)
+  local ready=
   for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && { ready=1; break; }
     sleep 0.2
   done
-  die "inbox on $port not ready; see ${TMPDIR:-/tmp}/relance-e2e-$port.log"
+  [ -n "$ready" ] || die "inbox on $port not ready; see ${TMPDIR:-/tmp}/relance-e2e-$port.log"
+  # The demo goes through the directory API, as a CRM's data would; the empty instance gets
+  # the sales team only.
+  if [ "$data" = demo ]; then
+    load_demo "http://127.0.0.1:$port" "$RELANCE__DIRECTORY__TOKEN" "$bin/relance-migrate" "$url"
+    # The demo's interactions are news on the live feed: let the relay publish them before a
+    # browser connects, so a test's own changes are the only ones it sees.
+    for _ in $(seq 1 50); do
+      [ "$(psql -w -h 127.0.0.1 -U postgres -d "$db" -Atqc 'SELECT count(*) FROM interaction_changes')" = 0 ] && break
+      sleep 0.2
+    done
+  else
+    curl -fsS -X PUT "http://127.0.0.1:$port/api/v1/directory/users" \
+      -H "Authorization: Bearer $RELANCE__DIRECTORY__TOKEN" -H 'Content-Type: application/json' \
+      --data-binary "@$RELANCE_ROOT/scripts/demo/users.json" >/dev/null || die "loading the sales team"
+  fi
 }
 
 start_inbox relance_e2e 18181 demo
@@ -61,5 +75,5 @@ log "browser tests (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{p
 RELANCE_E2E_URL=http://127.0.0.1:18181 RELANCE_E2E_EMPTY_URL=http://127.0.0.1:18182 \
   RELANCE_E2E_REMINDER="$bin/relance-reminder" \
   RELANCE_E2E_REMINDER_DB=postgres://postgres@127.0.0.1:5432/relance_e2e \
-  RELANCE_E2E_REMINDER_NAMESPACE=e2e18181 \
+  RELANCE_E2E_REMINDER_NAMESPACE=$(namespace 18181) \
   node --test --test-reporter=spec web/e2e/

@@ -77,6 +77,19 @@ ensure_nats() {
 
 psql_admin() { psql -w -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq "$@"; }
 
+# The demo data as a CRM would feed it: the directory (scripts/demo/*.json) through the inbox's
+# directory API at $1 with bearer $2, then the demo follow-ups with relance-migrate --demo ($3,
+# the binary) on database $4.
+load_demo() {
+  local base=$1 token=$2 migrate=$3 database=$4 kind
+  for kind in users organisations people; do
+    curl -fsS -X PUT "$base/api/v1/directory/$kind" -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/json' --data-binary "@$RELANCE_ROOT/scripts/demo/$kind.json" >/dev/null \
+      || die "loading the demo $kind through the directory API failed"
+  done
+  RELANCE__DATABASE__URL=$database "$migrate" --demo >/dev/null || die "loading the demo follow-ups failed"
+}
+
 # sqlx-cli (`cargo sqlx prepare`), the version of the sqlx crate in Cargo.lock.
 ensure_sqlx_cli() {
   local want

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the whole stack with demo data: PostgreSQL and NATS (installed and started when
-# missing), the schema, the demo data set, then gateway (8080), inbox (8081), scoring (8082)
-# and reminder (8083) in the background. Logs and pids go to .run/. Stop with scripts/stop.sh.
+# missing), the schema, gateway (8080), inbox (8081), scoring (8082) and reminder (8083) in the
+# background, then the demo data as a CRM feeds it (the directory API, then the follow-ups).
+# Logs and pids go to .run/. Stop with scripts/stop.sh.
 # RELANCE_PROFILE=release builds optimized binaries (default: dev, faster to build).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -31,11 +32,12 @@ fi
 export RELANCE_ENV=${RELANCE_ENV:-development}
 export RELANCE__GATEWAY__INGEST_TOKEN=${RELANCE__GATEWAY__INGEST_TOKEN:-dev-ingest-token-change-me}
 export RELANCE__AUTH__JWT_SECRET=${RELANCE__AUTH__JWT_SECRET:-dev-jwt-secret-change-me-0123456789}
+export RELANCE__DIRECTORY__TOKEN=${RELANCE__DIRECTORY__TOKEN:-dev-directory-token-change-me}
 
 "$(dirname "$0")/stop.sh" >/dev/null 2>&1 || true
 mkdir -p .run
-log "applying migrations and demo data"
-"$bin/relance-migrate" --demo
+log "applying migrations"
+"$bin/relance-migrate"
 
 # A half-started stack is worse than none: if a service does not come up, stop the others.
 started=
@@ -64,12 +66,16 @@ for entry in gateway:8080 inbox:8081 scoring:8082 reminder:8083; do
   done
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || die "$name not ready; see .run/$name.log"
 done
+log "loading the demo data through the directory API, as a CRM would"
+load_demo http://127.0.0.1:8081 "$RELANCE__DIRECTORY__TOKEN" "$bin/relance-migrate" \
+  "${RELANCE__DATABASE__URL:-postgres://postgres@127.0.0.1:5432/relance}"
 started=1
 
 cat <<TXT
 
 Relance is running (logs in .run/, stop with scripts/stop.sh):
   gateway   http://127.0.0.1:8080   (ingest token: $RELANCE__GATEWAY__INGEST_TOKEN)
+  directory http://127.0.0.1:8081/api/v1/directory   (CRM token: $RELANCE__DIRECTORY__TOKEN)
   web app   http://127.0.0.1:8081/dashboard   (sign in as a demo user)
   inbox     http://127.0.0.1:8081   (API: /openapi.json; token: POST /api/v1/auth/dev-login {"user_id":1})
   scoring   http://127.0.0.1:8082/metrics

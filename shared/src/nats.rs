@@ -339,46 +339,29 @@ pub async fn ensure_streams_eventually(
     }
 }
 
-/// The durable pull consumer scoring replicas share: explicit acks, redelivered after
-/// `ack_wait`, never given up on (poison messages are moved to the DLQ by scoring itself, so a
+/// A durable pull consumer several replicas share: explicit acks, redelivered after
+/// `ack_wait`, never given up on (poison messages are moved to a DLQ by the service itself, so a
 /// message is only ever dropped after it is safely elsewhere).
+pub fn durable_consumer_config(name: &str, description: &str, ack_wait: Duration) -> pull::Config {
+    pull::Config {
+        durable_name: Some(name.into()),
+        description: Some(description.into()),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        deliver_policy: jetstream::consumer::DeliverPolicy::All,
+        ack_wait,
+        max_deliver: -1,
+        max_ack_pending: 20_000,
+        ..Default::default()
+    }
+}
+
+/// Scoring's consumer of `EMAIL_EVENTS`.
 pub fn scoring_consumer_config(ack_wait: Duration) -> pull::Config {
-    pull::Config {
-        durable_name: Some(SCORING_CONSUMER.into()),
-        description: Some("Applies email events to sends, interactions and lead scores".into()),
-        ack_policy: jetstream::consumer::AckPolicy::Explicit,
-        deliver_policy: jetstream::consumer::DeliverPolicy::All,
+    durable_consumer_config(
+        SCORING_CONSUMER,
+        "Applies email events to sends, interactions and lead scores",
         ack_wait,
-        max_deliver: -1,
-        max_ack_pending: 20_000,
-        ..Default::default()
-    }
-}
-
-/// The durable pull consumer the inbox replicas share for the CRM's directory: as scoring's,
-/// explicit acks and never given up on (poison goes to `DIRECTORY_DLQ` first).
-pub fn directory_consumer_config(ack_wait: Duration) -> pull::Config {
-    pull::Config {
-        durable_name: Some(DIRECTORY_CONSUMER.into()),
-        description: Some("Applies the CRM's directory versions".into()),
-        ack_policy: jetstream::consumer::AckPolicy::Explicit,
-        deliver_policy: jetstream::consumer::DeliverPolicy::All,
-        ack_wait,
-        max_deliver: -1,
-        max_ack_pending: 20_000,
-        ..Default::default()
-    }
-}
-
-pub async fn directory_consumer(
-    js: &jetstream::Context,
-    names: &Names,
-    ack_wait: Duration,
-) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerSetupError> {
-    let stream = js.get_stream(names.crm_directory_stream()).await?;
-    Ok(stream
-        .get_or_create_consumer(DIRECTORY_CONSUMER, directory_consumer_config(ack_wait))
-        .await?)
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -389,15 +372,87 @@ pub enum ConsumerSetupError {
     Consumer(#[from] jetstream::stream::ConsumerError),
 }
 
+async fn durable_consumer(
+    js: &jetstream::Context,
+    stream: String,
+    config: pull::Config,
+) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerSetupError> {
+    let name = config.durable_name.clone().unwrap_or_default();
+    Ok(js
+        .get_stream(stream)
+        .await?
+        .get_or_create_consumer(&name, config)
+        .await?)
+}
+
 pub async fn scoring_consumer(
     js: &jetstream::Context,
     names: &Names,
     ack_wait: Duration,
 ) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerSetupError> {
-    let stream = js.get_stream(names.email_events_stream()).await?;
-    Ok(stream
-        .get_or_create_consumer(SCORING_CONSUMER, scoring_consumer_config(ack_wait))
-        .await?)
+    durable_consumer(
+        js,
+        names.email_events_stream(),
+        scoring_consumer_config(ack_wait),
+    )
+    .await
+}
+
+/// The inbox's consumer of `CRM_DIRECTORY`.
+pub async fn directory_consumer(
+    js: &jetstream::Context,
+    names: &Names,
+    ack_wait: Duration,
+) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerSetupError> {
+    let config = durable_consumer_config(
+        DIRECTORY_CONSUMER,
+        "Applies the CRM's directory versions",
+        ack_wait,
+    );
+    durable_consumer(js, names.crm_directory_stream(), config).await
+}
+
+/// The next batch of a pull subscription: waits for a first message (`Ok(None)` once `stop` is
+/// cancelled), then takes what is already waiting, up to `max`, for at most `wait`. An error
+/// means the subscription must be established again.
+pub async fn next_batch(
+    messages: &mut pull::Stream,
+    max: usize,
+    wait: Duration,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<Option<Vec<jetstream::Message>>, NextBatchError> {
+    loop {
+        let first = tokio::select! {
+            () = stop.cancelled() => return Ok(None),
+            next = futures::StreamExt::next(messages) => next,
+        };
+        let mut batch = match first {
+            None => return Err(NextBatchError::Ended),
+            Some(Err(error)) => {
+                tracing::warn!(%error, "pull error");
+                continue;
+            }
+            Some(Ok(message)) => vec![message],
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        while batch.len() < max {
+            match tokio::time::timeout_at(deadline, futures::StreamExt::next(messages)).await {
+                Ok(Some(Ok(message))) => batch.push(message),
+                Ok(Some(Err(error))) => {
+                    tracing::warn!(%error, "pull error");
+                    break;
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        return Ok(Some(batch));
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NextBatchError {
+    #[error("the message stream ended")]
+    Ended,
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
-use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -73,35 +72,14 @@ impl ScoringConsumer {
             .heartbeat(Duration::from_secs(5))
             .messages()
             .await?;
-        loop {
-            let first = tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                next = messages.next() => next,
-            };
-            let mut batch = match first {
-                None => anyhow::bail!("message stream ended"),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "pull error");
-                    continue;
-                }
-                Some(Ok(message)) => vec![message],
-            };
-            // Take what is already waiting, up to the batch size, for at most `batch_wait`.
-            let deadline = tokio::time::Instant::now() + self.batch_wait;
-            while batch.len() < self.batch_size {
-                match tokio::time::timeout_at(deadline, messages.next()).await {
-                    Ok(Some(Ok(message))) => batch.push(message),
-                    Ok(Some(Err(error))) => {
-                        tracing::warn!(%error, "pull error");
-                        break;
-                    }
-                    Ok(None) | Err(_) => break,
-                }
-            }
-            // The batch in hand is always finished, even when shutdown arrives meanwhile.
+        // The batch in hand is always finished, even when shutdown arrives meanwhile.
+        while let Some(batch) =
+            nats::next_batch(&mut messages, self.batch_size, self.batch_wait, shutdown).await?
+        {
             let span = tracing::info_span!("scoring.batch", size = batch.len());
             self.handle_batch(batch).instrument(span).await;
         }
+        Ok(())
     }
 
     async fn handle_batch(&self, batch: Vec<jetstream::Message>) {

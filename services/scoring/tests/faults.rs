@@ -53,6 +53,14 @@ async fn nats_restarted_during_ingest_loses_no_acknowledged_event() {
         }
         if request == 35 {
             nats.restart().await;
+            // The client reconnects on its own backoff, which grew during the outage: wait
+            // until the gateway says it is ready again, as a provider's retries would.
+            testing::wait_for(
+                Duration::from_secs(30),
+                "the gateway reconnected",
+                || async { (gateway.get("/readyz").await.status == 200).then_some(()) },
+            )
+            .await;
         }
         let batch = opens(request);
         let reply = gateway.ingest(&Value::from(batch)).await;

@@ -1,5 +1,6 @@
 //! `relance-migrate`: applies the schema (a Kubernetes Job, a compose one-shot, the start
-//! script). `--demo` then loads the demo data set, which is idempotent.
+//! script). `--demo` then loads the demo follow-ups (`scripts/demo/follow-ups.sql`, idempotent)
+//! on top of the demo directory, which the start script loads through the directory API first.
 
 use anyhow::Context;
 use clap::Parser;
@@ -12,7 +13,7 @@ use relance_shared::{db, Settings};
 #[derive(Parser)]
 #[command(name = "relance-migrate", version)]
 struct Cli {
-    /// Then load the demo data set (development; idempotent).
+    /// Then load the demo follow-ups (development; idempotent), after the demo directory.
     #[arg(long)]
     demo: bool,
 }
@@ -29,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
         "schema up to date"
     );
     if cli.demo {
-        sqlx::raw_sql(include_str!("../../../scripts/demo.sql"))
+        sqlx::raw_sql(include_str!("../../../scripts/demo/follow-ups.sql"))
             .execute(&pool)
             .await
             .context("loading demo data")?;

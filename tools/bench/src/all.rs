@@ -34,9 +34,10 @@ use crate::ingest::{self, IngestFigures, Load, Target};
 use crate::{baseline, inbox, reminder, seed};
 
 const BENCH_TOKEN: &str = "bench-ingest-token";
-const BENCH_JWT_SECRET: &str = "bench-jwt-secret-0123456789-0123456789";
+pub(crate) const BENCH_JWT_SECRET: &str = "bench-jwt-secret-0123456789-0123456789";
 
-fn settings(database_url: &str, nats: &str) -> Settings {
+/// Settings of a service the benchmarks start: its own database and NATS namespace, port 0.
+pub(crate) fn settings(database_url: &str, nats: &str) -> Settings {
     let mut s = Settings::default();
     s.database.url = SecretString::from(database_url.to_owned());
     s.nats.url = SecretString::from(nats.to_owned());
@@ -49,7 +50,7 @@ fn settings(database_url: &str, nats: &str) -> Settings {
     s
 }
 
-async fn delete_streams(settings: &Settings) {
+pub(crate) async fn delete_streams(settings: &Settings) {
     let url = secrecy::ExposeSecret::expose_secret(&settings.nats.url).to_owned();
     if let Ok(client) = async_nats::connect(url).await {
         let js = async_nats::jetstream::new(client);

@@ -107,8 +107,25 @@ options!(
         people,
         /// Interactions (1000000).
         interactions,
+        /// NATS URL of the inbox that takes the directory (nats://127.0.0.1:4222).
+        nats,
     }
 );
+
+options!(DirectoryOptions {
+    /// People to load (1000000).
+    people,
+    /// Versions per request (1000).
+    batch,
+    /// Requests in flight (4).
+    concurrency,
+    /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
+    server_url,
+    /// NATS URL (nats://127.0.0.1:4222).
+    nats,
+    /// The benchmark's own database, recreated (relance_bench_directory).
+    database,
+});
 
 options!(AllOptions {
     /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
@@ -166,6 +183,8 @@ pub enum Bench {
     Baseline(BaselineOptions),
     /// Realistic data at scale (as relance-seed).
     Seed(SeedOptions),
+    /// The initial load of a CRM's directory through the API: people/s.
+    Directory(DirectoryOptions),
 }
 
 /// Realistic data at scale for benchmarks: users, organisations, people and interactions.

@@ -5,6 +5,7 @@ pub mod all;
 pub mod args;
 pub mod baseline;
 pub mod cli;
+pub mod directory;
 pub mod inbox;
 pub mod ingest;
 pub mod reminder;

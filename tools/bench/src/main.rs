@@ -6,14 +6,16 @@
 //!   plans (see `inbox.rs`; seed with `relance-seed`);
 //! - `relance-bench reminder`: one reminder pass over 100,000 due interactions (see `reminder.rs`);
 //! - `relance-bench baseline`: the per-event transaction and raw JetStream limits (`baseline.rs`);
-//! - `relance-bench seed`: the same as `relance-seed`.
+//! - `relance-bench seed`: the same as `relance-seed`;
+//! - `relance-bench directory`: a CRM's initial load through the directory API, people/s
+//!   (see `directory.rs`).
 //!
 //! `relance-bench --help` and `relance-bench <benchmark> --help` list the options.
 
 use clap::Parser;
 
 use relance_bench::cli::{Bench, BenchCli};
-use relance_bench::{all, baseline, inbox, ingest, reminder, seed};
+use relance_bench::{all, baseline, directory, inbox, ingest, reminder, seed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Reminder(o) => reminder::run(&o.into_args()).await.map(|_| ()),
         Bench::Baseline(o) => baseline::run(&o.into_args()).await.map(|_| ()),
         Bench::Seed(o) => seed::run(&o.into_args()).await,
+        Bench::Directory(o) => directory::run(&o.into_args()).await.map(|_| ()),
     }
 }

@@ -1,8 +1,9 @@
-//! `relance-seed` (or `relance-bench seed`): fills a database with realistic CRM data at scale, for benchmarks and load
-//! tests: users, organisations, people (with owners), interactions in every status with
-//! assignees, due times in the past and future and nulls, and lead scores. Rows are generated
-//! inside PostgreSQL in chunks (fast, and a progress bar per table); the same `--seed` gives the
-//! same data.
+//! `relance-seed` (or `relance-bench seed`): fills a database with realistic CRM data at scale,
+//! for benchmarks and load tests: users, organisations, people (with owners), interactions in
+//! every status with assignees, due times in the past and future and nulls, and lead scores.
+//! The CRM's records (users, organisations, people) go through the directory API of an inbox the
+//! tool starts itself, as a real CRM's would; the rest is generated inside PostgreSQL in chunks
+//! (fast, and a progress bar per table); the same `--seed` gives the same data.
 //!
 //! ```text
 //! cargo run --release -p relance-bench --bin relance-seed -- --interactions 1000000 --users 1000
@@ -11,7 +12,7 @@
 //! Options: `--database-url URL` (default `postgres://postgres@127.0.0.1:5432/relance_bench`,
 //! created and migrated when missing), `--users N` (1000), `--organisations N` (5000),
 //! `--people N` (50000), `--interactions N` (1000000), `--seed F` (0.42, in -1..1), `--reset
-//! yes` to empty a database that already holds data (refused otherwise).
+//! yes` to empty a database that already holds data (refused otherwise), `--nats URL`.
 //!
 //! The mix, chosen to look like a CRM after two years of use: 55 % of interactions done,
 //! 30 % todo, 15 % in progress; 8 % unassigned, and some salespeople much busier than others
@@ -20,10 +21,13 @@
 
 use std::time::Instant;
 
-use crate::args::Args;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
 use sqlx::{Connection, PgConnection};
+
+use crate::args::Args;
+use crate::directory::DirectoryLoader;
 
 const CHUNK: i64 = 50_000;
 
@@ -90,11 +94,65 @@ async fn fill(conn: &mut PgConnection, what: &str, total: i64, sql: &str) -> any
 }
 
 /// Seeds the database `--database-url` names (see the module's documentation for options).
+const FIRST_NAMES_USERS: &[&str] = &[
+    "Camille", "Hugo", "Léa", "Louis", "Chloé", "Nathan", "Manon", "Lucas", "Inès", "Jules",
+];
+const LAST_NAMES_USERS: &[&str] = &[
+    "Martin", "Bernard", "Petit", "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre",
+    "Michel", "Garcia", "Roux",
+];
+const ORG_KINDS: &[&str] = &[
+    "Boulangeries",
+    "Atelier",
+    "Transports",
+    "Cabinet",
+    "Groupe",
+    "Maison",
+    "Studio",
+    "Laboratoires",
+];
+const ORG_NAMES: &[&str] = &[
+    "Dupain", "Lumière", "Rapides", "Horizon", "Azur", "Bellevue", "Cèdre", "Mistral", "Garonne",
+];
+const FIRST_NAMES_PEOPLE: &[&str] = &[
+    "Sophie", "Marc", "Nadia", "Thomas", "Julie", "Karim", "Emma", "Paul", "Sarah", "Yann",
+    "Aïcha", "Pierre",
+];
+const LAST_NAMES_PEOPLE: &[&str] = &[
+    "Durand",
+    "Lefèvre",
+    "Benali",
+    "Roux",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Chevalier",
+];
+
+/// A well-mixed number from an index and a salt (splitmix64), so the seeded data looks random
+/// but is the same every run.
+fn mix(index: usize, salt: u64) -> u64 {
+    let mut z = (index as u64)
+        .wrapping_add(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn pick(names: &[&'static str], index: usize, salt: u64) -> &'static str {
+    names[(index + mix(index, salt) as usize % 3) % names.len()]
+}
+
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     let url = args.get(
         "database-url",
         "postgres://postgres@127.0.0.1:5432/relance_bench",
     );
+    let nats = args.get("nats", "nats://127.0.0.1:4222");
     let users = positive(args, "users", 1_000)?;
     let organisations = positive(args, "organisations", 5_000)?;
     let people = positive(args, "people", 50_000)?;
@@ -120,8 +178,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         }
         sqlx::raw_sql(
             "TRUNCATE users, organisations, people, tasks, crm_interactions, email_sends, \
-             lead_scores, lead_score_history, processed_events, notifications \
-             RESTART IDENTITY CASCADE",
+             lead_scores, lead_score_history, processed_events, notifications, \
+             directory_tombstones, erased_addresses RESTART IDENTITY CASCADE",
         )
         .execute(&mut conn)
         .await?;
@@ -132,34 +190,59 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         .execute(&mut conn)
         .await?;
 
-    fill(
-        &mut conn,
-        "users",
-        users,
-        "INSERT INTO users (id, email, full_name, is_active) \
-         SELECT g, 'user' || g || '@relance.test', \
-           (ARRAY['Camille','Hugo','Léa','Louis','Chloé','Nathan','Manon','Lucas','Inès','Jules'])[1 + g % 10] \
-           || ' ' || (ARRAY['Martin','Bernard','Petit','Durand','Leroy','Moreau','Simon','Laurent','Lefèvre','Michel','Garcia','Roux'])[1 + (g / 10) % 12], \
-           random() > 0.02 \
-         FROM generate_series($1::bigint, $2::bigint) g",
-    )
-    .await?;
-    let organisations_sql =
-        "INSERT INTO organisations (id, name) \
-         SELECT g, (ARRAY['Boulangeries','Atelier','Transports','Cabinet','Groupe','Maison','Studio','Laboratoires'])[1 + g % 8] \
-           || ' ' || (ARRAY['Dupain','Lumière','Rapides','Horizon','Azur','Bellevue','Cèdre','Mistral','Garonne'])[1 + (g / 8) % 9] \
-           || ' ' || g \
-         FROM generate_series($1::bigint, $2::bigint) g";
-    fill(&mut conn, "organisations", organisations, organisations_sql).await?;
-    let people_sql = format!(
-        "INSERT INTO people (id, first_name, last_name, email, phone, organisation_id, owner_id) \
-         SELECT g, (ARRAY['Sophie','Marc','Nadia','Thomas','Julie','Karim','Emma','Paul','Sarah','Yann','Aïcha','Pierre'])[1 + g % 12], \
-           (ARRAY['Durand','Lefèvre','Benali','Roux','Fournier','Girard','Bonnet','Dupont','Lambert','Fontaine','Chevalier'])[1 + (g / 12) % 11], \
-           'contact' || g || '@client.test', '+33 6 ' || lpad((g % 100000000)::text, 8, '0'), \
-           1 + floor(random() * {organisations})::bigint, 1 + floor(random() * {users})::bigint \
-         FROM generate_series($1::bigint, $2::bigint) g"
-    );
-    fill(&mut conn, "people", people, &people_sql).await?;
+    // The CRM's records go through the directory API, as a real CRM's would (an inbox of the
+    // tool's own serves it); on a database emptied with RESTART IDENTITY their ids are 1..N,
+    // which the interactions below pick from.
+    let loader = DirectoryLoader::start(&url, &nats, 1_000, 4).await?;
+    let at = "2026-01-01T00:00:00Z";
+    let (users, organisations, people) = (users as usize, organisations as usize, people as usize);
+    let bar_for = |n: usize, what: &str| bar(n as i64, what);
+    let progress = bar_for(users, "users");
+    loader
+        .put_all(
+            "users",
+            users,
+            |u| {
+                json!({"external_id": format!("u-{u}"), "email": format!("user{u}@relance.test"),
+                       "name": format!("{} {}", pick(FIRST_NAMES_USERS, u, 1), pick(LAST_NAMES_USERS, u / 10, 2)),
+                       "active": mix(u, 3) % 50 != 0, "updated_at": at})
+            },
+            Some(&progress),
+        )
+        .await?;
+    progress.finish();
+    let progress = bar_for(organisations, "organisations");
+    loader
+        .put_all(
+            "organisations",
+            organisations,
+            |o| {
+                json!({"external_id": format!("o-{o}"),
+                       "name": format!("{} {} {o}", pick(ORG_KINDS, o, 4), pick(ORG_NAMES, o / 8, 5)),
+                       "updated_at": at})
+            },
+            Some(&progress),
+        )
+        .await?;
+    progress.finish();
+    let progress = bar_for(people, "people");
+    loader
+        .put_all(
+            "people",
+            people,
+            |p| {
+                json!({"external_id": format!("p-{p}"),
+                       "first_name": pick(FIRST_NAMES_PEOPLE, p, 6), "last_name": pick(LAST_NAMES_PEOPLE, p / 12, 7),
+                       "email": format!("contact{p}@client.test"), "phone": format!("+33 6 {:08}", p % 100_000_000),
+                       "organisation_external_id": format!("o-{}", mix(p, 8) as usize % organisations),
+                       "owner_external_id": format!("u-{}", mix(p, 9) as usize % users),
+                       "updated_at": at})
+            },
+            Some(&progress),
+        )
+        .await?;
+    progress.finish();
+    loader.stop().await;
     let interactions_sql = format!(
         "INSERT INTO crm_interactions (id, type, title, status, assignee_id, next_action_at, \
            person_id, organisation_id, author_id, created_at, updated_at) \
@@ -191,7 +274,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                FROM generate_series($1::bigint, $2::bigint)) picked \
          ON CONFLICT (person_id) DO NOTHING"
     );
-    fill(&mut conn, "lead scores", scored, &scores_sql).await?;
+    fill(&mut conn, "lead scores", scored as i64, &scores_sql).await?;
 
     // A bulk load is not news: the live relay (migration 0008) would otherwise publish a
     // million "created" changes to whoever is watching, and people seeded hot are not new

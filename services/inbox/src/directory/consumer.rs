@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
-use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -72,29 +71,18 @@ impl DirectoryConsumer {
             .heartbeat(Duration::from_secs(5))
             .messages()
             .await?;
-        loop {
-            let first = tokio::select! {
-                () = stop.cancelled() => return Ok(()),
-                next = messages.next() => next,
-            };
-            let mut batch = match first {
-                None => anyhow::bail!("message stream ended"),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "directory pull error");
-                    continue;
-                }
-                Some(Ok(message)) => vec![message],
-            };
-            let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
-            while batch.len() < self.batch_size {
-                match tokio::time::timeout_at(deadline, messages.next()).await {
-                    Ok(Some(Ok(message))) => batch.push(message),
-                    _ => break,
-                }
-            }
+        while let Some(batch) = nats::next_batch(
+            &mut messages,
+            self.batch_size,
+            Duration::from_millis(50),
+            stop,
+        )
+        .await?
+        {
             let span = tracing::info_span!("directory.batch", size = batch.len());
             self.handle(batch).instrument(span).await;
         }
+        Ok(())
     }
 
     async fn handle(&self, batch: Vec<jetstream::Message>) {

@@ -61,6 +61,28 @@ fn same_address_twice(
     }
 }
 
+/// A 422 on the `email` of each kept version (1-based positions in `kept`) whose address
+/// another record holds.
+fn refuse_taken(
+    taken: &[i64],
+    kept: &[usize],
+    in_batch: bool,
+    message: &str,
+) -> Result<(), DirectoryError> {
+    if taken.is_empty() {
+        return Ok(());
+    }
+    Err(DirectoryError::Invalid(
+        taken
+            .iter()
+            .map(|n| {
+                let index = kept[usize::try_from(n - 1).unwrap_or(0)];
+                FieldError::new(position(index, in_batch).field("email"), message)
+            })
+            .collect(),
+    ))
+}
+
 pub async fn put_users(
     conn: &mut PgConnection,
     versions: &[UserVersion],
@@ -118,20 +140,12 @@ pub async fn put_users(
     )
     .fetch_all(&mut *conn)
     .await?;
-    if !taken.is_empty() {
-        return Err(DirectoryError::Invalid(
-            taken
-                .into_iter()
-                .map(|n| {
-                    let index = kept[usize::try_from(n - 1).unwrap_or(0)];
-                    FieldError::new(
-                        position(index, in_batch).field("email"),
-                        "already the address of another user",
-                    )
-                })
-                .collect(),
-        ));
-    }
+    refuse_taken(
+        &taken,
+        &kept,
+        in_batch,
+        "already the address of another user",
+    )?;
     let written = sqlx::query!(
         r#"WITH input AS (
                SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[])
@@ -356,20 +370,12 @@ pub async fn put_people(
     )
     .fetch_all(&mut *conn)
     .await?;
-    if !taken.is_empty() {
-        return Err(DirectoryError::Invalid(
-            taken
-                .into_iter()
-                .map(|n| {
-                    let index = kept[usize::try_from(n - 1).unwrap_or(0)];
-                    FieldError::new(
-                        position(index, in_batch).field("email"),
-                        "already the address of another person",
-                    )
-                })
-                .collect(),
-        ));
-    }
+    refuse_taken(
+        &taken,
+        &kept,
+        in_batch,
+        "already the address of another person",
+    )?;
     let written = sqlx::query!(
         r#"WITH input AS (
                SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],

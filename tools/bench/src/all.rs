@@ -23,43 +23,14 @@
 
 use std::time::Instant;
 
-use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 use relance_shared::service::Service;
-use relance_shared::Settings;
 
 use crate::args::{fresh_database, Args};
 use crate::ingest::{self, IngestFigures, Load, Target};
+use crate::stack::{delete_streams, settings, BENCH_JWT_SECRET, BENCH_TOKEN};
 use crate::{baseline, inbox, reminder, seed};
-
-const BENCH_TOKEN: &str = "bench-ingest-token";
-pub(crate) const BENCH_JWT_SECRET: &str = "bench-jwt-secret-0123456789-0123456789";
-
-/// Settings of a service the benchmarks start: its own database and NATS namespace, port 0.
-pub(crate) fn settings(database_url: &str, nats: &str) -> Settings {
-    let mut s = Settings::default();
-    s.database.url = SecretString::from(database_url.to_owned());
-    s.nats.url = SecretString::from(nats.to_owned());
-    s.nats.namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    s.gateway.listen = ([127, 0, 0, 1], 0).into();
-    s.gateway.ingest_token = Some(SecretString::from(BENCH_TOKEN));
-    s.auth.jwt_secret = Some(SecretString::from(BENCH_JWT_SECRET));
-    s.scoring.listen = ([127, 0, 0, 1], 0).into();
-    s.inbox.listen = ([127, 0, 0, 1], 0).into();
-    s
-}
-
-pub(crate) async fn delete_streams(settings: &Settings) {
-    let url = secrecy::ExposeSecret::expose_secret(&settings.nats.url).to_owned();
-    if let Ok(client) = async_nats::connect(url).await {
-        let js = async_nats::jetstream::new(client);
-        let names = relance_shared::nats::Names::new(&settings.nats.namespace);
-        for stream in names.all_streams() {
-            let _ = js.delete_stream(stream).await;
-        }
-    }
-}
 
 /// A service running on a tokio runtime of its own, in a thread of its own.
 struct OwnRuntime {
@@ -316,7 +287,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let pool = sqlx::PgPool::connect(&bench_db).await?;
     relance_shared::db::migrate(&pool).await?;
     pool.close().await;
-    let inbox_settings = self::settings(&bench_db, &nats);
+    let inbox_settings = crate::stack::settings(&bench_db, &nats);
     let stop = CancellationToken::new();
     let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;
     let inbox_url = format!("http://127.0.0.1:{}", inbox_app.port());

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use relance_shared::service::Service;
 
-use crate::all::{delete_streams, settings};
 use crate::args::{fresh_database, percentile, Args};
+use crate::stack::{delete_streams, settings};
 
 const DIRECTORY_TOKEN: &str = "bench-directory-token-0123456789";
 

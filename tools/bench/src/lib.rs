@@ -10,3 +10,4 @@ pub mod inbox;
 pub mod ingest;
 pub mod reminder;
 pub mod seed;
+pub mod stack;

@@ -23,11 +23,12 @@ db=relance_fuzz
 psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 psql_admin -c "CREATE DATABASE $db" >/dev/null
 export RELANCE__DATABASE__URL=postgres://postgres@127.0.0.1:5432/$db
-"$bin/relance-migrate" --demo >/dev/null
+"$bin/relance-migrate" >/dev/null
 export RELANCE_ENV=development
 export RELANCE__AUTH__JWT_SECRET=fuzz-jwt-secret-0123456789-0123456789
 export RELANCE__GATEWAY__INGEST_TOKEN=fuzz-ingest-token-0123456789
 export RELANCE__PROVIDERS__POSTMARK__BASIC_AUTH=relance:fuzz-password
+export RELANCE__DIRECTORY__TOKEN=fuzz-directory-token-0123456789
 # A fixed namespace: the streams are reused run after run instead of piling up.
 export RELANCE__NATS__NAMESPACE=fuzz
 export RELANCE__TELEMETRY__LOG_LEVEL=error
@@ -40,6 +41,8 @@ RELANCE__GATEWAY__LISTEN=127.0.0.1:18280 "$bin/relance-gateway" >"${TMPDIR:-/tmp
 pids+=($!)
 wait_for_port 18281 inbox
 wait_for_port 18280 gateway
+# The demo data as the CRM feeds it (the fuzzer then runs on a realistic database).
+load_demo http://127.0.0.1:18281 "$RELANCE__DIRECTORY__TOKEN" "$bin/relance-migrate" "$RELANCE__DATABASE__URL"
 token=$(curl -fsS -X POST http://127.0.0.1:18281/api/v1/auth/dev-login -H 'Content-Type: application/json' \
   -d '{"user_id":1}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
 

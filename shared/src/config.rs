@@ -145,6 +145,24 @@ pub struct AuthSettings {
     pub dev_login: bool,
     /// Lifetime of the tokens dev-login issues.
     pub token_ttl_secs: u64,
+    pub oidc: OidcSettings,
+}
+
+/// Sign-in with the company's OpenID provider (docs/api.md, "Sign-in").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// The provider's issuer URL (`<issuer>/.well-known/openid-configuration`). Unset: only
+    /// HS256 tokens (`auth.jwt_secret`) are accepted.
+    pub issuer: Option<String>,
+    /// What the access tokens' `aud` must hold.
+    pub audience: Option<String>,
+    /// The web app's client id (a public client: code + PKCE).
+    pub client_id: Option<String>,
+    /// The scopes the web app asks for.
+    pub scopes: String,
+    /// Least seconds between two refetches of the provider's keys for an unknown `kid`.
+    pub jwks_min_refresh_secs: u64,
 }
 
 /// The CRM's feed of users, organisations and people (docs/api.md, "Directory").
@@ -360,6 +378,23 @@ impl Settings {
         }
         if self.nats.live_retention_hours == 0 {
             return Err(invalid("nats.live_retention_hours", "must be at least 1"));
+        }
+        if let Some(issuer) = &self.auth.oidc.issuer {
+            if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+                return Err(invalid("auth.oidc.issuer", "must be an http(s) URL"));
+            }
+            if self.auth.oidc.audience.as_deref().unwrap_or("").is_empty() {
+                return Err(invalid(
+                    "auth.oidc.audience",
+                    "must be set with auth.oidc.issuer",
+                ));
+            }
+            if self.auth.oidc.client_id.as_deref().unwrap_or("").is_empty() {
+                return Err(invalid(
+                    "auth.oidc.client_id",
+                    "must be set with auth.oidc.issuer (the web app signs in with it)",
+                ));
+            }
         }
         if self.auth.token_ttl_secs == 0 {
             return Err(invalid("auth.token_ttl_secs", "must be at least 1"));

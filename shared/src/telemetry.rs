@@ -30,6 +30,8 @@ impl Drop for TelemetryGuard {
 /// Installs the global subscriber. A tracer provider is always installed, with an exporter
 /// only when an endpoint is configured, so trace ids exist and propagate either way.
 pub fn init(service: &'static str, settings: &TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
+    // Every binary comes through here before it builds an HTTP client.
+    crate::tls::install_crypto_provider();
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(service)
         .build();
@@ -69,6 +71,7 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> anyhow::Resu
 /// For tests: a subscriber with trace ids (so propagation can be asserted) and quiet logs.
 /// Safe to call from every test; only the first call installs anything.
 pub fn init_for_tests() {
+    crate::tls::install_crypto_provider();
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let provider = SdkTracerProvider::builder().build();

@@ -126,17 +126,84 @@ fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenErr
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
 }
 
+/// How the web app signs in: `GET /api/v1/auth/config` (no token needed).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuthConfig {
+    /// `POST /api/v1/auth/dev-login` is on (development).
+    pub dev_login: bool,
+    /// The company's OpenID provider, when configured: the web app signs in there with code +
+    /// PKCE.
+    pub oidc: Option<OidcPublic>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OidcPublic {
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: String,
+}
+
+impl AuthConfig {
+    pub fn from_settings(auth: &relance_shared::config::AuthSettings) -> Self {
+        let oidc = &auth.oidc;
+        Self {
+            dev_login: auth.dev_login && auth.jwt_secret.is_some(),
+            oidc: match (&oidc.issuer, &oidc.client_id) {
+                (Some(issuer), Some(client_id)) => Some(OidcPublic {
+                    issuer: issuer.clone(),
+                    client_id: client_id.clone(),
+                    scopes: oidc.scopes.clone(),
+                }),
+                _ => None,
+            },
+        }
+    }
+}
+
 /// The caller, from `Authorization: Bearer <jwt>`; 401 otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurrentUser {
     pub id: i64,
 }
 
-/// What [`CurrentUser`] needs from the application state: the keys and "now".
+/// What [`CurrentUser`] needs from the application state: the HS256 keys (when
+/// `auth.jwt_secret` is set), the OpenID provider (when `auth.oidc.issuer` is), "now", and the
+/// users.
 #[derive(Clone)]
 pub struct Verifier {
-    pub tokens: TokenKeys,
+    pub tokens: Option<TokenKeys>,
+    pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
     pub clock: Clock,
+    pub pool: sqlx::PgPool,
+}
+
+impl Verifier {
+    /// The user a bearer token names: HS256 tokens are checked with `auth.jwt_secret`, RS256
+    /// and ES256 ones against the OpenID provider's keys; any other algorithm is refused.
+    pub async fn user(&self, token: &str) -> Result<i64, ApiError> {
+        let refused = |error: &dyn std::fmt::Display| {
+            tracing::debug!(%error, "token refused");
+            ApiError::Unauthorized
+        };
+        let alg = token
+            .split('.')
+            .next()
+            .and_then(|header| decode_json::<Header>(header).ok())
+            .map(|header| header.alg)
+            .ok_or(ApiError::Unauthorized)?;
+        match (alg.as_str(), &self.tokens, &self.oidc) {
+            ("HS256", Some(tokens), _) => tokens
+                .verify(token, self.clock.now())
+                .map_err(|e| refused(&e)),
+            ("RS256" | "ES256", _, Some(oidc)) => {
+                let claims = oidc.verify(token).await.map_err(|e| refused(&e))?;
+                crate::oidc::user_for(&self.pool, &claims)
+                    .await?
+                    .map_err(|no_user| ApiError::Forbidden(no_user.to_string()))
+            }
+            _ => Err(refused(&format!("{alg} tokens are not accepted"))),
+        }
+    }
 }
 
 impl<S> FromRequestParts<S> for CurrentUser
@@ -157,13 +224,7 @@ where
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .ok_or(ApiError::Unauthorized)?;
-        let id = verifier
-            .tokens
-            .verify(token.trim(), verifier.clock.now())
-            .map_err(|error| {
-                tracing::debug!(%error, "token refused");
-                ApiError::Unauthorized
-            })?;
+        let id = verifier.user(token.trim()).await?;
         tracing::Span::current().record("user_id", id);
         Ok(CurrentUser { id })
     }

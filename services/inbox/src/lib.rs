@@ -6,7 +6,7 @@
 //! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
 //! - the CRM's directory (users, organisations, people; erasure, merge): [`directory`];
 //! - the live inbox (change relay, SSE): [`live`];
-//! - tokens: [`auth`]; the handlers: [`handlers`]; the route table: [`routes`]; OpenAPI:
+//! - tokens: [`auth`] (HS256) and [`oidc`] (the company's OpenID provider); the handlers: [`handlers`]; the route table: [`routes`]; OpenAPI:
 //!   [`openapi`]; the web app: [`web`];
 //! - what handlers share: [`state`]; building and serving: [`startup`].
 
@@ -22,6 +22,7 @@ pub mod inbox_query;
 pub mod interactions;
 pub mod leads;
 pub mod live;
+pub mod oidc;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

@@ -22,7 +22,7 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "HS256 JWT, `sub` = user id, `exp` required (see POST /api/v1/auth/dev-login)",
+                        "An access token of the company's OpenID provider (RS256/ES256), or an HS256 JWT signed with `auth.jwt_secret` (`sub` = user id, `exp` required; see POST /api/v1/auth/dev-login)",
                     ))
                     .build(),
             ),
@@ -44,6 +44,7 @@ impl Modify for BearerAuth {
     info(title = "Relance inbox API", description = "The workflow inbox, one-click actions and hot leads. Errors are application/problem+json."),
     paths(
         handlers::auth::dev_login,
+        handlers::auth::config,
         handlers::auth::me,
         handlers::auth::users,
         handlers::interactions::inbox,

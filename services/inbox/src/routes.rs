@@ -11,6 +11,7 @@ use crate::{handlers, live, openapi};
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/auth/dev-login", post(handlers::auth::dev_login))
+        .route("/api/v1/auth/config", get(handlers::auth::config))
         .route("/api/v1/me", get(handlers::auth::me))
         .route("/api/v1/users", get(handlers::auth::users))
         .route("/api/v1/interactions", post(handlers::interactions::create))

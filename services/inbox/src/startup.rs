@@ -12,12 +12,13 @@ use relance_shared::http::{health, observe, serve};
 use relance_shared::service::Service;
 use relance_shared::{db, nats, Settings};
 
-use crate::auth::TokenKeys;
+use crate::auth::{AuthConfig, TokenKeys};
 use crate::clock::Clock;
 use crate::directory::consumer::DirectoryConsumer;
 use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
 use crate::live::sse::Live;
+use crate::oidc::Oidc;
 use crate::state::AppState;
 
 pub struct Application {
@@ -57,11 +58,14 @@ impl Service for Application {
 impl Application {
     /// As [`Service::build`], with "now" pinned (tests).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let secret = settings
-            .auth
-            .jwt_secret
-            .clone()
-            .context("auth.jwt_secret must be set: the inbox API verifies tokens with it")?;
+        anyhow::ensure!(
+            settings.auth.jwt_secret.is_some() || settings.auth.oidc.issuer.is_some(),
+            "auth.jwt_secret or auth.oidc.issuer must be set: the inbox API verifies tokens with them"
+        );
+        relance_shared::tls::install_crypto_provider();
+        let oidc = Oidc::from_settings(&settings.auth.oidc)
+            .context("auth.oidc: the HTTP client for the provider")?
+            .map(Arc::new);
         let pool = db::pool(&settings.database)?;
         if settings.database.migrate_on_start {
             db::migrate(&pool).await?;
@@ -92,7 +96,9 @@ impl Application {
         ));
         let state = Arc::new(AppState {
             pool: pool.clone(),
-            tokens: TokenKeys::new(secret),
+            tokens: settings.auth.jwt_secret.clone().map(TokenKeys::new),
+            oidc,
+            auth_config: AuthConfig::from_settings(&settings.auth),
             clock,
             default_tz: settings.inbox.default_timezone,
             heat: HeatLevels::from(&settings.scoring.rules),

@@ -6,15 +6,21 @@ use axum::extract::FromRef;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
-use crate::auth::{TokenKeys, Verifier};
+use crate::auth::{AuthConfig, TokenKeys, Verifier};
 use crate::clock::Clock;
 use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
 use crate::live::sse::Live;
+use crate::oidc::Oidc;
 
 pub struct AppState {
     pub pool: PgPool,
-    pub tokens: TokenKeys,
+    /// HS256 tokens (`auth.jwt_secret`): development and tokens the CRM mints.
+    pub tokens: Option<TokenKeys>,
+    /// The company's OpenID provider (`auth.oidc.*`).
+    pub oidc: Option<Arc<Oidc>>,
+    /// What `GET /api/v1/auth/config` tells the web app.
+    pub auth_config: AuthConfig,
     pub clock: Clock,
     pub default_tz: Tz,
     pub dev_login: bool,
@@ -35,7 +41,9 @@ impl FromRef<Arc<AppState>> for Verifier {
     fn from_ref(state: &Arc<AppState>) -> Self {
         Verifier {
             tokens: state.tokens.clone(),
+            oidc: state.oidc.clone(),
             clock: state.clock,
+            pool: state.pool.clone(),
         }
     }
 }

@@ -28,6 +28,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// Valid credentials that name nobody allowed in (an unknown or deactivated user).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("request body larger than {limit} bytes")]
@@ -58,6 +61,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -74,6 +78,7 @@ impl ApiError {
                 "Malformed request",
             ),
             ApiError::Unauthorized => ("https://relance.dev/problems/unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => ("https://relance.dev/problems/forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("https://relance.dev/problems/not-found", "Not found"),
             ApiError::PayloadTooLarge { .. } => (
                 "https://relance.dev/problems/too-large",

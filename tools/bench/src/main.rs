@@ -19,6 +19,7 @@ use relance_bench::{all, baseline, directory, inbox, ingest, reminder, seed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    relance_shared::tls::install_crypto_provider();
     match BenchCli::parse().command {
         Bench::All(o) => all::run(&o.into_args()).await,
         Bench::Ingest(o) => ingest::run(&o.into_args()).await.map(|_| ()),

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use relance_shared::http::openapi::{BadJson, NotJsonMediaType, Unauthorized};
 use relance_shared::http::{ApiError, ApiJson, FieldError};
 
-use crate::auth::CurrentUser;
+use crate::auth::{AuthConfig, CurrentUser};
 use crate::state::AppState;
 use relance_shared::http::openapi::Problem;
 
@@ -62,9 +62,9 @@ pub async fn dev_login(
     State(state): State<Arc<AppState>>,
     ApiJson(body): ApiJson<DevLogin>,
 ) -> Result<Json<Token>, ApiError> {
-    if !state.dev_login {
+    let Some(tokens) = state.tokens.as_ref().filter(|_| state.dev_login) else {
         return Err(ApiError::NotFound("dev-login is off".into()));
-    }
+    };
     let user = active_user(&state, body.user_id).await?.ok_or_else(|| {
         ApiError::Validation(vec![FieldError::new(
             "user_id",
@@ -74,7 +74,7 @@ pub async fn dev_login(
     let now = state.clock.now();
     let ttl = Duration::seconds(state.token_ttl_secs);
     Ok(Json(Token {
-        token: state.tokens.issue(user.id, now, ttl),
+        token: tokens.issue(user.id, now, ttl),
         token_type: "Bearer",
         expires_at: now + ttl,
         user,
@@ -115,4 +115,12 @@ pub async fn users(
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(users))
+}
+
+/// How to sign in: dev-login (development) and the company's OpenID provider, when configured.
+/// No token needed: the web app asks before anyone is signed in.
+#[utoipa::path(get, path = "/api/v1/auth/config", tag = "auth",
+    responses((status = 200, body = AuthConfig)))]
+pub async fn config(State(state): State<Arc<AppState>>) -> Json<AuthConfig> {
+    Json(state.auth_config.clone())
 }

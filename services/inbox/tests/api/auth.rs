@@ -149,6 +149,7 @@ async fn openapi_documents_every_route() {
         .collect();
     for (m, p) in [
         ("POST", "/api/v1/auth/dev-login"),
+        ("GET", "/api/v1/auth/config"),
         // The CRM's routes, behind `directory.token` (tests/api/directory.rs).
         ("PUT", "/api/v1/directory/users"),
         ("PUT", "/api/v1/directory/organisations"),

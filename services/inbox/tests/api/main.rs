@@ -10,5 +10,6 @@ mod filters;
 mod leads;
 mod live;
 mod notifications;
+mod oidc;
 mod pages;
 mod web;

@@ -20,6 +20,7 @@ export SQLX_OFFLINE=true
 log "cargo fmt --check"
 cargo fmt --all --check
 log "module import cycles (tools/checks/module_cycles.py)"
+command -v python3 >/dev/null || apt_install python3
 python3 tools/checks/module_cycles.py
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

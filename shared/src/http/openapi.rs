@@ -54,6 +54,11 @@ pub struct BadJson(pub Problem);
 #[response(status = 401, content_type = "application/problem+json")]
 pub struct Unauthorized(pub Problem);
 
+/// Valid credentials of nobody allowed in (an unknown or deactivated user).
+#[derive(utoipa::IntoResponses)]
+#[response(status = 403, content_type = "application/problem+json")]
+pub struct Forbidden(pub Problem);
+
 /// No such resource.
 #[derive(utoipa::IntoResponses)]
 #[response(status = 404, content_type = "application/problem+json")]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use relance_shared::http::openapi::{BadJson, NotJsonMediaType, Unauthorized};
+use relance_shared::http::openapi::{BadJson, Forbidden, NotJsonMediaType, Unauthorized};
 use relance_shared::http::{ApiError, ApiJson, FieldError};
 
 use crate::auth::{AuthConfig, CurrentUser};
@@ -86,6 +86,7 @@ pub async fn dev_login(
     responses(
         (status = 200, body = User),
         Unauthorized,
+        Forbidden,
         (status = 404, description = "the token's user no longer exists", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(
@@ -103,6 +104,7 @@ pub async fn me(
     responses(
         (status = 200, body = Vec<User>),
         Unauthorized,
+        Forbidden,
     ))]
 pub async fn users(
     State(state): State<Arc<AppState>>,

@@ -13,7 +13,9 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use relance_shared::http::openapi::{BadJson, Invalid, NotFound, NotJsonMediaType, Unauthorized};
+use relance_shared::http::openapi::{
+    BadJson, Forbidden, Invalid, NotFound, NotJsonMediaType, Unauthorized,
+};
 use relance_shared::http::{ApiError, ApiJson, ApiQuery};
 
 use super::path_id;
@@ -44,6 +46,7 @@ pub struct InboxPage {
     responses(
         (status = 200, body = InboxPage),
         Unauthorized,
+        Forbidden,
         (status = 422, description = "a parameter is invalid (each one named)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn inbox(
@@ -100,6 +103,7 @@ pub async fn inbox(
     responses(
         (status = 200, body = Stats),
         Unauthorized,
+        Forbidden,
         Invalid,
     ))]
 pub async fn stats(
@@ -161,6 +165,7 @@ impl CsvRow for Interaction {
     responses(
         (status = 200, content_type = "text/csv", body = String),
         Unauthorized,
+        Forbidden,
         Invalid,
     ))]
 pub async fn export(
@@ -194,6 +199,7 @@ pub async fn export(
     responses(
         (status = 200, body = Interaction),
         Unauthorized,
+        Forbidden,
         NotFound,
         Invalid,
     ))]
@@ -213,6 +219,7 @@ pub async fn get_one(
         (status = 201, body = Interaction),
         BadJson,
         Unauthorized,
+        Forbidden,
         NotJsonMediaType,
         Invalid,
     ))]
@@ -273,6 +280,7 @@ pub struct NextActionChange {
         NotJsonMediaType,
         (status = 200, body = Interaction),
         Unauthorized,
+        Forbidden,
         NotFound,
         Invalid,
     ))]
@@ -295,6 +303,7 @@ pub async fn set_status(
         NotJsonMediaType,
         (status = 200, body = Interaction),
         Unauthorized,
+        Forbidden,
         NotFound,
         Invalid,
     ))]
@@ -317,6 +326,7 @@ pub async fn set_assignee(
         NotJsonMediaType,
         (status = 200, body = Interaction),
         Unauthorized,
+        Forbidden,
         NotFound,
         Invalid,
     ))]
@@ -340,6 +350,7 @@ pub async fn set_next_action(
         NotJsonMediaType,
         (status = 200, body = BulkResult),
         Unauthorized,
+        Forbidden,
         Invalid,
     ))]
 pub async fn bulk(

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use relance_shared::http::openapi::{Invalid, NotFound, Unauthorized};
+use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError};
 
 use super::path_id;
@@ -98,6 +98,7 @@ fn parse(
     responses(
         (status = 200, body = HotLeads),
         Unauthorized,
+        Forbidden,
         Invalid,
     ))]
 pub async fn hot(
@@ -139,6 +140,7 @@ impl CsvRow for HotLead {
     responses(
         (status = 200, content_type = "text/csv", body = String),
         Unauthorized,
+        Forbidden,
         Invalid,
     ))]
 pub async fn export(
@@ -162,6 +164,7 @@ pub async fn export(
     responses(
         (status = 200, body = PersonScore),
         Unauthorized,
+        Forbidden,
         NotFound,
         Invalid,
     ))]

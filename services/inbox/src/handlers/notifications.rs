@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use relance_shared::http::openapi::{Invalid, NotFound, Unauthorized};
+use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError};
 
 use super::path_id;
@@ -50,6 +50,7 @@ pub struct ListParams {
     responses(
         (status = 200, body = NotificationList),
         Unauthorized,
+        Forbidden,
         Invalid,
     ))]
 pub async fn list(
@@ -93,6 +94,7 @@ pub async fn list(
     responses(
         (status = 200, body = Notification),
         Unauthorized,
+        Forbidden,
         NotFound,
         Invalid,
     ))]

@@ -28,7 +28,7 @@ use futures::{SinkExt, Stream, StreamExt};
 use serde_json::json;
 use tracing::Instrument;
 
-use relance_shared::http::openapi::{Invalid, Unauthorized, Unavailable};
+use relance_shared::http::openapi::{Forbidden, Invalid, Unauthorized, Unavailable};
 use relance_shared::http::{ApiError, FieldError};
 
 use crate::auth::CurrentUser;
@@ -84,6 +84,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         (status = 200, description = "Server-Sent Events: ready, interaction, notification, reset",
             content_type = "text/event-stream", body = String),
         Unauthorized,
+        Forbidden,
         Invalid,
         Unavailable,
     ))]

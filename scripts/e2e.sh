@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Browser tests of the web app against the real inbox service: builds web/, starts two inbox
-# instances (demo data; an empty database with users only, for the empty states) on their own
-# databases, and runs web/e2e with Debian's Chromium. Screenshots land in web/e2e/artifacts/.
+# Browser tests of the web app against the real inbox service: builds web/, starts three inbox
+# instances (demo data; an empty database with users only, for the empty states; demo data
+# behind a real OpenID provider, oidc-provider) on their own databases, and runs web/e2e with
+# Debian's Chromium. Screenshots land in web/e2e/artifacts/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$RELANCE_ROOT"
@@ -33,15 +34,17 @@ trap cleanup EXIT
 run_id=$$
 namespace() { echo "e2e$1_$run_id"; }
 
-start_inbox() { # database port demo|empty
+start_inbox() { # database port demo|empty [VAR=value ...]
   local db=$1 port=$2 data=$3
+  local extra=("${@:4}")
   psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
   psql_admin -c "CREATE DATABASE $db" >/dev/null
   local url="postgres://postgres@127.0.0.1:5432/$db"
   RELANCE__DATABASE__URL=$url "$bin/relance-migrate" >/dev/null
   # A NATS namespace per instance and run: each one's live feed carries its own database's
   # changes, and a rerun's notification ids are not dropped as duplicates of the last run's.
-  RELANCE__DATABASE__URL=$url RELANCE__INBOX__LISTEN=127.0.0.1:$port RELANCE__NATS__NAMESPACE=$(namespace "$port") \
+  env RELANCE__DATABASE__URL="$url" RELANCE__INBOX__LISTEN="127.0.0.1:$port" \
+    RELANCE__NATS__NAMESPACE="$(namespace "$port")" "${extra[@]}" \
     "$bin/relance-inbox" >"${TMPDIR:-/tmp}/relance-e2e-$port.log" 2>&1 &
   pids+=($!)
   local ready=
@@ -69,6 +72,13 @@ start_inbox() { # database port demo|empty
 
 start_inbox relance_e2e 18181 demo
 start_inbox relance_e2e_empty 18182 empty
+# Sign-in with a real OpenID provider (oidc-provider, the npm package): an inbox that trusts it.
+node web/e2e/oidc-provider.mjs 18390 http://127.0.0.1:18183 75 >"${TMPDIR:-/tmp}/relance-e2e-oidc.log" 2>&1 &
+pids+=($!)
+wait_for_port 18390 "oidc-provider"
+start_inbox relance_e2e_oidc 18183 demo RELANCE__AUTH__OIDC__ISSUER=http://127.0.0.1:18390 \
+  RELANCE__AUTH__OIDC__AUDIENCE=relance-api RELANCE__AUTH__OIDC__CLIENT_ID=relance-web \
+  RELANCE__AUTH__DEV_LOGIN=false
 
 log "browser tests (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
 # The live-feed test runs one reminder pass against the demo instance's database and namespace.
@@ -76,4 +86,5 @@ RELANCE_E2E_URL=http://127.0.0.1:18181 RELANCE_E2E_EMPTY_URL=http://127.0.0.1:18
   RELANCE_E2E_REMINDER="$bin/relance-reminder" \
   RELANCE_E2E_REMINDER_DB=postgres://postgres@127.0.0.1:5432/relance_e2e \
   RELANCE_E2E_REMINDER_NAMESPACE=$(namespace 18181) \
+  RELANCE_E2E_OIDC_URL=http://127.0.0.1:18183 RELANCE_E2E_OIDC_ISSUER=http://127.0.0.1:18390 \
   node --test --test-reporter=spec web/e2e/

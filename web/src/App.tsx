@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 
 import { api, session } from './api';
+import { completeSignIn, completeSilentRenew, signOut } from './auth';
 import { useLive, useMarkRead, useNotifications } from './hooks';
 import type { LiveStatus } from './live';
 import { Dashboard } from './pages/Dashboard';
@@ -85,15 +86,46 @@ function SignedInChrome({ me }: { me: number | null }) {
   );
 }
 
+/** Back from the provider: the code is exchanged, then on to the page the user was on. */
+function SignInCallback({ silent }: { silent: boolean }) {
+  const config = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
+  const queryClient = useQueryClient();
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const oidc = config.data?.oidc;
+    if (!oidc) return;
+    if (silent) {
+      completeSilentRenew(oidc).catch(() => undefined);
+      return;
+    }
+    completeSignIn(oidc)
+      .then((returnTo) => {
+        queryClient.clear();
+        navigate(returnTo, true);
+      })
+      .catch((e) => setError(`Connexion impossible : ${e instanceof Error ? e.message : String(e)}`));
+  }, [config.data, silent, queryClient]);
+  return (
+    <main className="login">
+      <p role="status">Connexion…</p>
+      {error && <p role="alert" className="error">{error}</p>}
+    </main>
+  );
+}
+
 export function App() {
   const { path } = useLocation();
   const queryClient = useQueryClient();
+  const authConfig = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
   const me = useQuery({ queryKey: ['me', session.token()], queryFn: api.me, enabled: !!session.token(), retry: false });
 
   useEffect(() => {
     if (path === '/' || path === '') navigate('/dashboard', true);
   }, [path]);
 
+  if (path === '/auth/callback' || path === '/auth/silent') {
+    return <SignInCallback silent={path === '/auth/silent'} />;
+  }
   if (!session.token() || me.isError || path === '/login') {
     return <Login onSignedIn={() => { queryClient.clear(); navigate('/dashboard'); }} />;
   }
@@ -105,7 +137,19 @@ export function App() {
         <Link to="/dashboard/inbox" current={path === '/dashboard/inbox'}>Boîte de réception</Link>
         <SignedInChrome me={me.data?.id ?? null} />
         <p className="who">{me.data ? me.data.full_name : '…'}</p>
-        <button type="button" className="link" onClick={() => { session.clear(); queryClient.clear(); navigate('/login'); }}>
+        <button
+          type="button"
+          className="link"
+          onClick={() => {
+            const oidc = authConfig.data?.oidc;
+            queryClient.clear();
+            if (oidc) signOut(oidc).catch(() => navigate('/login'));
+            else {
+              session.clear();
+              navigate('/login');
+            }
+          }}
+        >
           Se déconnecter
         </button>
       </nav>

@@ -73,6 +73,10 @@ export type Notifications = z.infer<typeof Notifications>;
 export const User = z.object({ id: z.number(), full_name: z.string(), email: z.string() });
 export type User = z.infer<typeof User>;
 export const Token = z.object({ token: z.string(), expires_at: z.string(), user: User });
+export const OidcConfig = z.object({ issuer: z.string(), client_id: z.string(), scopes: z.string() });
+export type OidcConfig = z.infer<typeof OidcConfig>;
+export const AuthConfig = z.object({ dev_login: z.boolean(), oidc: OidcConfig.nullable() });
+export type AuthConfig = z.infer<typeof AuthConfig>;
 
 const TOKEN_KEY = 'relance.token';
 export const session = {
@@ -136,6 +140,7 @@ export const api = {
   notifications: () => call(Notifications, '/api/v1/notifications?limit=20'),
   markRead: (id: number) => call(Notification, `/api/v1/notifications/${id}/read`, { method: 'PATCH' }),
   me: () => call(User, '/api/v1/me'),
+  authConfig: () => call(AuthConfig, '/api/v1/auth/config'),
   devLogin: (user_id: number) =>
     call(Token, '/api/v1/auth/dev-login', { method: 'POST', body: JSON.stringify({ user_id }) }),
 };

@@ -37,6 +37,8 @@ pub fn routes(dir: &Path) -> Option<Router> {
         Router::new()
             .route("/", get(page.clone()))
             .route("/login", get(page.clone()))
+            // The OpenID provider sends the browser back here (code + PKCE, silent renewal).
+            .route("/auth/{*step}", get(page.clone()))
             .route("/dashboard", get(page.clone()))
             .route("/dashboard/{*screen}", get(page))
             .nest_service(

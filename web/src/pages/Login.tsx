@@ -1,6 +1,8 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 
 import { api, session } from '../api';
+import { currentPage, signIn } from '../auth';
 
 const DEMO_USERS = [
   { id: 1, name: 'Camille Martin' },
@@ -8,10 +10,12 @@ const DEMO_USERS = [
   { id: 3, name: 'Léa Petit' },
 ];
 
-/** Picks a demo user through dev-login (only where the server allows it). */
+/** Sign-in with the company's provider when the server has one; demo users through dev-login
+ * where the server allows it (development). */
 export function Login({ onSignedIn }: { onSignedIn: () => void }) {
   const [error, setError] = useState<string | null>(null);
-  const signIn = async (id: number) => {
+  const config = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
+  const devSignIn = async (id: number) => {
     setError(null);
     try {
       const token = await api.devLogin(id);
@@ -23,17 +27,35 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
         : `Connexion impossible : ${e instanceof Error ? e.message : String(e)}`);
     }
   };
+  const oidc = config.data?.oidc;
   return (
     <main className="login">
       <h1>Relance</h1>
-      <p>Choisissez un utilisateur de démonstration :</p>
-      <ul className="users">
-        {DEMO_USERS.map((u) => (
-          <li key={u.id}>
-            <button type="button" onClick={() => signIn(u.id)}>{u.name}</button>
-          </li>
-        ))}
-      </ul>
+      {oidc && (
+        <p>
+          <button
+            type="button"
+            onClick={() => signIn(oidc, currentPage()).catch((e) => setError(`Connexion impossible : ${String(e)}`))}
+          >
+            Se connecter avec le compte de l&apos;entreprise
+          </button>
+        </p>
+      )}
+      {(config.data?.dev_login ?? !config.data) && (
+        <>
+          <p>Choisissez un utilisateur de démonstration :</p>
+          <ul className="users">
+            {DEMO_USERS.map((u) => (
+              <li key={u.id}>
+                <button type="button" onClick={() => devSignIn(u.id)}>{u.name}</button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {config.isSuccess && !oidc && !config.data.dev_login && (
+        <p role="alert" className="error">Aucun moyen de connexion n&apos;est configuré sur ce serveur.</p>
+      )}
       {error && <p role="alert" className="error">{error}</p>}
     </main>
   );

@@ -37,6 +37,7 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
 pub struct Settings {
     pub database: DatabaseSettings,
     pub nats: NatsSettings,
+    pub http: HttpSettings,
     pub gateway: GatewaySettings,
     pub scoring: ScoringSettings,
     pub inbox: InboxSettings,
@@ -77,6 +78,16 @@ pub struct NatsSettings {
     pub live_retention_hours: u64,
 }
 
+/// What every HTTP service enforces on its clients (docs/configuration.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// A connection whose request head has not arrived within this many seconds is closed.
+    pub header_timeout_secs: u64,
+    /// A request not answered (its response head) within this many seconds gets a 503.
+    pub request_timeout_secs: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySettings {
@@ -114,6 +125,9 @@ pub struct InboxSettings {
     /// Seconds between SSE heartbeats on `/api/v1/stream` (a comment line), so proxies and
     /// load balancers do not close an idle live connection.
     pub live_heartbeat_secs: u64,
+    /// Live streams one user may hold open at once (each one is a JetStream consumer); one
+    /// more is a 429.
+    pub max_streams_per_user: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -340,6 +354,12 @@ impl Settings {
         if self.directory.ack_wait_secs == 0 {
             return Err(invalid("directory.ack_wait_secs", "must be at least 1"));
         }
+        if self.http.header_timeout_secs == 0 {
+            return Err(invalid("http.header_timeout_secs", "must be at least 1"));
+        }
+        if self.http.request_timeout_secs == 0 {
+            return Err(invalid("http.request_timeout_secs", "must be at least 1"));
+        }
         if self.gateway.max_batch == 0 {
             return Err(invalid("gateway.max_batch", "must be at least 1"));
         }
@@ -372,6 +392,9 @@ impl Settings {
             if secret.expose_secret().len() < 32 {
                 return Err(invalid("auth.jwt_secret", "must be at least 32 bytes"));
             }
+        }
+        if self.inbox.max_streams_per_user == 0 {
+            return Err(invalid("inbox.max_streams_per_user", "must be at least 1"));
         }
         if self.inbox.live_heartbeat_secs == 0 {
             return Err(invalid("inbox.live_heartbeat_secs", "must be at least 1"));

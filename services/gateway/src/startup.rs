@@ -18,6 +18,7 @@ use crate::signatures::ProviderKeys;
 use crate::state::AppState;
 
 pub struct Application {
+    http: relance_shared::config::HttpSettings,
     listener: TcpListener,
     router: Router,
     port: u16,
@@ -57,6 +58,7 @@ impl Service for Application {
         let listener = serve::bind(settings.gateway.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {
+            http: settings.http.clone(),
             listener,
             router,
             port,
@@ -68,7 +70,7 @@ impl Service for Application {
     }
 
     async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
-        serve::serve(self.listener, self.router, stop).await?;
+        serve::serve(self.listener, self.router, stop, &self.http).await?;
         Ok(())
     }
 }

@@ -17,11 +17,12 @@ use crate::clock::Clock;
 use crate::directory::consumer::DirectoryConsumer;
 use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
-use crate::live::sse::Live;
+use crate::live::sse::{Live, StreamSlots};
 use crate::oidc::Oidc;
 use crate::state::AppState;
 
 pub struct Application {
+    http: relance_shared::config::HttpSettings,
     listener: TcpListener,
     router: Router,
     port: u16,
@@ -50,7 +51,7 @@ impl Service for Application {
             stopping.cancelled().await;
             closing.cancel();
         });
-        serve::serve(self.listener, self.router, stop).await?;
+        serve::serve(self.listener, self.router, stop, &self.http).await?;
         Ok(())
     }
 }
@@ -114,6 +115,7 @@ impl Application {
                 js,
                 names,
                 heartbeat: std::time::Duration::from_secs(settings.inbox.live_heartbeat_secs),
+                streams: Arc::new(StreamSlots::new(settings.inbox.max_streams_per_user)),
                 closing: closing.clone(),
             },
         });
@@ -132,6 +134,7 @@ impl Application {
         let listener = serve::bind(settings.inbox.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {
+            http: settings.http.clone(),
             listener,
             router,
             port,

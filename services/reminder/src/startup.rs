@@ -61,6 +61,7 @@ impl Reminder {
 }
 
 pub struct Application {
+    http: relance_shared::config::HttpSettings,
     reminder: Reminder,
     listener: TcpListener,
     router: Router,
@@ -80,6 +81,7 @@ impl Service for Application {
         let listener = serve::bind(settings.reminder.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {
+            http: settings.http.clone(),
             reminder,
             listener,
             router,
@@ -96,7 +98,7 @@ impl Service for Application {
     async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
         let Reminder { pass, interval, .. } = self.reminder;
         let scheduler = tokio::spawn(pass::run_forever(pass, interval, stop.clone()));
-        let served = serve::serve(self.listener, self.router, stop.clone()).await;
+        let served = serve::serve(self.listener, self.router, stop.clone(), &self.http).await;
         stop.cancel();
         let _ = scheduler.await;
         served?;

@@ -15,6 +15,7 @@ use relance_shared::{db, Settings};
 use crate::consumer::ScoringConsumer;
 
 pub struct Application {
+    http: relance_shared::config::HttpSettings,
     listener: TcpListener,
     router: Router,
     port: u16,
@@ -50,6 +51,7 @@ impl Service for Application {
         let listener = serve::bind(settings.scoring.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {
+            http: settings.http.clone(),
             listener,
             router,
             port,
@@ -64,7 +66,7 @@ impl Service for Application {
     /// The batch in hand is finished and acknowledged, then the consumer and the port stop.
     async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
         let consumer = tokio::spawn(self.consumer.run(stop.clone()));
-        serve::serve(self.listener, self.router, stop).await?;
+        serve::serve(self.listener, self.router, stop, &self.http).await?;
         consumer.await??;
         Ok(())
     }

@@ -79,6 +79,11 @@ pub struct NotJsonMediaType(pub Problem);
 #[response(status = 422, content_type = "application/problem+json")]
 pub struct Invalid(pub Problem);
 
+/// A limit reached: retry after `Retry-After` seconds.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 429, content_type = "application/problem+json")]
+pub struct TooMany(pub Problem);
+
 /// A dependency (NATS, PostgreSQL) is not available: retry.
 #[derive(utoipa::IntoResponses)]
 #[response(status = 503, content_type = "application/problem+json")]

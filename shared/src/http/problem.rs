@@ -41,6 +41,12 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0} is unavailable, try again later")]
     Unavailable(&'static str),
+    /// A limit reached: try again after `retry_after_secs` (the `Retry-After` header).
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -67,6 +73,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +98,10 @@ impl ApiError {
             ApiError::Validation(_) => {
                 ("https://relance.dev/problems/validation", "Invalid request")
             }
+            ApiError::TooManyRequests { .. } => (
+                "https://relance.dev/problems/too-many-requests",
+                "Too many requests",
+            ),
             ApiError::Unavailable(_) => (
                 "https://relance.dev/problems/unavailable",
                 "Service unavailable",
@@ -139,6 +150,15 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(*retry_after_secs),
             );
         }
         response

@@ -1,9 +1,26 @@
 //! Binding and serving with graceful shutdown (SIGTERM or ctrl-c): in-flight requests finish,
-//! new connections are refused, then the process exits.
+//! new connections are refused, then the process exits. Every service serves through here, so
+//! every one enforces the same limits on its clients (`http.*`): a request head must arrive
+//! within `header_timeout_secs` (hyper closes the connection otherwise: a client trickling its
+//! head cannot hold a connection), and a response head must be ready within
+//! `request_timeout_secs` (503 problem+json with `Retry-After` otherwise; a streamed body,
+//! the SSE feed or a CSV export, then goes on).
 
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::config::HttpSettings;
+use crate::http::ApiError;
 
 /// Binds `listen`; port 0 picks a free port (tests read it back from the listener).
 pub async fn bind(listen: std::net::SocketAddr) -> std::io::Result<TcpListener> {
@@ -18,10 +35,61 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     stop: CancellationToken,
+    limits: &HttpSettings,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await
+    let deadline = Duration::from_secs(limits.request_timeout_secs);
+    let router = router.layer(axum::middleware::from_fn(move |request, next| {
+        answer_within(deadline, request, next)
+    }));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_timeout_secs));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, say: wait a little instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A 503 when the response head is not ready within `deadline`.
+async fn answer_within(deadline: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("http_requests_refused_total", "reason" => "deadline").increment(1);
+            let mut response = ApiError::Unavailable("the request took too long").into_response();
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            response
+        }
+    }
 }
 
 /// Completes on SIGTERM (Kubernetes, compose) or ctrl-c.
@@ -62,4 +130,85 @@ pub fn shutdown_token() -> CancellationToken {
         child.cancel();
     });
     token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn served(limits: HttpSettings) -> (std::net::SocketAddr, CancellationToken) {
+        let router = Router::new().route("/fast", get(|| async { "ok" })).route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let listener = bind(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        tokio::spawn(async move { serve(listener, router, token, &limits).await });
+        (addr, stop)
+    }
+
+    async fn exchange(addr: std::net::SocketAddr, head: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_client_trickling_its_request_head_is_disconnected() {
+        let (addr, stop) = served(HttpSettings {
+            header_timeout_secs: 1,
+            request_timeout_secs: 30,
+        })
+        .await;
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut rest = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(4), stream.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "still open after 4 s");
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+        // A complete head is answered as usual.
+        let answer = exchange(
+            addr,
+            "GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_request_not_answered_in_time_gets_a_503_to_retry() {
+        let (addr, stop) = served(HttpSettings {
+            header_timeout_secs: 10,
+            request_timeout_secs: 1,
+        })
+        .await;
+        let answer = exchange(
+            addr,
+            "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.to_lowercase().contains("retry-after: 1"), "{answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        stop.cancel();
+    }
 }

@@ -28,7 +28,7 @@ use futures::{SinkExt, Stream, StreamExt};
 use serde_json::json;
 use tracing::Instrument;
 
-use relance_shared::http::openapi::{Forbidden, Invalid, Unauthorized, Unavailable};
+use relance_shared::http::openapi::{Forbidden, Invalid, TooMany, Unauthorized, Unavailable};
 use relance_shared::http::{ApiError, FieldError};
 
 use crate::auth::CurrentUser;
@@ -86,6 +86,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         Unauthorized,
         Forbidden,
         Invalid,
+        TooMany,
         Unavailable,
     ))]
 pub async fn stream(
@@ -100,6 +101,17 @@ pub async fn stream(
     ApiError,
 > {
     let last_event_id = last_event_id(&headers)?;
+    // Each stream is a JetStream consumer: a user (tabs, devices) holds a few, not hundreds.
+    let slot = live
+        .streams
+        .take(user.id)
+        .ok_or_else(|| ApiError::TooManyRequests {
+            detail: format!(
+                "at most {} live streams per user: close one (another tab?)",
+                live.streams.max
+            ),
+            retry_after_secs: 5,
+        })?;
     let unavailable = |_| ApiError::Unavailable("the live stream is not available");
     let stream = live
         .js
@@ -154,6 +166,7 @@ pub async fn stream(
     tokio::spawn(
         async move {
             let _connected = ConnectionGauge;
+            let _slot = slot;
             if tx.send(Ok(first)).await.is_err() {
                 return;
             }
@@ -207,6 +220,61 @@ pub async fn stream(
     let headers = [("x-accel-buffering", "no")];
     let heartbeat = KeepAlive::new().interval(live.heartbeat).text("heartbeat");
     Ok((headers, Sse::new(rx).keep_alive(heartbeat)))
+}
+
+/// The live streams each user holds open, bounded by `inbox.max_streams_per_user`.
+pub struct StreamSlots {
+    pub max: usize,
+    by_user: std::sync::Mutex<HashMap<i64, usize>>,
+}
+
+impl StreamSlots {
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            by_user: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A slot for one more stream of `user`, freed when dropped; `None` at the limit.
+    fn take(self: &std::sync::Arc<Self>, user: i64) -> Option<StreamSlot> {
+        let mut by_user = self
+            .by_user
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let held = by_user.entry(user).or_insert(0);
+        if *held >= self.max {
+            metrics::counter!("http_requests_refused_total", "reason" => "streams_per_user")
+                .increment(1);
+            return None;
+        }
+        *held += 1;
+        Some(StreamSlot {
+            slots: self.clone(),
+            user,
+        })
+    }
+}
+
+pub struct StreamSlot {
+    slots: std::sync::Arc<StreamSlots>,
+    user: i64,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut by_user = self
+            .slots
+            .by_user
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(held) = by_user.get_mut(&self.user) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                by_user.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// Decrements the connection gauge when the connection's task ends.
@@ -271,6 +339,8 @@ pub struct Live {
     pub js: async_nats::jetstream::Context,
     pub names: relance_shared::nats::Names,
     pub heartbeat: Duration,
+    /// The streams each user holds, bounded.
+    pub streams: std::sync::Arc<StreamSlots>,
     /// Cancelled when the server shuts down: every stream ends (clients reconnect elsewhere
     /// with their Last-Event-ID).
     pub closing: tokio_util::sync::CancellationToken,

@@ -457,3 +457,30 @@ async fn an_email_open_and_a_hot_lead_made_by_scoring_reach_the_stream() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_user_holds_a_bounded_number_of_streams_and_a_closed_one_frees_its_place() {
+    let inbox = TestInbox::spawn_with(at("2026-11-24T10:00:00Z"), |s| {
+        s.inbox.max_streams_per_user = 2;
+        s.inbox.live_heartbeat_secs = 1;
+    })
+    .await;
+    let mut first = SseClient::connect(&inbox, ALICE, None).await;
+    first.next().await;
+    let mut second = SseClient::connect(&inbox, ALICE, None).await;
+    second.next().await;
+    let refused = SseClient::request(&inbox, ALICE, None).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    // Another user is not affected.
+    let mut bruno = SseClient::connect(&inbox, BRUNO, None).await;
+    bruno.next().await;
+    // A tab closed: its place is free once the server notices (next heartbeat check).
+    drop(first);
+    let mut third = SseClient::connect_retrying(&inbox, ALICE, None).await;
+    assert_eq!(third.next().await.event, "ready");
+}

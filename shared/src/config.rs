@@ -98,6 +98,11 @@ pub struct GatewaySettings {
     pub max_body_bytes: usize,
     /// Largest number of events in one ingest request.
     pub max_batch: usize,
+    /// Events per second each credential (the ingest token, each provider) may send; unset:
+    /// no limit. Past it: 429 with `Retry-After`, nothing published.
+    pub rate_limit_per_second: Option<u32>,
+    /// Requests publishing at once; past it the gateway sheds load: 503 with `Retry-After`.
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -359,6 +364,15 @@ impl Settings {
         }
         if self.http.request_timeout_secs == 0 {
             return Err(invalid("http.request_timeout_secs", "must be at least 1"));
+        }
+        if self.gateway.max_in_flight == 0 {
+            return Err(invalid("gateway.max_in_flight", "must be at least 1"));
+        }
+        if self.gateway.rate_limit_per_second == Some(0) {
+            return Err(invalid(
+                "gateway.rate_limit_per_second",
+                "must be at least 1 (or unset for no limit)",
+            ));
         }
         if self.gateway.max_batch == 0 {
             return Err(invalid("gateway.max_batch", "must be at least 1"));

@@ -67,6 +67,7 @@ pub async fn ingest(
     })?;
     let events = parse_events(&body, state.max_batch, Utc::now())?;
     tracing::Span::current().record("events", events.len());
+    let _in_flight = state.admission.admit("ingest", events.len())?;
     let report = state.publisher.publish_all(&events).await?;
     Ok((
         StatusCode::ACCEPTED,

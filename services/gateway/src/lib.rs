@@ -6,11 +6,13 @@
 //!   [`signatures`]: **their signature checks**; [`providers`]: their payloads mapped onto
 //!   normalized events.
 //! - [`replay`]: Mailgun tokens already seen, shared by every replica.
-//! - [`auth`]: the ingest bearer token check.
+//! - [`auth`]: the ingest bearer token check; [`admission`]: rate per credential and load
+//!   shedding, before anything is published.
 //! - [`publish`]: publishing events and waiting for JetStream's acknowledgements.
 //! - [`state`]: what handlers share; [`routes`]: the route table; [`startup`]: the
 //!   [`Application`] tests build on port 0.
 
+pub mod admission;
 pub mod auth;
 pub mod ingest;
 pub mod openapi;

@@ -20,7 +20,8 @@ use relance_shared::http::openapi::{BadJson, Invalid, NotJsonMediaType, TooLarge
         TooLarge,
         NotJsonMediaType,
         (status = 422, description = "each bad field named", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS did not acknowledge: retry", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "past gateway.rate_limit_per_second for this credential: retry after Retry-After; nothing published", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS did not acknowledge, or the gateway shed load (Retry-After): retry", body = Problem, content_type = "application/problem+json"),
     ))]
 #[allow(dead_code)]
 fn ingest() {}
@@ -37,7 +38,8 @@ macro_rules! webhook_doc {
                 (status = 404, description = "the provider is not configured", body = Problem, content_type = "application/problem+json"),
                 TooLarge,
                 Invalid,
-                (status = 503, description = "NATS did not acknowledge: the provider retries", body = Problem, content_type = "application/problem+json"),
+                (status = 429, description = "past gateway.rate_limit_per_second for this provider: nothing published, the provider retries", body = Problem, content_type = "application/problem+json"),
+                (status = 503, description = "NATS did not acknowledge, or the gateway shed load: the provider retries", body = Problem, content_type = "application/problem+json"),
             ))]
         #[allow(dead_code)]
         fn $name() {}

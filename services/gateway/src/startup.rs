@@ -12,6 +12,7 @@ use relance_shared::nats::{self, Names};
 use relance_shared::service::Service;
 use relance_shared::Settings;
 
+use crate::admission::Admission;
 use crate::publish::Publisher;
 use crate::replay::TokenStore;
 use crate::signatures::ProviderKeys;
@@ -47,6 +48,11 @@ impl Service for Application {
             ingest_token: settings.gateway.ingest_token.clone(),
             max_body_bytes: settings.gateway.max_body_bytes,
             max_batch: settings.gateway.max_batch,
+            admission: Admission::new(
+                settings.gateway.rate_limit_per_second,
+                settings.gateway.max_batch,
+                settings.gateway.max_in_flight,
+            ),
         });
         // The gateway never touches PostgreSQL: JetStream holds events while the database is
         // down, so its readiness depends on NATS alone.

@@ -2,6 +2,7 @@
 
 use secrecy::SecretString;
 
+use crate::admission::Admission;
 use crate::publish::Publisher;
 use crate::replay::TokenStore;
 use crate::signatures::ProviderKeys;
@@ -13,4 +14,6 @@ pub struct AppState {
     pub ingest_token: Option<SecretString>,
     pub max_body_bytes: usize,
     pub max_batch: usize,
+    /// Rate per credential and requests in flight, checked before publishing.
+    pub admission: Admission,
 }

@@ -68,6 +68,7 @@ async fn publish(
     let duplicates = if events.is_empty() {
         0
     } else {
+        let _in_flight = state.admission.admit(provider, events.len())?;
         state.publisher.publish_all(&events).await?.duplicates
     };
     for kind in &ignored {

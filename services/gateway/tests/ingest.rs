@@ -231,3 +231,96 @@ async fn nats_down_means_503_and_not_ready() {
         "before + during, nothing lost"
     );
 }
+
+#[tokio::test]
+async fn a_credential_past_its_rate_is_refused_before_anything_is_published() {
+    let gw = TestGateway::spawn_with(|s| {
+        s.gateway.rate_limit_per_second = Some(3);
+        s.gateway.max_batch = 3;
+    })
+    .await;
+    let (status, _) = gw
+        .post_json(&json!([opened("r1"), opened("r2"), opened("r3")]))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let reply = gw
+        .gateway
+        .ingest_raw(
+            opened("r4").to_string(),
+            Some(TEST_INGEST_TOKEN),
+            "application/json",
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.text
+    );
+    let retry: u64 = reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert_eq!(
+        gw.stored().await,
+        3,
+        "nothing published for the refused request"
+    );
+    let metrics = gw.gateway.get("/metrics").await.text;
+    assert!(
+        metrics.contains("gateway_refused_total{reason=\"rate_limited\",credential=\"ingest\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn past_max_in_flight_the_gateway_sheds_at_once_with_retry_after() {
+    let nats = PrivateNats::start().await;
+    let gw = TestGateway::spawn_with(|s| {
+        s.nats.url = nats.url().into();
+        s.nats.publish_timeout_ms = 2_000;
+        s.gateway.max_in_flight = 1;
+    })
+    .await;
+    assert_eq!(gw.post_json(&opened("warm")).await.0, StatusCode::ACCEPTED);
+    // NATS stalled: the next request waits on JetStream for its timeout, holding the one place.
+    nats.pause();
+    let client = gw.gateway.http.clone();
+    let url = gw.gateway.ingest_url();
+    let stuck = tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(TEST_INGEST_TOKEN)
+            .json(&opened("stuck"))
+            .send()
+            .await
+            .map(|r| r.status())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let reply = gw
+        .gateway
+        .ingest_raw(
+            opened("shed").to_string(),
+            Some(TEST_INGEST_TOKEN),
+            "application/json",
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "shed at once, not after the timeout"
+    );
+    assert_eq!(reply.headers["retry-after"], "1");
+    assert!(reply.text.contains("busy"), "{}", reply.text);
+    // The broker back within its timeout, the held request completes.
+    nats.resume();
+    assert_eq!(stuck.await.unwrap().unwrap(), StatusCode::ACCEPTED);
+}

@@ -47,6 +47,13 @@ pub enum ApiError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// Too busy to take this request now (load shed, a deadline passed): 503 with
+    /// `Retry-After`, nothing done.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -74,6 +81,7 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +110,7 @@ impl ApiError {
                 "https://relance.dev/problems/too-many-requests",
                 "Too many requests",
             ),
+            ApiError::Busy { .. } => ("https://relance.dev/problems/busy", "Busy, retry later"),
             ApiError::Unavailable(_) => (
                 "https://relance.dev/problems/unavailable",
                 "Service unavailable",
@@ -153,6 +162,9 @@ impl IntoResponse for ApiError {
             );
         }
         if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        }
+        | ApiError::Busy {
             retry_after_secs, ..
         } = &self
         {

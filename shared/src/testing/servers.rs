@@ -68,6 +68,24 @@ impl PrivateNats {
         .await;
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing answers, as a broker
+    /// stalled on its disk would. [`PrivateNats::resume`] thaws it.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+        }
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

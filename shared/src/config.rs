@@ -86,6 +86,9 @@ pub struct HttpSettings {
     pub header_timeout_secs: u64,
     /// A request not answered (its response head) within this many seconds gets a 503.
     pub request_timeout_secs: u64,
+    /// Connections served at once; past it, new ones wait in the kernel's backlog until one
+    /// closes (slow or idle clients cannot exhaust the process).
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -361,6 +364,9 @@ impl Settings {
         }
         if self.http.header_timeout_secs == 0 {
             return Err(invalid("http.header_timeout_secs", "must be at least 1"));
+        }
+        if self.http.max_connections == 0 {
+            return Err(invalid("http.max_connections", "must be at least 1"));
         }
         if self.http.request_timeout_secs == 0 {
             return Err(invalid("http.request_timeout_secs", "must be at least 1"));

@@ -4,7 +4,7 @@
 //! within `header_timeout_secs` (hyper closes the connection otherwise: a client trickling its
 //! head cannot hold a connection), and a response head must be ready within
 //! `request_timeout_secs` (503 problem+json with `Retry-After` otherwise; a streamed body,
-//! the SSE feed or a CSV export, then goes on).
+//! the SSE feed or a CSV export, then goes on); at most `max_connections` are served at once.
 
 use std::time::Duration;
 
@@ -47,7 +47,16 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_timeout_secs));
     let graceful = GracefulShutdown::new();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        // At the cap, stop accepting: new connections wait in the kernel's backlog.
+        let slot = tokio::select! {
+            () = stop.cancelled() => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
         let (stream, _) = tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -69,6 +78,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended");
             }
+            drop(slot);
         });
     }
     drop(listener);
@@ -167,6 +177,7 @@ mod tests {
         let (addr, stop) = served(HttpSettings {
             header_timeout_secs: 1,
             request_timeout_secs: 30,
+            max_connections: 100,
         })
         .await;
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -199,6 +210,7 @@ mod tests {
         let (addr, stop) = served(HttpSettings {
             header_timeout_secs: 10,
             request_timeout_secs: 1,
+            max_connections: 100,
         })
         .await;
         let answer = exchange(
@@ -209,6 +221,35 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
         assert!(answer.to_lowercase().contains("retry-after: 1"), "{answer}");
         assert!(answer.contains("application/problem+json"), "{answer}");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn past_the_connection_cap_a_new_client_waits_until_one_leaves() {
+        let (addr, stop) = served(HttpSettings {
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: 2,
+        })
+        .await;
+        let first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+        third
+            .write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let waited =
+            tokio::time::timeout(Duration::from_millis(500), third.read_to_end(&mut answer)).await;
+        assert!(waited.is_err(), "served past the cap");
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut answer))
+            .await
+            .expect("served once a place is free")
+            .unwrap();
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
         stop.cancel();
     }
 }

@@ -449,6 +449,40 @@ pub async fn next_batch(
     }
 }
 
+/// Copies a message that can never succeed to its dead-letter subject, with why and where it
+/// came from in headers, before the caller terminates it: the message id (`dlq-<stream>-<seq>`)
+/// makes a retried copy a duplicate JetStream drops, so a DLQ holds each message once.
+pub async fn dead_letter(
+    js: &jetstream::Context,
+    dlq_subject: String,
+    message: &jetstream::Message,
+    reason: &str,
+) -> Result<(), async_nats::Error> {
+    let info = message.info()?;
+    tracing::warn!(
+        reason,
+        subject = %message.subject,
+        stream_sequence = info.stream_sequence,
+        "dead-lettering message"
+    );
+    let mut headers = message.headers.clone().unwrap_or_default();
+    headers.insert(
+        "Relance-Dlq-Reason",
+        reason.replace(['\r', '\n'], " ").as_str(),
+    );
+    headers.insert("Relance-Original-Subject", message.subject.as_str());
+    headers.insert(
+        "Relance-Stream-Sequence",
+        info.stream_sequence.to_string().as_str(),
+    );
+    let dlq_message = jetstream::message::PublishMessage::build()
+        .headers(headers)
+        .message_id(format!("dlq-{}-{}", info.stream, info.stream_sequence))
+        .payload(message.payload.clone());
+    js.send_publish(dlq_subject, dlq_message).await?.await?;
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum NextBatchError {
     #[error("the message stream ended")]

@@ -207,37 +207,14 @@ impl ScoringConsumer {
         message: &jetstream::Message,
         reason: &str,
     ) -> Result<(), async_nats::Error> {
-        let info = message.info()?;
         let provider = message.subject.split('.').rev().nth(1).unwrap_or("unknown");
         let provider = if relance_shared::event::is_valid_provider(provider) {
             provider
         } else {
             "unknown"
         };
-        tracing::warn!(
-            reason,
-            stream_sequence = info.stream_sequence,
-            "dead-lettering event"
-        );
-        let mut headers = message.headers.clone().unwrap_or_default();
-        headers.insert(
-            "Relance-Dlq-Reason",
-            reason.replace(['\r', '\n'], " ").as_str(),
-        );
-        headers.insert("Relance-Original-Subject", message.subject.as_str());
-        headers.insert(
-            "Relance-Stream-Sequence",
-            info.stream_sequence.to_string().as_str(),
-        );
-        let dlq_message = jetstream::message::PublishMessage::build()
-            .headers(headers)
-            .message_id(format!("dlq-{}-{}", info.stream, info.stream_sequence))
-            .payload(message.payload.clone());
-        self.js
-            .send_publish(self.names.email_dlq_subject(provider), dlq_message)
-            .await?
-            .await?;
-        Ok(())
+        let subject = self.names.email_dlq_subject(provider);
+        relance_shared::nats::dead_letter(&self.js, subject, message, reason).await
     }
 }
 

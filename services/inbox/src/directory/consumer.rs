@@ -190,31 +190,12 @@ impl DirectoryConsumer {
         message: &jetstream::Message,
         reason: &str,
     ) -> Result<(), async_nats::Error> {
-        let info = message.info()?;
         let kind = self
             .names
             .directory_of_subject(&message.subject)
             .map_or("unknown", |(kind, _)| kind.as_str());
-        tracing::warn!(
-            reason,
-            stream_sequence = info.stream_sequence,
-            "dead-lettering directory message"
-        );
-        let mut headers = message.headers.clone().unwrap_or_default();
-        headers.insert(
-            "Relance-Dlq-Reason",
-            reason.replace(['\r', '\n'], " ").as_str(),
-        );
-        headers.insert("Relance-Original-Subject", message.subject.as_str());
-        let dlq_message = jetstream::message::PublishMessage::build()
-            .headers(headers)
-            .message_id(format!("dlq-{}-{}", info.stream, info.stream_sequence))
-            .payload(message.payload.clone());
-        self.js
-            .send_publish(self.names.directory_dlq_subject(kind), dlq_message)
-            .await?
-            .await?;
-        Ok(())
+        let subject = self.names.directory_dlq_subject(kind);
+        relance_shared::nats::dead_letter(&self.js, subject, message, reason).await
     }
 }
 

@@ -117,6 +117,8 @@ pub struct ScoringSettings {
     pub batch_size: usize,
     /// How long a pull waits to fill a batch before applying what it has.
     pub batch_wait_ms: u64,
+    /// Batches applied at once (each in its own transaction, acknowledged after its commit).
+    pub in_flight: usize,
     /// JetStream redelivers an unacknowledged message after this long.
     pub ack_wait_secs: u64,
     pub rules: ScoringRules,
@@ -388,6 +390,9 @@ impl Settings {
         }
         if self.scoring.batch_size == 0 || self.scoring.batch_size > 10_000 {
             return Err(invalid("scoring.batch_size", "must be between 1 and 10000"));
+        }
+        if self.scoring.in_flight == 0 || self.scoring.in_flight > 16 {
+            return Err(invalid("scoring.in_flight", "must be between 1 and 16"));
         }
         let rules = &self.scoring.rules;
         if rules.hot_threshold < 1 {

@@ -2,6 +2,11 @@
 //! transaction, then acknowledge. Several replicas share the consumer; JetStream hands each
 //! message to one of them, and the processed-events table makes a redelivery harmless.
 //!
+//! Up to `scoring.in_flight` batches are between fetch and acknowledgement at once: while one
+//! commits, the next is fetched, parsed and applied on another connection. They lock in the
+//! same order as replicas do (keys, sends, scores, each sorted), so they may wait for each
+//! other but never deadlock, and each batch is acknowledged only after its own commit.
+//!
 //! Per message, after the commit:
 //! - applied or duplicate → ack;
 //! - poison (unparsable, unknown schema, unknown person or organisation, data the database
@@ -10,6 +15,7 @@
 //! - transient failure (database down) → nak with a delay that grows with the deliveries
 //!   (a bare nak would redeliver at once and burn through retries).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
@@ -32,6 +38,8 @@ pub struct ScoringConsumer {
     pub rules: ScoringRules,
     pub batch_size: usize,
     pub batch_wait: Duration,
+    /// Batches applied at once (at least 1).
+    pub in_flight: usize,
     pub ack_wait: Duration,
 }
 
@@ -45,9 +53,10 @@ enum Verdict {
 
 impl ScoringConsumer {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let this = Arc::new(self);
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_cancelled() {
-            match self.consume(&shutdown).await {
+            match this.consume(&shutdown).await {
                 Ok(()) => {}
                 Err(error) => {
                     tracing::warn!(%error, "consumer interrupted; reconnecting");
@@ -64,7 +73,7 @@ impl ScoringConsumer {
     }
 
     /// One subscription's life: returns Ok on shutdown, Err when it must be re-established.
-    async fn consume(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    async fn consume(self: &Arc<Self>, shutdown: &CancellationToken) -> anyhow::Result<()> {
         let consumer = nats::scoring_consumer(&self.js, &self.names, self.ack_wait).await?;
         let mut messages = consumer
             .stream()
@@ -72,14 +81,27 @@ impl ScoringConsumer {
             .heartbeat(Duration::from_secs(5))
             .messages()
             .await?;
-        // The batch in hand is always finished, even when shutdown arrives meanwhile.
-        while let Some(batch) =
-            nats::next_batch(&mut messages, self.batch_size, self.batch_wait, shutdown).await?
-        {
-            let span = tracing::info_span!("scoring.batch", size = batch.len());
-            self.handle_batch(batch).instrument(span).await;
+        let mut running = tokio::task::JoinSet::new();
+        let ended = loop {
+            while running.len() >= self.in_flight.max(1) {
+                finished(running.join_next().await);
+            }
+            match nats::next_batch(&mut messages, self.batch_size, self.batch_wait, shutdown).await
+            {
+                Ok(Some(batch)) => {
+                    let span = tracing::info_span!("scoring.batch", size = batch.len());
+                    let this = Arc::clone(self);
+                    running.spawn(async move { this.handle_batch(batch).await }.instrument(span));
+                }
+                Ok(None) => break Ok(()),
+                Err(error) => break Err(error.into()),
+            }
+        };
+        // The batches in hand are always finished, even when shutdown arrives meanwhile.
+        while let Some(joined) = running.join_next().await {
+            finished(Some(joined));
         }
-        Ok(())
+        ended
     }
 
     async fn handle_batch(&self, batch: Vec<jetstream::Message>) {
@@ -215,6 +237,14 @@ impl ScoringConsumer {
         };
         let subject = self.names.email_dlq_subject(provider);
         relance_shared::nats::dead_letter(&self.js, subject, message, reason).await
+    }
+}
+
+/// A batch task's end: it settles its own messages, so only a panic is left to report (its
+/// messages are redelivered after `ack_wait`).
+fn finished(joined: Option<Result<(), tokio::task::JoinError>>) {
+    if let Some(Err(error)) = joined {
+        tracing::error!(%error, "a batch task failed; its messages will be redelivered");
     }
 }
 

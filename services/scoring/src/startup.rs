@@ -41,6 +41,7 @@ impl Service for Application {
             rules: settings.scoring.rules,
             batch_size: settings.scoring.batch_size,
             batch_wait: Duration::from_millis(settings.scoring.batch_wait_ms),
+            in_flight: settings.scoring.in_flight,
             ack_wait: Duration::from_secs(settings.scoring.ack_wait_secs),
         };
         let health = health::Dependencies {

@@ -553,3 +553,236 @@ proptest! {
         })?;
     }
 }
+
+// ---- Property: the set-based batch apply reaches the state the one-event-at-a-time
+// reference reaches, for random events over several sends and people, with duplicates, split
+// into random batches.
+
+/// How a send's events name their recipient (every event of a send the same way, as
+/// providers do).
+#[derive(Debug, Clone, Copy)]
+enum Names {
+    PersonId(usize),
+    CrmId(usize),
+    Address(usize),
+    UnknownAddress,
+    Nobody,
+    /// A person id that does not exist: every event of the send is poison.
+    UnknownPersonId,
+}
+
+#[derive(Debug, Clone)]
+struct Mixed {
+    names: Vec<Names>,
+    /// (send, kind, machine open, minute), distinct minutes.
+    events: Vec<(usize, EventKind, bool, i64)>,
+    /// Redeliveries: (event, how far after its first delivery).
+    redeliveries: Vec<(usize, usize)>,
+    batch_sizes: Vec<usize>,
+}
+
+const PEOPLE: usize = 3;
+
+fn mixed() -> impl Strategy<Value = Mixed> {
+    let names = prop_oneof![
+        (0..PEOPLE).prop_map(Names::PersonId),
+        (0..PEOPLE).prop_map(Names::CrmId),
+        (0..PEOPLE).prop_map(Names::Address),
+        Just(Names::UnknownAddress),
+        Just(Names::Nobody),
+        Just(Names::UnknownPersonId),
+    ];
+    let kind = prop_oneof![
+        1 => Just(EventKind::Sent),
+        1 => Just(EventKind::Delivered),
+        4 => Just(EventKind::Opened),
+        3 => Just(EventKind::Clicked),
+        1 => Just(EventKind::Bounced),
+        1 => Just(EventKind::Complained),
+    ];
+    (proptest::collection::vec(names, 1..5), 1usize..30)
+        .prop_flat_map(move |(names, n)| {
+            let sends = names.len();
+            (
+                Just(names),
+                proptest::collection::vec(
+                    (0..sends, kind.clone(), proptest::bool::weighted(0.1)),
+                    n,
+                ),
+                proptest::collection::hash_set(0i64..100_000, n),
+                proptest::collection::vec((0..n, 0usize..10), 0..n),
+                proptest::collection::vec(1usize..9, 1..40),
+            )
+        })
+        .prop_map(|(names, events, minutes, redeliveries, batch_sizes)| {
+            let mut minutes: Vec<i64> = minutes.into_iter().collect();
+            minutes.sort_unstable();
+            let events = events
+                .into_iter()
+                .zip(minutes)
+                .map(|((send, kind, machine), minute)| {
+                    (send, kind, machine && kind == EventKind::Opened, minute)
+                })
+                .collect();
+            Mixed {
+                names,
+                events,
+                redeliveries,
+                batch_sizes,
+            }
+        })
+}
+
+/// The same people in a database: returns their ids.
+async fn people_for(pool: &PgPool, tag: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for k in 0..PEOPLE {
+        let owner: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, full_name, is_active) VALUES ($1, 'Owner', $2) RETURNING id",
+        )
+        .bind(format!("owner{k}-{tag}@example.com"))
+        .bind(k != 1)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO people (first_name, last_name, email, owner_id, external_id)
+             VALUES ('P', $1, $2, $3, $4) RETURNING id",
+        )
+        .bind(format!("n{k}"))
+        .bind(format!("p{k}-{tag}@example.com"))
+        .bind(owner)
+        .bind(format!("crm-{k}-{tag}"))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+fn mixed_event(tag: &str, people: &[i64], m: &Mixed, i: usize) -> EmailEvent {
+    let (send, kind, machine, minute) = m.events[i];
+    let mut e = event(&format!("s{send}"), kind, minute, None);
+    e.provider = format!("p{tag}");
+    e.event_key = format!("{tag}-{i}");
+    e.machine_open = machine;
+    match m.names[send] {
+        Names::PersonId(k) => e.person_id = Some(people[k]),
+        Names::CrmId(k) => e.person_external_id = Some(format!("crm-{k}-{tag}")),
+        Names::Address(k) => e.recipient = Some(format!(" P{k}-{tag}@Example.com")),
+        Names::UnknownAddress => e.recipient = Some(format!("nobody-{tag}@example.com")),
+        Names::Nobody => {}
+        Names::UnknownPersonId => e.person_id = Some(i64::MAX - 7),
+    }
+    e
+}
+
+/// Everything scoring wrote for one case, with database ids replaced by what they stand for.
+async fn final_state(pool: &PgPool, tag: &str) -> Vec<String> {
+    let provider = format!("p{tag}");
+    let like = format!("%-{tag}@example.com");
+    let mut state: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws(' | ', 'send', s.external_id, p.email, s.subject, s.recipient,
+                s.status::text, s.sent_at, s.delivered_at, s.open_count, s.click_count,
+                s.machine_open_count, s.first_open_at, s.last_open_at, s.last_click_at,
+                s.bounced_at, s.complained_at, i.title, i.description, i.status::text,
+                (i.assignee_id IS NOT NULL)::text)
+         FROM email_sends s LEFT JOIN people p ON p.id = s.person_id
+         LEFT JOIN crm_interactions i ON i.id = s.interaction_id
+         WHERE s.provider = $1 ORDER BY s.external_id",
+    )
+    .bind(&provider)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let scores: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws(' | ', 'score', p.email, l.score, l.hot_armed::text, l.last_event_at)
+         FROM lead_scores l JOIN people p ON p.id = l.person_id
+         WHERE p.email LIKE $1 ORDER BY p.email",
+    )
+    .bind(&like)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let history: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws(' | ', 'history', p.email, h.delta, h.score_after, h.reason,
+                h.event_key, s.external_id, h.occurred_at)
+         FROM lead_score_history h JOIN people p ON p.id = h.person_id
+         LEFT JOIN email_sends s ON s.id = h.email_send_id
+         WHERE p.email LIKE $1 ORDER BY p.email, h.id",
+    )
+    .bind(&like)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut interactions: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws(' | ', 'interaction', i.type::text, i.title, i.description, p.email,
+                (i.assignee_id IS NOT NULL)::text, i.status::text,
+                (i.next_action_at IS NOT NULL)::text)
+         FROM crm_interactions i JOIN people p ON p.id = i.person_id
+         WHERE p.email LIKE $1",
+    )
+    .bind(&like)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    interactions.sort();
+    let processed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM processed_events WHERE provider = $1")
+            .bind(&provider)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    state.extend(scores);
+    state.extend(history);
+    state.extend(interactions);
+    state.push(format!("processed {processed}"));
+    state
+}
+
+fn reference_pool() -> &'static PgPool {
+    static POOL: std::sync::OnceLock<PgPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| runtime().block_on(async { test_database().await.pool }))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn batches_reach_the_state_of_one_event_at_a_time(m in mixed()) {
+        let (batched, reference) = (pool(), reference_pool());
+        runtime().block_on(async {
+            let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+            let people_batched = people_for(batched, &tag).await;
+            let people_reference = people_for(reference, &tag).await;
+            // Deliveries in the order the events happened, with redeliveries later on.
+            let mut deliveries: Vec<usize> = (0..m.events.len()).collect();
+            for &(i, after) in &m.redeliveries {
+                let first = deliveries.iter().position(|&d| d == i).unwrap();
+                let at = (first + 1 + after).min(deliveries.len());
+                deliveries.insert(at, i);
+            }
+            let rules = ScoringRules::default();
+            for &i in &deliveries {
+                let e = mixed_event(&tag, &people_reference, &m, i);
+                relance_scoring::apply::reference::apply_one(reference, &e, &rules).await.unwrap();
+            }
+            let mut rest = deliveries.as_slice();
+            for &size in m.batch_sizes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (batch, tail) = rest.split_at(size.min(rest.len()));
+                rest = tail;
+                let events: Vec<EmailEvent> = batch
+                    .iter()
+                    .map(|&i| mixed_event(&tag, &people_batched, &m, i))
+                    .collect();
+                apply(batched, &events).await;
+            }
+            let (got, want) = (final_state(batched, &tag).await, final_state(reference, &tag).await);
+            prop_assert_eq!(got, want);
+            Ok(())
+        })?;
+    }
+}

@@ -1,9 +1,11 @@
 //! `relance-bench baseline`: the two limits the pipeline competes with, measured on this machine
 //! in a database and a stream of their own, so Relance's end-to-end rate can be read as a ratio:
 //!
-//! - the per-event transaction: scoring's own `apply_batch` called with one event at a time (one
-//!   commit per event), from `--concurrency` connections: what a naive consumer would reach;
-//!   and the same events in batches of `--batch`, what the consumer does;
+//! - the per-event transaction: scoring's reference apply (`apply::reference::apply_one`, a
+//!   lookup per reference, an upsert per event, one commit per event), from `--concurrency`
+//!   connections: what a plain synchronous design reaches;
+//! - the set-based statements (`apply_batch`) in batches of `--batch`, from `--concurrency`
+//!   connections: the database's ceiling for what the consumer does;
 //! - raw JetStream publish with acknowledgements (file storage, the local server).
 //!
 //! ```text
@@ -79,7 +81,7 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
             let pool = pool.clone();
             let rules = rules.clone();
             async move {
-                relance_scoring::apply::apply_batch(&pool, &[event(n, "single")], None, &rules)
+                relance_scoring::apply::reference::apply_one(&pool, &event(n, "single"), &rules)
                     .await?;
                 Ok(())
             }
@@ -109,7 +111,7 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
             .await;
     results.into_iter().collect::<anyhow::Result<()>>()?;
     let batched = events as f64 / started.elapsed().as_secs_f64();
-    println!("  batched transaction ({batch} events/commit):            {batched:>8.0} events/s");
+    println!("  set-based batches ({batch} events/commit):              {batched:>8.0} events/s");
 
     // Raw JetStream publish, acknowledged, file storage.
     let client = async_nats::connect(&nats_url).await?;

@@ -120,7 +120,7 @@ fn machine() -> String {
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     let events: usize = args.number("events", 100_000)?;
-    let rate: f64 = args.number("rate", 2_000.0)?;
+    let rate: f64 = args.number("rate", 4_000.0)?;
     let seconds: f64 = args.number("seconds", 10.0)?;
     let concurrency: usize = args.number("concurrency", 4)?;
     let interactions: i64 = args.number("interactions", 1_000_000)?;
@@ -135,6 +135,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats = args.get("nats", "nats://127.0.0.1:4222");
+    let sections = args.get("sections", "ingest,limits,inbox,reminder");
+    let section = |name: &str| sections.split(',').any(|s| s.trim() == name);
     let started = Instant::now();
 
     let pg_version: String = {
@@ -151,163 +153,178 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     println!("machine: {}", machine());
     println!("PostgreSQL {pg_version}, nats-server {nats_version}, release build\n");
 
-    // 1. The pipeline, in this process, on a database of its own.
-    println!("## 1. Ingest: gateway → JetStream → scoring → PostgreSQL\n");
-    let db_name = format!("{prefix}_pipeline");
-    let pool = fresh_database(&server, &db_name, 4).await?;
-    let settings = settings(&format!("{server}/{db_name}"), &nats);
-    // Each service on a runtime (and threads) of its own, as separate processes would be, so the
-    // load generator's tasks and scoring's batches do not queue behind each other's.
-    let gateway = OwnRuntime::start("gateway", {
-        let settings = settings.clone();
-        move |stop| async move {
-            let app = relance_gateway::Application::build(settings).await?;
-            let port = app.port();
-            Ok((port, async move { app.run(stop).await }))
-        }
-    })?;
-    let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
-    let scoring = OwnRuntime::start("scoring", {
-        let settings = settings.clone();
-        move |stop| async move {
-            let app = relance_scoring::Application::build(settings).await?;
-            let port = app.port();
-            Ok((port, async move { app.run(stop).await }))
-        }
-    })?;
-    let people = ingest::bench_people(&pool, 500).await?;
-    let target = Target {
-        gateway: gateway_url,
-        token: BENCH_TOKEN.into(),
-        pool,
-        nats: nats.clone(),
-        namespace: settings.nats.namespace.clone(),
-    };
     let mut runs: Vec<(&str, IngestFigures)> = Vec::new();
-    for (label, load) in [
-        (
-            "batches of 100",
-            Load {
-                events,
-                batch: 100,
-                concurrency,
-                rate: None,
-                wait_for_commits: true,
-            },
-        ),
-        (
-            "one event per request",
-            Load {
-                events,
-                batch: 1,
-                concurrency: concurrency * 2,
-                rate: None,
-                wait_for_commits: true,
-            },
-        ),
-        (
-            "one event per request, fixed rate",
+    if section("ingest") {
+        // 1. The pipeline, in this process, on a database of its own.
+        println!("## 1. Ingest: gateway → JetStream → scoring → PostgreSQL\n");
+        let db_name = format!("{prefix}_pipeline");
+        let pool = fresh_database(&server, &db_name, 4).await?;
+        let mut settings = settings(&format!("{server}/{db_name}"), &nats);
+        settings.scoring.batch_size = args.number("scoring-batch", settings.scoring.batch_size)?;
+        settings.scoring.in_flight =
+            args.number("scoring-in-flight", settings.scoring.in_flight)?;
+        println!(
+            "scoring: batches of {}, {} in flight\n",
+            settings.scoring.batch_size, settings.scoring.in_flight
+        );
+        // Each service on a runtime (and threads) of its own, as separate processes would be, so the
+        // load generator's tasks and scoring's batches do not queue behind each other's.
+        let gateway = OwnRuntime::start("gateway", {
+            let settings = settings.clone();
+            move |stop| async move {
+                let app = relance_gateway::Application::build(settings).await?;
+                let port = app.port();
+                Ok((port, async move { app.run(stop).await }))
+            }
+        })?;
+        let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
+        let scoring = OwnRuntime::start("scoring", {
+            let settings = settings.clone();
+            move |stop| async move {
+                let app = relance_scoring::Application::build(settings).await?;
+                let port = app.port();
+                Ok((port, async move { app.run(stop).await }))
+            }
+        })?;
+        let people = ingest::bench_people(&pool, 500).await?;
+        let target = Target {
+            gateway: gateway_url,
+            token: BENCH_TOKEN.into(),
+            pool,
+            nats: nats.clone(),
+            namespace: settings.nats.namespace.clone(),
+        };
+        for (label, load) in [
+            (
+                "batches of 100",
+                Load {
+                    events,
+                    batch: 100,
+                    concurrency,
+                    rate: None,
+                    wait_for_commits: true,
+                },
+            ),
+            (
+                "one event per request",
+                Load {
+                    events,
+                    batch: 1,
+                    concurrency: concurrency * 2,
+                    rate: None,
+                    wait_for_commits: true,
+                },
+            ),
+            (
+                "one event per request, fixed rate",
+                Load {
+                    events: (rate * seconds).round() as usize,
+                    batch: 1,
+                    concurrency: 1,
+                    rate: Some(rate),
+                    wait_for_commits: true,
+                },
+            ),
+        ] {
+            println!("### {label}");
+            let figures = ingest::measure(&target, load, &people).await?;
+            figures.print();
+            println!();
+            runs.push((label, figures));
+        }
+        // The gateway alone at the same rate: scoring stopped, so the difference is what sharing
+        // two cores with the consumer and PostgreSQL's commits costs the gateway's tail.
+        scoring.stop();
+        println!("### one event per request, fixed rate, scoring stopped (gateway alone)");
+        let alone = ingest::measure(
+            &target,
             Load {
                 events: (rate * seconds).round() as usize,
                 batch: 1,
                 concurrency: 1,
                 rate: Some(rate),
-                wait_for_commits: true,
+                wait_for_commits: false,
             },
-        ),
-    ] {
-        println!("### {label}");
-        let figures = ingest::measure(&target, load, &people).await?;
-        figures.print();
+            &people,
+        )
+        .await?;
+        alone.print();
         println!();
-        runs.push((label, figures));
+        gateway.stop();
+        delete_streams(&settings).await;
     }
-    // The gateway alone at the same rate: scoring stopped, so the difference is what sharing
-    // two cores with the consumer and PostgreSQL's commits costs the gateway's tail.
-    scoring.stop();
-    println!("### one event per request, fixed rate, scoring stopped (gateway alone)");
-    let alone = ingest::measure(
-        &target,
-        Load {
-            events: (rate * seconds).round() as usize,
-            batch: 1,
-            concurrency: 1,
-            rate: Some(rate),
-            wait_for_commits: false,
-        },
-        &people,
-    )
-    .await?;
-    alone.print();
-    println!();
-    gateway.stop();
-    delete_streams(&settings).await;
 
-    // 2. The limits the pipeline competes with.
-    println!("## 2. This machine's limits\n");
-    let limits = baseline::run(&args.with(&[
-        ("events", baseline_events.to_string()),
-        ("database", format!("{prefix}_baseline")),
-    ]))
-    .await?;
-    println!();
-    println!("| ingest run | end to end, events/s | ÷ per-event transaction | ÷ batched transaction | ÷ raw JetStream |");
-    println!("|---|---:|---:|---:|---:|");
-    for (label, f) in &runs {
-        println!(
-            "| {label} | {:.0} | {:.2}× | {:.2}× | {:.3}× |",
-            f.end_to_end_per_sec,
-            f.end_to_end_per_sec / limits.per_event_transaction,
-            f.end_to_end_per_sec / limits.batched_transaction,
-            f.end_to_end_per_sec / limits.jetstream_publish
-        );
-    }
-    println!();
-
-    // 3. The inbox at a million interactions.
-    println!("## 3. Inbox API at {interactions} interactions\n");
-    let bench_db = format!("{server}/{prefix}");
-    let held: i64 = match sqlx::PgPool::connect(&bench_db).await {
-        Ok(pool) => sqlx::query_scalar("SELECT count(*) FROM crm_interactions")
-            .fetch_one(&pool)
-            .await
-            .unwrap_or(0),
-        Err(_) => 0,
-    };
-    if held < interactions {
-        println!("seeding {prefix} ({held} interactions held)");
-        seed::run(&args.with(&[
-            ("database-url", bench_db.clone()),
-            ("interactions", interactions.to_string()),
-            ("reset", "yes".into()),
+    if section("limits") {
+        // 2. The limits the pipeline competes with.
+        println!("## 2. This machine's limits\n");
+        let limits = baseline::run(&args.with(&[
+            ("events", baseline_events.to_string()),
+            ("database", format!("{prefix}_baseline")),
         ]))
         .await?;
+        println!();
+        println!("| ingest run | end to end, events/s | ÷ per-event transaction | ÷ batched transaction | ÷ raw JetStream |");
+        println!("|---|---:|---:|---:|---:|");
+        for (label, f) in &runs {
+            println!(
+                "| {label} | {:.0} | {:.2}× | {:.2}× | {:.3}× |",
+                f.end_to_end_per_sec,
+                f.end_to_end_per_sec / limits.per_event_transaction,
+                f.end_to_end_per_sec / limits.batched_transaction,
+                f.end_to_end_per_sec / limits.jetstream_publish
+            );
+        }
+        println!();
     }
-    // A database seeded by an earlier version gets this version's migrations, as a deploy would.
-    let pool = sqlx::PgPool::connect(&bench_db).await?;
-    relance_shared::db::migrate(&pool).await?;
-    pool.close().await;
-    let inbox_settings = crate::stack::settings(&bench_db, &nats);
-    let stop = CancellationToken::new();
-    let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;
-    let inbox_url = format!("http://127.0.0.1:{}", inbox_app.port());
-    let inbox_task = tokio::spawn(inbox_app.run(stop.clone()));
-    inbox::run(&args.with(&[
-        ("inbox", inbox_url),
-        ("database-url", bench_db),
-        ("jwt-secret", BENCH_JWT_SECRET.into()),
-        ("requests", args.get("requests", "500")),
-        ("explain", args.get("explain", "no")),
-    ]))
-    .await?;
-    stop.cancel();
-    let _ = inbox_task.await;
-    delete_streams(&inbox_settings).await;
-    println!();
 
-    // 4. A reminder pass.
-    println!("## 4. Reminder pass\n");
-    reminder::run(&args.with(&[("database", format!("{prefix}_reminder"))])).await?;
+    if section("inbox") {
+        // 3. The inbox at a million interactions.
+        println!("## 3. Inbox API at {interactions} interactions\n");
+        let bench_db = format!("{server}/{prefix}");
+        let held: i64 = match sqlx::PgPool::connect(&bench_db).await {
+            Ok(pool) => sqlx::query_scalar("SELECT count(*) FROM crm_interactions")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        if held < interactions {
+            println!("seeding {prefix} ({held} interactions held)");
+            seed::run(&args.with(&[
+                ("database-url", bench_db.clone()),
+                ("interactions", interactions.to_string()),
+                ("reset", "yes".into()),
+            ]))
+            .await?;
+        }
+        // A database seeded by an earlier version gets this version's migrations, as a deploy would.
+        let pool = sqlx::PgPool::connect(&bench_db).await?;
+        relance_shared::db::migrate(&pool).await?;
+        pool.close().await;
+        let inbox_settings = crate::stack::settings(&bench_db, &nats);
+        let stop = CancellationToken::new();
+        let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;
+        let inbox_url = format!("http://127.0.0.1:{}", inbox_app.port());
+        let inbox_task = tokio::spawn(inbox_app.run(stop.clone()));
+        inbox::run(&args.with(&[
+            ("inbox", inbox_url),
+            ("database-url", bench_db),
+            ("jwt-secret", BENCH_JWT_SECRET.into()),
+            ("requests", args.get("requests", "500")),
+            ("explain", args.get("explain", "no")),
+        ]))
+        .await?;
+        stop.cancel();
+        let _ = inbox_task.await;
+        delete_streams(&inbox_settings).await;
+        println!();
+    }
+
+    if section("reminder") {
+        // 4. A reminder pass.
+        println!("## 4. Reminder pass\n");
+        reminder::run(&args.with(&[("database", format!("{prefix}_reminder"))])).await?;
+    }
 
     println!(
         "\nall benchmarks done in {:.0} s",

@@ -67,7 +67,8 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
     let pool = fresh_database(&server, name, concurrency as u32 + 1).await?;
     sqlx::raw_sql(
         "INSERT INTO users (id, email, full_name) VALUES (1, 'o@bench.test', 'Owner'); \
-         INSERT INTO people (id, first_name, owner_id) SELECT g, 'p' || g, 1 FROM generate_series(1, 500) g",
+         INSERT INTO people (id, first_name, owner_id, email, external_id) \
+         SELECT g, 'p' || g, 1, 'p' || g || '@bench.test', 'crm-' || g FROM generate_series(1, 500) g",
     )
     .execute(&pool)
     .await?;
@@ -112,6 +113,27 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
     results.into_iter().collect::<anyhow::Result<()>>()?;
     let batched = events as f64 / started.elapsed().as_secs_f64();
     println!("  set-based batches ({batch} events/commit):              {batched:>8.0} events/s");
+
+    if args.get("explain", "no") == "yes" {
+        // One more batch of `batch` on the sends above, its people named all three ways.
+        let events: Vec<EmailEvent> = (0..batch)
+            .map(|n| {
+                let mut e = event(n, "plans");
+                match n % 3 {
+                    0 => {}
+                    1 => e.person_external_id = e.person_id.take().map(|p| format!("crm-{p}")),
+                    _ => e.recipient = e.person_id.take().map(|p| format!("P{p}@bench.test")),
+                }
+                e
+            })
+            .collect();
+        let url = format!("{server}/{name}");
+        println!("\n  plans of one batch of {batch} (auto_explain, EXPLAIN ANALYZE):\n");
+        for plan in crate::plans::scoring_batch_plans(&url, &events, &rules).await? {
+            println!("```\n{}\n```", plan.trim_end());
+        }
+        println!();
+    }
 
     // Raw JetStream publish, acknowledged, file storage.
     let client = async_nats::connect(&nats_url).await?;

@@ -88,6 +88,8 @@ options!(BaselineOptions {
     batch,
     /// Concurrent batches (4).
     concurrency,
+    /// Print the plans of scoring's batch statements (auto_explain): yes or no (no).
+    explain,
 });
 
 options!(
@@ -158,6 +160,12 @@ options!(AllOptions {
     explain,
     /// Due interactions of the reminder pass (100000).
     due,
+    /// Scoring's batch size (scoring.batch_size, 200).
+    scoring_batch,
+    /// Scoring's batches in flight (scoring.in_flight, 2).
+    scoring_in_flight,
+    /// Sections to run, comma-separated: ingest, limits, inbox, reminder (all four).
+    sections,
 });
 
 /// Relance benchmarks: figures printed, never asserted. Each needs PostgreSQL and NATS;
@@ -170,6 +178,8 @@ pub struct BenchCli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start: the size of the largest options set does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Bench {
     /// Everything in one run, on a pipeline of its own, with the ratios to the machine's limits.
     All(AllOptions),

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod cli;
 pub mod directory;
 pub mod inbox;
+pub mod plans;
 pub mod ingest;
 pub mod reminder;
 pub mod seed;

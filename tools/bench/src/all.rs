@@ -257,10 +257,23 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     if section("limits") {
         // 2. The limits the pipeline competes with.
         println!("## 2. This machine's limits\n");
-        let limits = baseline::run(&args.with(&[
-            ("events", baseline_events.to_string()),
-            ("database", format!("{prefix}_baseline")),
-        ]))
+        let limits = baseline::run(
+            &args.with(&[
+                ("events", baseline_events.to_string()),
+                ("database", format!("{prefix}_baseline")),
+                // The ceiling of what scoring does: its statements at its batch size.
+                (
+                    "batch",
+                    args.get(
+                        "scoring-batch",
+                        &relance_shared::Settings::built_in()
+                            .scoring
+                            .batch_size
+                            .to_string(),
+                    ),
+                ),
+            ]),
+        )
         .await?;
         println!();
         println!("| ingest run | end to end, events/s | ÷ per-event transaction | ÷ batched transaction | ÷ raw JetStream |");

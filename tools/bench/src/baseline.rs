@@ -59,7 +59,10 @@ pub struct BaselineFigures {
 pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
     let events: usize = args.number("events", 20_000)?;
     let concurrency: usize = args.number("concurrency", 4)?;
-    let batch: usize = args.number("batch", 200)?;
+    let batch: usize = args.number(
+        "batch",
+        relance_shared::Settings::built_in().scoring.batch_size,
+    )?;
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats_url = args.get("nats", "nats://127.0.0.1:4222");
     let name = args.get("database", "relance_bench_baseline");

@@ -84,7 +84,7 @@ options!(BaselineOptions {
     nats,
     /// Events per measure (20000).
     events,
-    /// Events per batched transaction (200).
+    /// Events per batched transaction (scoring.batch_size, 500).
     batch,
     /// Concurrent batches (4).
     concurrency,
@@ -160,7 +160,7 @@ options!(AllOptions {
     explain,
     /// Due interactions of the reminder pass (100000).
     due,
-    /// Scoring's batch size (scoring.batch_size, 200).
+    /// Scoring's batch size (scoring.batch_size, 500).
     scoring_batch,
     /// Scoring's batches in flight (scoring.in_flight, 2).
     scoring_in_flight,

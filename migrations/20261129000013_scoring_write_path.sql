@@ -1,0 +1,12 @@
+-- Scoring's write path, each change measured (docs/benchmarks.md, issue 17).
+
+-- Most updates of a send touch no indexed column (status, counters, timestamps). With room left
+-- on each page they are HOT: no new entries in its three indexes. Before: 1.4 % of the
+-- benchmark's send updates were HOT. Applies to pages written from now on.
+ALTER TABLE email_sends SET (fillfactor = 70);
+
+-- Event keys are appended in time order and looked up by key only; pruning old keys (a range
+-- of processed_at) does not need a B-tree maintained on every insert: a BRIN index costs next
+-- to nothing per insert and finds such a range as well.
+DROP INDEX idx_processed_events_at;
+CREATE INDEX idx_processed_events_at ON processed_events USING brin (processed_at);

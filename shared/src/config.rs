@@ -394,6 +394,13 @@ impl Settings {
         if self.scoring.in_flight == 0 || self.scoring.in_flight > 16 {
             return Err(invalid("scoring.in_flight", "must be between 1 and 16"));
         }
+        // One connection per batch in flight, and one left for the readiness probe.
+        if self.scoring.in_flight as u64 >= u64::from(self.database.max_connections) {
+            return Err(invalid(
+                "scoring.in_flight",
+                "must be below database.max_connections (a connection per batch, one for /readyz)",
+            ));
+        }
         let rules = &self.scoring.rules;
         if rules.hot_threshold < 1 {
             return Err(invalid("scoring.rules.hot_threshold", "must be at least 1"));
@@ -504,6 +511,22 @@ mod tests {
         s.gateway.ingest_token = Some(SecretString::from("short"));
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("gateway.ingest_token"), "{err}");
+
+        // A batch in flight per connection, and one connection left for /readyz.
+        for (in_flight, max_connections, ok) in [(4, 10, true), (4, 4, false), (0, 10, false)] {
+            let mut s = Settings::default();
+            s.scoring.in_flight = in_flight;
+            s.database.max_connections = max_connections;
+            let result = s.validate();
+            assert_eq!(
+                result.is_ok(),
+                ok,
+                "{in_flight} in flight, {max_connections} connections"
+            );
+            if let Err(err) = result {
+                assert!(err.to_string().contains("scoring.in_flight"), "{err}");
+            }
+        }
     }
 
     /// Every key of the defaults file: its `key = value` lines, and the `# key: …` comments that

@@ -162,7 +162,7 @@ options!(AllOptions {
     due,
     /// Scoring's batch size (scoring.batch_size, 500).
     scoring_batch,
-    /// Scoring's batches in flight (scoring.in_flight, 2).
+    /// Scoring's batches in flight (scoring.in_flight, 4).
     scoring_in_flight,
     /// Sections to run, comma-separated: ingest, limits, inbox, reminder (all four).
     sections,

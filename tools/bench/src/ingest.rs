@@ -53,6 +53,9 @@ pub struct IngestFigures {
     pub accepted_per_sec: f64,
     pub requests_per_sec: f64,
     pub end_to_end_per_sec: f64,
+    /// Scoring's rate once the gateway is done: the events still pending at the last POST
+    /// over the time to the last commit (scoring with the machine to itself and NATS).
+    pub drain_per_sec: f64,
     pub p50: Duration,
     pub p99: Duration,
     pub max: Duration,
@@ -70,6 +73,12 @@ impl IngestFigures {
             println!(
                 "  first POST to last commit: {:>8.0} events/s",
                 self.end_to_end_per_sec
+            );
+        }
+        if self.drain_per_sec.is_finite() && self.drain_per_sec > 0.0 {
+            println!(
+                "  scoring after the last POST: {:>6.0} events/s (the backlog, drained alone)",
+                self.drain_per_sec
             );
         }
         println!(
@@ -340,6 +349,11 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
         }
     };
     let accepted_in = started.elapsed();
+    // usize::MAX until the first sample: unknown, reported as no figure.
+    let left_at_last_post = match lag.current.load(Ordering::Relaxed) {
+        usize::MAX => 0,
+        n => n,
+    };
     progress.finish_and_clear();
     let mut latencies: Vec<Duration> = latencies.into_iter().collect::<anyhow::Result<_>>()?;
     latencies.sort();
@@ -351,6 +365,7 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
             accepted_per_sec: load.events as f64 / accepted_in.as_secs_f64(),
             requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
             end_to_end_per_sec: f64::NAN,
+            drain_per_sec: f64::NAN,
             p50: percentile(&latencies, 50.0),
             p99: percentile(&latencies, 99.0),
             max: latencies.last().copied().unwrap_or_default(),
@@ -385,6 +400,12 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
         accepted_per_sec: load.events as f64 / accepted_in.as_secs_f64(),
         requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
         end_to_end_per_sec: load.events as f64 / committed_in.as_secs_f64(),
+        // Only a backlog of some size says anything about scoring's own rate.
+        drain_per_sec: if left_at_last_post * 20 >= load.events {
+            left_at_last_post as f64 / (committed_in - accepted_in).as_secs_f64()
+        } else {
+            f64::NAN
+        },
         p50: percentile(&latencies, 50.0),
         p99: percentile(&latencies, 99.0),
         max: latencies.last().copied().unwrap_or_default(),

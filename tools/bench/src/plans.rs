@@ -58,8 +58,10 @@ pub async fn scoring_batch_plans(
         .max_connections(1)
         .connect(database_url)
         .await?;
+    // Statistics as autovacuum keeps them in production: without them the planner guesses.
     sqlx::raw_sql(
-        "LOAD 'auto_explain';
+        "ANALYZE;
+         LOAD 'auto_explain';
          SET auto_explain.log_min_duration = 0;
          SET auto_explain.log_analyze = on;
          SET auto_explain.log_buffers = on;

@@ -76,7 +76,12 @@ pub fn push_page_query(
     if let Some(position) = after {
         push_after(qb, position);
     }
-    qb.push(ORDER_BY).push(" LIMIT ").push_bind(fetch);
+    // The limit is a literal (a validated number, never text): knowing it, PostgreSQL's
+    // generic plan for the prepared statement is the index walk, so after five executions it
+    // stops planning each request (0.4 ms of a 0.7 ms page at 1,000,000 interactions). With
+    // `LIMIT $n` the generic plan assumes a large fraction of the rows, costs 120 ms, and
+    // every execution is planned again.
+    qb.push(ORDER_BY).push(" LIMIT ").push(fetch);
     // The page's rows by index first, then their names through the view (migration 0009).
     qb.push(") SELECT i.* FROM page JOIN inbox_interactions i ON i.id = page.id")
         .push(ORDER_BY);

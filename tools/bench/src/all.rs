@@ -3,19 +3,22 @@
 //!
 //! 1. a gateway and a scoring consumer in this process on a fresh `relance_bench_pipeline`
 //!    database; N events (default 100,000) posted in batches of 100, then N one event per
-//!    request, then one event per request at a fixed 2,000 requests/s (open loop) for the
+//!    request, then one event per request at a fixed 4,000 requests/s (open loop) for the
 //!    gateway's latency at that rate;
 //! 2. the machine's limits (`baseline`): scoring's per-event transaction, batched, and raw
 //!    JetStream publish, and the end-to-end rates as ratios of them;
 //! 3. inbox latencies at 1,000,000 interactions (`relance_bench`, seeded when it holds fewer),
 //!    against an inbox in this process;
-//! 4. a reminder pass over 100,000 due rows.
+//! 4. the inbox under mixed load (1,000 requests/s open loop while 2,000 events/s are
+//!    ingested, then its closed-loop saturation), each service a process of its own, with their
+//!    peak memory (`mixed.rs`);
+//! 5. a reminder pass over 100,000 due rows.
 //!
 //! ```text
 //! cargo run --release -p relance-bench -- all
 //! ```
 //!
-//! Options: `--events N` (100000), `--rate R` and `--seconds S` (2000 requests/s for 10 s),
+//! Options: `--events N` (100000), `--rate R` and `--seconds S` (4000 requests/s for 10 s),
 //! `--concurrency C` (4 for batches, 2×C for single events), `--baseline-events N` (20000),
 //! `--interactions N` (1000000), `--due N` (100000), `--requests N` (500 per inbox scenario),
 //! `--database-prefix P` (`relance_bench`: databases P, P_pipeline, P_baseline, P_reminder),
@@ -30,7 +33,7 @@ use relance_shared::service::Service;
 use crate::args::{fresh_database, Args};
 use crate::ingest::{self, IngestFigures, Load, Target};
 use crate::stack::{delete_streams, settings, BENCH_JWT_SECRET, BENCH_TOKEN};
-use crate::{baseline, inbox, reminder, seed};
+use crate::{baseline, inbox, mixed, reminder, seed};
 
 /// A service running on a tokio runtime of its own, in a thread of its own.
 struct OwnRuntime {
@@ -135,7 +138,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats = args.get("nats", "nats://127.0.0.1:4222");
-    let sections = args.get("sections", "ingest,limits,inbox,reminder");
+    let sections = args.get("sections", "ingest,limits,inbox,mixed,reminder");
     let section = |name: &str| sections.split(',').any(|s| s.trim() == name);
     let started = Instant::now();
 
@@ -333,9 +336,16 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         println!();
     }
 
+    if section("mixed") {
+        // 4. The inbox under load while ingest runs, services as processes of their own.
+        println!("## 4. Inbox under mixed load, services as processes\n");
+        mixed::run(args, &format!("{server}/{prefix}"), &nats).await?;
+        println!();
+    }
+
     if section("reminder") {
-        // 4. A reminder pass.
-        println!("## 4. Reminder pass\n");
+        // 5. A reminder pass.
+        println!("## 5. Reminder pass\n");
         reminder::run(&args.with(&[("database", format!("{prefix}_reminder"))])).await?;
     }
 

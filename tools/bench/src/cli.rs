@@ -164,8 +164,14 @@ options!(AllOptions {
     scoring_batch,
     /// Scoring's batches in flight (scoring.in_flight, 4).
     scoring_in_flight,
-    /// Sections to run, comma-separated: ingest, limits, inbox, reminder (all four).
+    /// Sections to run, comma-separated: ingest, limits, inbox, mixed, reminder (all five).
     sections,
+    /// Mixed section: inbox requests per second, open loop (1000).
+    inbox_rate,
+    /// Mixed section: events per second posted meanwhile (2000).
+    ingest_rate,
+    /// Mixed section: seconds of each load (10).
+    mixed_seconds,
 });
 
 /// Relance benchmarks: figures printed, never asserted. Each needs PostgreSQL and NATS;

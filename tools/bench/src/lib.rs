@@ -8,6 +8,7 @@ pub mod cli;
 pub mod directory;
 pub mod inbox;
 pub mod ingest;
+pub mod mixed;
 pub mod plans;
 pub mod reminder;
 pub mod seed;

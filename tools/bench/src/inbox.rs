@@ -104,6 +104,17 @@ async fn explain(
     Ok(())
 }
 
+/// The busiest assignee: the worst case for a per-user inbox.
+pub async fn busiest_user(pool: &PgPool) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT assignee_id FROM crm_interactions WHERE assignee_id IS NOT NULL \
+         GROUP BY assignee_id ORDER BY count(*) DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?
+    .context("no assigned interactions: seed the database with relance-seed first")
+}
+
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     let base = args.get("inbox", "http://127.0.0.1:8081");
     let database_url = args.get(
@@ -125,14 +136,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     )
     .fetch_one(&pool)
     .await?;
-    // The busiest assignee: the worst case for a per-user inbox.
-    let user: i64 = sqlx::query_scalar(
-        "SELECT assignee_id FROM crm_interactions WHERE assignee_id IS NOT NULL \
-         GROUP BY assignee_id ORDER BY count(*) DESC LIMIT 1",
-    )
-    .fetch_optional(&pool)
-    .await?
-    .context("no assigned interactions: seed the database with relance-seed first")?;
+    let user = busiest_user(&pool).await?;
     let token = TokenKeys::new(SecretString::from(secret)).issue(
         user,
         Utc::now(),

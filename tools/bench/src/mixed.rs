@@ -265,13 +265,7 @@ pub async fn run(args: &Args, bench_db: &str, nats: &str) -> anyhow::Result<()> 
         .connect(bench_db)
         .await?;
     relance_shared::db::migrate(&pool).await?;
-    let user: i64 = sqlx::query_scalar(
-        "SELECT assignee_id FROM crm_interactions WHERE assignee_id IS NOT NULL \
-         GROUP BY assignee_id ORDER BY count(*) DESC LIMIT 1",
-    )
-    .fetch_optional(&pool)
-    .await?
-    .context("no assigned interactions: run the inbox section (it seeds) first")?;
+    let user = crate::inbox::busiest_user(&pool).await?;
     let namespace = format!("mixed{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let env = [
         ("RELANCE__DATABASE__URL", bench_db.to_owned()),

@@ -3,7 +3,9 @@
 //! [`super::apply_batch`] must agree with — the property test in `tests/apply.rs` runs both on
 //! random events split into random batches and compares the databases — and the benchmark's
 //! "one commit per event" baseline. The score fold and its writes are the batch's own
-//! ([`Effects`]): with one event per transaction they are a single step.
+//! ([`Effects`]): with one event per transaction they are a single step. Its send upsert
+//! repeats the batch's merge rules on purpose: a reference sharing them could not catch a
+//! mistake in them.
 
 use std::collections::HashMap;
 

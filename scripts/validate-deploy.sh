@@ -80,3 +80,5 @@ print("  ok: probes, requests and limits, non-root, read-only root filesystem")
 PY
   rm -f "$rendered"
 done
+
+scripts/check-alerts.sh "$venv/bin/python"

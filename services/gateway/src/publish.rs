@@ -48,6 +48,12 @@ impl From<PublishError> for ApiError {
     }
 }
 
+/// Counts a request whose events could not all be stored (the alert `RelanceNatsPublishErrors`
+/// watches it): `disconnected`, `not_acknowledged` or `timed_out`.
+fn publish_failed(reason: &'static str) {
+    metrics::counter!("gateway_publish_failures_total", "reason" => reason).increment(1);
+}
+
 impl Publisher {
     pub fn new(
         client: async_nats::Client,
@@ -68,6 +74,7 @@ impl Publisher {
     pub async fn publish_all(&self, events: &[EmailEvent]) -> Result<PublishReport, PublishError> {
         // Fail fast: while disconnected the client would buffer and we would only time out.
         if !is_connected(&self.client) {
+            publish_failed("disconnected");
             return Err(PublishError::Disconnected);
         }
         let started = Instant::now();
@@ -79,8 +86,15 @@ impl Publisher {
         metrics::histogram!("gateway_publish_seconds", "outcome" => outcome)
             .record(started.elapsed().as_secs_f64());
         let report = match result {
-            Ok(inner) => inner?,
-            Err(_) => return Err(PublishError::NotAcknowledged("timed out".into())),
+            Ok(Ok(report)) => report,
+            Ok(Err(error)) => {
+                publish_failed("not_acknowledged");
+                return Err(error);
+            }
+            Err(_) => {
+                publish_failed("timed_out");
+                return Err(PublishError::NotAcknowledged("timed out".into()));
+            }
         };
         for event in events {
             metrics::counter!("gateway_events_total",

@@ -212,6 +212,14 @@ async fn nats_down_means_503_and_not_ready() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let ready = gw.gateway.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    // Counted for the alert RelanceNatsPublishErrors (ops/prometheus/alerts.yml).
+    let metrics = gw.gateway.get("/metrics").await.text;
+    assert!(
+        metrics.contains("gateway_publish_failures_total{reason=\"disconnected\"}")
+            || metrics.contains("gateway_publish_failures_total{reason=\"timed_out\"}")
+            || metrics.contains("gateway_publish_failures_total{reason=\"not_acknowledged\"}"),
+        "{metrics}"
+    );
 
     // Back up: the client reconnects by itself and the same event goes through.
     nats.restart().await;

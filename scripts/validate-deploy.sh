@@ -81,4 +81,4 @@ PY
   rm -f "$rendered"
 done
 
-scripts/check-alerts.sh "$venv/bin/python"
+scripts/check-observability.sh "$venv/bin/python"

@@ -122,11 +122,16 @@ pub async fn page(
     Ok((rows, more))
 }
 
-/// The filter's total. For everyone it comes from the day counters (migration 0006): exact,
-/// without counting every row; per assignee the index range is small enough to count.
+/// The filter's total. For everyone it comes from the day counters (migration 0006), and for
+/// one assignee (or the unassigned) over whole days from theirs (migration 0014): exact,
+/// without counting every row. An assignee's window with a partial day at an end is counted
+/// from the index: their range is small.
 pub async fn count(pool: &PgPool, filter: &InboxFilter) -> Result<i64, sqlx::Error> {
-    if filter.assignee == AssigneeFilter::Everyone {
-        let counts = counted_by_status(pool, filter.window).await?;
+    let counts = match filter.assignee {
+        AssigneeFilter::Everyone => Some(counted_by_status(pool, filter.window).await?),
+        _ => counted_for_assignee(pool, filter.assignee, filter.window).await?,
+    };
+    if let Some(counts) = counts {
         return Ok(statuses(filter.status).iter().map(|s| counts.get(s)).sum());
     }
     count_query(filter)
@@ -243,6 +248,44 @@ pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCo
     Ok(counts)
 }
 
+/// One assignee's interactions per status (`AssigneeFilter::Unassigned`: those of nobody) from
+/// their day counters and pending deltas, when `window` is made of whole UTC days (or
+/// unbounded); `None` otherwise, and for everyone.
+pub async fn counted_for_assignee(
+    pool: &PgPool,
+    assignee: AssigneeFilter,
+    window: Window,
+) -> Result<Option<StatusCounts>, sqlx::Error> {
+    let key = match assignee {
+        AssigneeFilter::Everyone => return Ok(None),
+        AssigneeFilter::Unassigned => 0,
+        AssigneeFilter::User(id) => id,
+    };
+    let whole = |at: Option<DateTime<Utc>>| at.is_none_or(|at| day_start(at.date_naive()) == at);
+    if !whole(window.from) || !whole(window.until) {
+        return Ok(None);
+    }
+    let rows = sqlx::query!(
+        r#"SELECT status AS "status!: InteractionStatus", sum(n)::bigint AS "n!"
+           FROM (SELECT status, day, n FROM inbox_assignee_counts WHERE assignee_id = $1
+                 UNION ALL
+                 SELECT status, day, delta FROM inbox_assignee_count_deltas
+                 WHERE assignee_id = $1) c
+           WHERE ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day < $3)
+           GROUP BY status"#,
+        key,
+        window.from.map(|at| at.date_naive()),
+        window.until.map(|at| at.date_naive())
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut counts = StatusCounts::default();
+    for row in rows {
+        counts.add(row.status, row.n);
+    }
+    Ok(Some(counts))
+}
+
 /// Folds the counters' pending deltas (see migration 0006); returns how many were folded.
 pub async fn compact_counts(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"SELECT inbox_counts_compact() AS "folded!""#)
@@ -277,8 +320,11 @@ pub fn stats_query<'a>(filter: &InboxFilter) -> QueryBuilder<'a, Postgres> {
 }
 
 pub async fn stats(pool: &PgPool, filter: &InboxFilter) -> Result<Stats, sqlx::Error> {
-    if filter.assignee == AssigneeFilter::Everyone {
-        let c = counted_by_status(pool, filter.window).await?;
+    let counts = match filter.assignee {
+        AssigneeFilter::Everyone => Some(counted_by_status(pool, filter.window).await?),
+        _ => counted_for_assignee(pool, filter.assignee, filter.window).await?,
+    };
+    if let Some(c) = counts {
         return Ok(Stats {
             total: c.todo + c.in_progress + c.done,
             todo: c.todo,

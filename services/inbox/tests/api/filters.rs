@@ -306,7 +306,50 @@ async fn exact(inbox: &TestInbox, due: &str) -> (i64, i64, i64, i64) {
     .unwrap()
 }
 
+/// One assignee's stats (None: the unassigned), counted row by row.
+async fn exact_for(inbox: &TestInbox, assignee: Option<i64>) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'todo'), \
+         count(*) FILTER (WHERE status = 'in_progress'), count(*) FILTER (WHERE status = 'done') \
+         FROM crm_interactions WHERE assignee_id IS NOT DISTINCT FROM $1",
+    )
+    .bind(assignee)
+    .fetch_one(&inbox.db.pool)
+    .await
+    .unwrap()
+}
+
 async fn check_counters(inbox: &TestInbox, label: &str) {
+    // Per assignee over every day: from their counters (migration 0014).
+    for (param, assignee) in [
+        (ALICE.to_string(), Some(ALICE)),
+        (BRUNO.to_string(), Some(BRUNO)),
+        ("unassigned".to_owned(), None),
+    ] {
+        let (total, todo, in_progress, done) = exact_for(inbox, assignee).await;
+        let reply = inbox
+            .get(
+                &format!("/api/v1/interactions/inbox/stats?assignee={param}&due=all"),
+                Some(ALICE),
+            )
+            .await;
+        assert_eq!(
+            reply.body,
+            json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done}),
+            "{label}, assignee={param}"
+        );
+        let open = inbox
+            .get(
+                &format!("/api/v1/interactions/inbox?assignee={param}&due=all"),
+                Some(ALICE),
+            )
+            .await;
+        assert_eq!(
+            open.body["total"],
+            todo + in_progress,
+            "{label}, assignee={param}"
+        );
+    }
     for due in ["all", "overdue", "today", "week"] {
         let (total, todo, in_progress, done) = exact(inbox, due).await;
         let reply = inbox
@@ -348,6 +391,8 @@ async fn everyone_totals_from_the_counters_stay_exact_through_changes() {
          UPDATE crm_interactions SET next_action_at = '2026-06-12T08:00:00Z' WHERE title LIKE 'tie-%'; \
          UPDATE crm_interactions SET next_action_at = NULL WHERE title = 'in-5-days'; \
          UPDATE crm_interactions SET notified_at = now(); \
+         UPDATE crm_interactions SET assignee_id = NULL WHERE title = 'tie-a'; \
+         UPDATE crm_interactions SET assignee_id = 1 WHERE title = 'in-8-days'; \
          DELETE FROM crm_interactions WHERE title = 'no-next-older'; \
          INSERT INTO crm_interactions (type, title, status, next_action_at) \
            VALUES ('note', 'new', 'todo', '2026-06-10T23:59:00Z');",
@@ -358,9 +403,12 @@ async fn everyone_totals_from_the_counters_stay_exact_through_changes() {
     check_counters(&inbox, "changed, not compacted").await;
     compact(&inbox).await;
     check_counters(&inbox, "changed, compacted").await;
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox_count_deltas")
-        .fetch_one(&inbox.db.pool)
-        .await
-        .unwrap();
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM inbox_count_deltas) \
+              + (SELECT count(*) FROM inbox_assignee_count_deltas)",
+    )
+    .fetch_one(&inbox.db.pool)
+    .await
+    .unwrap();
     assert_eq!(pending, 0);
 }

@@ -122,16 +122,14 @@ pub async fn page(
     Ok((rows, more))
 }
 
-/// The filter's total. For everyone it comes from the day counters (migration 0006), and for
-/// one assignee (or the unassigned) over whole days from theirs (migration 0014): exact,
-/// without counting every row. An assignee's window with a partial day at an end is counted
-/// from the index: their range is small.
+/// The filter's total. For everyone it comes from the day counters (migration 0006): exact,
+/// without counting every row. Per assignee the open items are counted from their partial
+/// index: for the busiest user of the benchmark that is 0.42 ms, their day counters 0.66 ms
+/// (549 rows to sum, spread over as many pages), so [`stats`] alone, which counts done items
+/// too, reads the counters.
 pub async fn count(pool: &PgPool, filter: &InboxFilter) -> Result<i64, sqlx::Error> {
-    let counts = match filter.assignee {
-        AssigneeFilter::Everyone => Some(counted_by_status(pool, filter.window).await?),
-        _ => counted_for_assignee(pool, filter.assignee, filter.window).await?,
-    };
-    if let Some(counts) = counts {
+    if filter.assignee == AssigneeFilter::Everyone {
+        let counts = counted_by_status(pool, filter.window).await?;
         return Ok(statuses(filter.status).iter().map(|s| counts.get(s)).sum());
     }
     count_query(filter)

@@ -47,12 +47,19 @@ token=$(curl -fsS -X POST http://127.0.0.1:18281/api/v1/auth/dev-login -H 'Conte
   -d '{"user_id":1}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
-run() { # name url header [extra options]
+run() { # name config-file url [extra options]
   log "schemathesis: $1"
-  "$venv/bin/schemathesis" run "$2" -H "$3" --checks "$checks" -n 20 --generation-deterministic \
-    --suppress-health-check all --no-color "${@:4}"
+  "$venv/bin/schemathesis" --config-file "$2" run "$3" --checks "$checks" -n 20 \
+    --generation-deterministic --suppress-health-check all --no-color "${@:4}"
 }
+# The inbox's configuration authenticates each API with its own credential (a user's token, the
+# directory token); its headers read these.
+export FUZZ_USER_TOKEN=$token FUZZ_DIRECTORY_TOKEN=$RELANCE__DIRECTORY__TOKEN
 # /api/v1/stream never ends (Server-Sent Events): a fuzzer would wait on it forever. Its
 # refusals (401, 422 on a bad Last-Event-ID) and its events are tested in services/inbox/tests.
-run inbox http://127.0.0.1:18281/openapi.json "Authorization: Bearer $token" --exclude-path /api/v1/stream
-run gateway http://127.0.0.1:18280/openapi.json "Authorization: Bearer $RELANCE__GATEWAY__INGEST_TOKEN"
+run inbox scripts/schemathesis/inbox.toml http://127.0.0.1:18281/openapi.json \
+  --exclude-path /api/v1/stream
+gateway_config=$(mktemp)
+printf 'headers = { Authorization = "Bearer %s" }\n' "$RELANCE__GATEWAY__INGEST_TOKEN" >"$gateway_config"
+run gateway "$gateway_config" http://127.0.0.1:18280/openapi.json
+rm -f "$gateway_config"

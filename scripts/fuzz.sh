@@ -59,7 +59,7 @@ export FUZZ_USER_TOKEN=$token FUZZ_DIRECTORY_TOKEN=$RELANCE__DIRECTORY__TOKEN
 # refusals (401, 422 on a bad Last-Event-ID) and its events are tested in services/inbox/tests.
 run inbox scripts/schemathesis/inbox.toml http://127.0.0.1:18281/openapi.json \
   --exclude-path /api/v1/stream
-gateway_config=$(mktemp)
-printf 'headers = { Authorization = "Bearer %s" }\n' "$RELANCE__GATEWAY__INGEST_TOKEN" >"$gateway_config"
-run gateway "$gateway_config" http://127.0.0.1:18280/openapi.json
-rm -f "$gateway_config"
+export FUZZ_INGEST_TOKEN=$RELANCE__GATEWAY__INGEST_TOKEN
+FUZZ_POSTMARK_BASIC=$(printf %s "$RELANCE__PROVIDERS__POSTMARK__BASIC_AUTH" | base64)
+export FUZZ_POSTMARK_BASIC
+run gateway scripts/schemathesis/gateway.toml http://127.0.0.1:18280/openapi.json

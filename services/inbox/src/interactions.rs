@@ -221,15 +221,22 @@ pub fn fk_violation(error: sqlx::Error) -> ApiError {
 pub struct NewInteraction {
     #[serde(rename = "type")]
     pub kind: InteractionType,
-    /// 1 to 500 characters.
+    /// 1 to 500 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
     pub description: Option<String>,
     #[serde(default)]
     pub status: Option<InteractionStatus>,
+    /// An active user.
+    #[schema(minimum = 1)]
     pub assignee_id: Option<i64>,
     /// RFC 3339 with an offset.
     pub next_action_at: Option<DateTime<chrono::FixedOffset>>,
+    /// An existing person.
+    #[schema(minimum = 1)]
     pub person_id: Option<i64>,
+    /// An existing organisation.
+    #[schema(minimum = 1)]
     pub organisation_id: Option<i64>,
 }
 

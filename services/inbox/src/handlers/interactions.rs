@@ -195,7 +195,7 @@ pub async fn export(
 }
 
 #[utoipa::path(get, path = "/api/v1/interactions/{id}", tag = "interactions",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = Interaction),
         Unauthorized,
@@ -274,7 +274,7 @@ pub struct NextActionChange {
 
 /// Marks an interaction todo, in progress or done.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/status", tag = "interactions",
-    params(("id" = i64, Path)), request_body = StatusChange, security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = StatusChange, security(("bearer" = [])),
     responses(
         BadJson,
         NotJsonMediaType,
@@ -297,7 +297,7 @@ pub async fn set_status(
 
 /// Assigns an interaction to an active user, or unassigns it.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/assignee", tag = "interactions",
-    params(("id" = i64, Path)), request_body = AssigneeChange, security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = AssigneeChange, security(("bearer" = [])),
     responses(
         BadJson,
         NotJsonMediaType,
@@ -320,7 +320,7 @@ pub async fn set_assignee(
 
 /// Sets or clears the next action (snooze); re-arms its reminder.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/next-action", tag = "interactions",
-    params(("id" = i64, Path)), request_body = NextActionChange, security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = NextActionChange, security(("bearer" = [])),
     responses(
         BadJson,
         NotJsonMediaType,

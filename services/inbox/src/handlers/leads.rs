@@ -160,7 +160,7 @@ pub async fn export(
 
 /// A person's lead score and every change that made it, oldest first.
 #[utoipa::path(get, path = "/api/v1/people/{id}/score", tag = "leads",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = PersonScore),
         Unauthorized,

@@ -90,7 +90,7 @@ pub async fn list(
 
 /// Marks one of the caller's notifications read (again: keeps the first read time).
 #[utoipa::path(patch, path = "/api/v1/notifications/{id}/read", tag = "notifications",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = Notification),
         Unauthorized,

@@ -24,9 +24,12 @@ pub const MAX_FILTER_ROWS: i64 = 50_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+// `set` and exactly one of `ids` and `filter`: two properties.
+#[schema(min_properties = 2, max_properties = 2)]
 pub struct BulkRequest {
     /// The interactions to change (1 to 1000 ids); or give `filter`.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 1000)]
     pub ids: Option<Vec<i64>>,
     /// Every interaction matching this inbox filter (same parameters as the inbox).
     #[serde(default)]
@@ -37,15 +40,24 @@ pub struct BulkRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkFilter {
+    /// `me` (the caller), a user id, or `unassigned`; absent: everyone.
+    #[schema(pattern = "^(me|unassigned|[0-9]+)$")]
     pub assignee: Option<String>,
+    /// Absent: `todo` and `in_progress`.
+    #[schema(value_type = Option<InteractionStatus>)]
     pub status: Option<String>,
+    /// Due window, computed in `tz`; default `all`.
+    #[schema(value_type = Option<crate::filters::Due>)]
     pub due: Option<String>,
+    /// IANA time zone; default `inbox.default_timezone`.
+    #[schema(example = "Europe/Paris")]
     pub tz: Option<String>,
 }
 
 /// Exactly one of the three.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct BulkSet {
     #[serde(default)]
     pub status: Option<InteractionStatus>,

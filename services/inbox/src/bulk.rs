@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use relance_shared::http::{ApiError, FieldError};
 
-use crate::filters::{self, ScopeParams, StatusParams};
+use crate::filters::{self, ScopeParams, SearchParams, StatusParams};
 use crate::inbox_query::push_where;
 use crate::interactions::{fk_violation, require_active_user, Change, InteractionStatus};
 
@@ -52,6 +52,26 @@ pub struct BulkFilter {
     /// IANA time zone; default `inbox.default_timezone`.
     #[schema(example = "Europe/Paris")]
     pub tz: Option<String>,
+    /// Comma-separated interaction types: any of them.
+    #[serde(rename = "type")]
+    #[schema(
+        rename = "type",
+        pattern = "^(call|email|meeting|note)(,(call|email|meeting|note))*$"
+    )]
+    pub kind: Option<String>,
+    #[schema(minimum = 1)]
+    pub person_id: Option<i64>,
+    #[schema(minimum = 1)]
+    pub organisation_id: Option<i64>,
+    /// `from <= next_action_at` (RFC 3339 with an offset).
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub from: Option<String>,
+    /// `next_action_at < to` (RFC 3339 with an offset; after `from`).
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub to: Option<String>,
+    /// Words to find, as the inbox's `q`.
+    #[schema(max_length = 200)]
+    pub q: Option<String>,
 }
 
 /// Exactly one of the three.
@@ -133,10 +153,19 @@ fn validate(
             let status = StatusParams {
                 status: filter.status,
             };
+            let search = SearchParams {
+                kind: filter.kind,
+                person_id: filter.person_id.map(|id| id.to_string()),
+                organisation_id: filter.organisation_id.map(|id| id.to_string()),
+                from: filter.from,
+                to: filter.to,
+                q: filter.q,
+            };
             let mut filter_errors = Vec::new();
             let resolved = filters::resolve(
                 &scope,
                 Some(&status),
+                Some(&search),
                 caller,
                 default_tz,
                 now,

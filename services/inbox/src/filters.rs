@@ -1,6 +1,12 @@
-//! The inbox filters (`assignee`, `status`, `due`, `tz`) and page parameters (`limit`,
+//! The inbox filters (`assignee`, `status`, `due`, `tz`), the advanced filters and search
+//! (`type`, `person_id`, `organisation_id`, `from`, `to`, `q`) and page parameters (`limit`,
 //! `cursor`): raw query parameters, validated into an [`InboxFilter`] with every bad parameter
-//! named in one 422.
+//! named in one 422. All filters combine with AND.
+//!
+//! `from`/`to` bound `next_action_at` (`from <= next_action_at < to`, datetimes with an
+//! offset), so rows without a next action never match them. `q` is split into words; each word
+//! must appear, case- and accent-insensitively, in the interaction's title or description or in
+//! its person's name or email (`lefevre` finds `Lefèvre`; see migration 0015).
 //!
 //! Due windows are computed in the caller's time zone (`tz`, IANA name, default
 //! `inbox.default_timezone`): `overdue` is before now; `today` is from the start of today to the
@@ -15,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use relance_shared::http::{ApiError, FieldError};
 
-use crate::interactions::InteractionStatus;
+use crate::interactions::{InteractionStatus, InteractionType};
 
 /// Who the inbox is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +67,28 @@ pub struct Window {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// The advanced filters and search; the default matches every row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Refinements {
+    /// Any of these types; empty: every type. Sorted, without repeats.
+    pub types: Vec<InteractionType>,
+    pub person_id: Option<i64>,
+    pub organisation_id: Option<i64>,
+    /// `from <= next_action_at`.
+    pub from: Option<DateTime<Utc>>,
+    /// `next_action_at < to`.
+    pub to: Option<DateTime<Utc>>,
+    /// `q`'s words, each as a `LIKE` pattern (`%word%`, wildcards escaped), not yet folded:
+    /// the SQL folds them with the same function as the indexed text.
+    pub words: Vec<String>,
+}
+
+impl Refinements {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxFilter {
     pub assignee: AssigneeFilter,
@@ -68,19 +96,26 @@ pub struct InboxFilter {
     pub due: Due,
     pub tz: Tz,
     pub window: Window,
+    pub refine: Refinements,
 }
 
 impl InboxFilter {
     /// What a cursor is bound to: the filter as asked, not its window (which moves with the
     /// clock), so paging across midnight keeps working.
     pub fn fingerprint(&self) -> String {
-        format!(
+        let mut fingerprint = format!(
             "{:?}|{:?}|{:?}|{}",
             self.assignee,
             self.status,
             self.due,
             self.tz.name()
-        )
+        );
+        // Unrefined filters keep the fingerprint they had, so cursors issued before the
+        // advanced filters existed still work.
+        if !self.refine.is_empty() {
+            fingerprint.push_str(&format!("|{:?}", self.refine));
+        }
+        fingerprint
     }
 }
 
@@ -108,6 +143,38 @@ pub struct StatusParams {
     pub status: Option<String>,
 }
 
+/// The advanced filters and search (all optional, combined with AND).
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Comma-separated interaction types: any of them.
+    #[serde(rename = "type")]
+    #[param(
+        rename = "type",
+        pattern = "^(call|email|meeting|note)(,(call|email|meeting|note))*$",
+        example = "call,email"
+    )]
+    pub kind: Option<String>,
+    /// Only this person's interactions.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub person_id: Option<String>,
+    /// Only this organisation's interactions.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub organisation_id: Option<String>,
+    /// `from <= next_action_at` (RFC 3339 with an offset).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub from: Option<String>,
+    /// `next_action_at < to` (RFC 3339 with an offset; after `from`).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub to: Option<String>,
+    /// Words to find in the title, the description, the person's name or email; case and
+    /// accents ignored (`lefevre` finds `Lefèvre`). Up to 200 characters.
+    #[param(max_length = 200, example = "lefevre")]
+    pub q: Option<String>,
+}
+
+pub const MAX_Q_CHARS: usize = 200;
+
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
@@ -125,6 +192,7 @@ pub const MAX_LIMIT: i64 = 200;
 pub fn resolve(
     scope: &ScopeParams,
     status: Option<&StatusParams>,
+    search: Option<&SearchParams>,
     caller: i64,
     default_tz: Tz,
     now: DateTime<Utc>,
@@ -178,7 +246,13 @@ pub fn resolve(
             None
         }),
     };
-    let (Some(assignee), Some(status), Some(due), Some(tz)) = (assignee, status, due, tz) else {
+    let refine = match search {
+        None => Some(Refinements::default()),
+        Some(search) => refinements(search, errors),
+    };
+    let (Some(assignee), Some(status), Some(due), Some(tz), Some(refine)) =
+        (assignee, status, due, tz, refine)
+    else {
         return None;
     };
     Some(InboxFilter {
@@ -187,6 +261,116 @@ pub fn resolve(
         due,
         tz,
         window: window(due, tz, now),
+        refine,
+    })
+}
+
+fn positive_id(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<i64> {
+    match value.map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                errors.push(FieldError::new(field, "must be a positive integer id"));
+                None
+            }
+        },
+    }
+}
+
+fn instant(
+    field: &str,
+    value: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<DateTime<Utc>> {
+    match value.map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => match DateTime::parse_from_rfc3339(raw) {
+            Ok(at) => Some(at.with_timezone(&Utc)),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    field,
+                    "must be an RFC 3339 datetime with an offset, e.g. 2026-06-10T09:00:00+02:00",
+                ));
+                None
+            }
+        },
+    }
+}
+
+/// `word` as a `LIKE` pattern matching it anywhere, its wildcards taken literally.
+pub fn contains_pattern(word: &str) -> String {
+    let mut pattern = String::with_capacity(word.len() + 2);
+    pattern.push('%');
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The advanced filters, every bad one named; `None` when any is bad.
+fn refinements(search: &SearchParams, errors: &mut Vec<FieldError>) -> Option<Refinements> {
+    let before = errors.len();
+    let mut types = Vec::new();
+    if let Some(raw) = search
+        .kind
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        for name in raw.split(',').map(str::trim) {
+            match InteractionType::parse(name) {
+                Some(t) => types.push(t),
+                None => {
+                    errors.push(FieldError::new(
+                        "type",
+                        "must be a comma-separated list of call, email, meeting, note",
+                    ));
+                    break;
+                }
+            }
+        }
+        types.sort_by_key(|t| t.as_str());
+        types.dedup();
+    }
+    let person_id = positive_id("person_id", search.person_id.as_deref(), errors);
+    let organisation_id = positive_id("organisation_id", search.organisation_id.as_deref(), errors);
+    let from = instant("from", search.from.as_deref(), errors);
+    let to = instant("to", search.to.as_deref(), errors);
+    if let (Some(from), Some(to)) = (from, to) {
+        if to <= from {
+            errors.push(FieldError::new("to", "must be after `from`"));
+        }
+    }
+    let mut words = Vec::new();
+    if let Some(q) = search.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if q.chars().count() > MAX_Q_CHARS {
+            errors.push(FieldError::new(
+                "q",
+                format!("must be at most {MAX_Q_CHARS} characters"),
+            ));
+        } else if q.chars().any(char::is_control) {
+            errors.push(FieldError::new("q", "must not contain control characters"));
+        } else {
+            for word in q.split_whitespace() {
+                let pattern = contains_pattern(&word.to_lowercase());
+                if !words.contains(&pattern) {
+                    words.push(pattern);
+                }
+            }
+        }
+    }
+    (errors.len() == before).then_some(Refinements {
+        types,
+        person_id,
+        organisation_id,
+        from,
+        to,
+        words,
     })
 }
 
@@ -329,7 +513,15 @@ mod tests {
         let status = StatusParams {
             status: Some("closed".into()),
         };
-        let filter = resolve(&scope, Some(&status), 1, Tz::UTC, Utc::now(), &mut errors);
+        let filter = resolve(
+            &scope,
+            Some(&status),
+            None,
+            1,
+            Tz::UTC,
+            Utc::now(),
+            &mut errors,
+        );
         assert!(filter.is_none());
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["assignee", "status", "due", "tz"]);
@@ -347,11 +539,95 @@ mod tests {
     }
 
     #[test]
+    fn every_bad_advanced_filter_is_named() {
+        let mut errors = Vec::new();
+        let search = SearchParams {
+            kind: Some("call,visit".into()),
+            person_id: Some("0".into()),
+            organisation_id: Some("acme".into()),
+            from: Some("2026-06-10T09:00:00".into()),
+            to: Some("tomorrow".into()),
+            q: Some("x".repeat(201)),
+        };
+        let filter = resolve(
+            &ScopeParams::default(),
+            None,
+            Some(&search),
+            1,
+            Tz::UTC,
+            Utc::now(),
+            &mut errors,
+        );
+        assert!(filter.is_none());
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["type", "person_id", "organisation_id", "from", "to", "q"]
+        );
+        let mut errors = Vec::new();
+        let backwards = SearchParams {
+            from: Some("2026-06-10T09:00:00Z".into()),
+            to: Some("2026-06-10T11:00:00+02:00".into()),
+            ..Default::default()
+        };
+        let filter = resolve(
+            &ScopeParams::default(),
+            None,
+            Some(&backwards),
+            1,
+            Tz::UTC,
+            Utc::now(),
+            &mut errors,
+        );
+        assert!(filter.is_none());
+        assert_eq!(errors[0].field, "to");
+    }
+
+    #[test]
+    fn advanced_filters_are_parsed_and_normalized() {
+        let mut errors = Vec::new();
+        let search = SearchParams {
+            kind: Some(" note,call ,note".into()),
+            person_id: Some("12".into()),
+            organisation_id: Some("".into()),
+            from: Some("2026-06-10T09:00:00+02:00".into()),
+            to: None,
+            q: Some("  Lefèvre  50%_off lefèvre ".into()),
+        };
+        let filter = resolve(
+            &ScopeParams::default(),
+            None,
+            Some(&search),
+            1,
+            Tz::UTC,
+            Utc::now(),
+            &mut errors,
+        )
+        .unwrap();
+        assert!(errors.is_empty());
+        let r = &filter.refine;
+        assert_eq!(r.types, [InteractionType::Call, InteractionType::Note]);
+        assert_eq!(r.person_id, Some(12));
+        assert_eq!(r.organisation_id, None);
+        assert_eq!(r.from, Some(utc("2026-06-10T07:00:00Z")));
+        assert_eq!(r.words, ["%lefèvre%", "%50\\%\\_off%"]);
+        assert_ne!(
+            filter.fingerprint(),
+            InboxFilter {
+                refine: Refinements::default(),
+                ..filter.clone()
+            }
+            .fingerprint()
+        );
+    }
+
+    #[test]
     fn defaults() {
         let mut errors = Vec::new();
         let paris: Tz = "Europe/Paris".parse().unwrap();
         let filter = resolve(
             &ScopeParams::default(),
+            None,
             None,
             7,
             paris,
@@ -368,6 +644,7 @@ mod tests {
                 assignee: Some("me".into()),
                 ..Default::default()
             },
+            None,
             None,
             7,
             paris,

@@ -44,6 +44,12 @@ pub enum InteractionType {
 }
 
 impl InteractionType {
+    pub const ALL: [InteractionType; 4] = [Self::Call, Self::Email, Self::Meeting, Self::Note];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Call => "call",

@@ -78,6 +78,7 @@ fn filter(assignee: Option<&str>, due: &str, caller: i64) -> anyhow::Result<Inbo
     filters::resolve(
         &scope,
         Some(&StatusParams::default()),
+        None,
         caller,
         "Europe/Paris".parse().unwrap_or(chrono_tz::Tz::UTC),
         Utc::now(),

@@ -23,7 +23,7 @@ use crate::auth::CurrentUser;
 use crate::bulk::{self, BulkRequest, BulkResult};
 use crate::csv_export::{self, CsvLine, CsvRow};
 use crate::cursor::{self, Position};
-use crate::filters::{self, PageParams, ScopeParams, StatusParams};
+use crate::filters::{self, PageParams, ScopeParams, SearchParams, StatusParams};
 use crate::inbox_query::{self, Stats};
 use crate::interactions::{self, Change, Interaction, InteractionStatus, NewInteraction};
 use crate::state::AppState;
@@ -42,7 +42,7 @@ pub struct InboxPage {
 /// The inbox, in order `next_action_at ASC NULLS LAST, created_at DESC, id DESC`, a page at a
 /// time (keyset cursor).
 #[utoipa::path(get, path = "/api/v1/interactions/inbox", tag = "inbox",
-    params(ScopeParams, StatusParams, PageParams), security(("bearer" = [])),
+    params(ScopeParams, StatusParams, SearchParams, PageParams), security(("bearer" = [])),
     responses(
         (status = 200, body = InboxPage),
         Unauthorized,
@@ -54,12 +54,14 @@ pub async fn inbox(
     user: CurrentUser,
     ApiQuery(scope): ApiQuery<ScopeParams>,
     ApiQuery(status): ApiQuery<StatusParams>,
+    ApiQuery(search): ApiQuery<SearchParams>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<InboxPage>, ApiError> {
     let mut errors = Vec::new();
     let filter = filters::resolve(
         &scope,
         Some(&status),
+        Some(&search),
         user.id,
         state.default_tz,
         state.clock.now(),
@@ -97,9 +99,9 @@ pub async fn inbox(
     }))
 }
 
-/// Counts by status for the stats cards, over the same assignee and due filters.
+/// Counts by status for the stats cards, over the same filters as the inbox but `status`.
 #[utoipa::path(get, path = "/api/v1/interactions/inbox/stats", tag = "inbox",
-    params(ScopeParams), security(("bearer" = [])),
+    params(ScopeParams, SearchParams), security(("bearer" = [])),
     responses(
         (status = 200, body = Stats),
         Unauthorized,
@@ -110,11 +112,13 @@ pub async fn stats(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
     ApiQuery(scope): ApiQuery<ScopeParams>,
+    ApiQuery(search): ApiQuery<SearchParams>,
 ) -> Result<Json<Stats>, ApiError> {
     let mut errors = Vec::new();
     let filter = filters::resolve(
         &scope,
         None,
+        Some(&search),
         user.id,
         state.default_tz,
         state.clock.now(),
@@ -161,7 +165,7 @@ impl CsvRow for Interaction {
 /// Every row of the inbox for these filters, as CSV (header row, inbox order, times in `tz`),
 /// streamed.
 #[utoipa::path(get, path = "/api/v1/interactions/inbox/export", tag = "inbox",
-    params(ScopeParams, StatusParams), security(("bearer" = [])),
+    params(ScopeParams, StatusParams, SearchParams), security(("bearer" = [])),
     responses(
         (status = 200, content_type = "text/csv", body = String),
         Unauthorized,
@@ -173,11 +177,13 @@ pub async fn export(
     user: CurrentUser,
     ApiQuery(scope): ApiQuery<ScopeParams>,
     ApiQuery(status): ApiQuery<StatusParams>,
+    ApiQuery(search): ApiQuery<SearchParams>,
 ) -> Result<Response, ApiError> {
     let mut errors = Vec::new();
     let filter = filters::resolve(
         &scope,
         Some(&status),
+        Some(&search),
         user.id,
         state.default_tz,
         state.clock.now(),

@@ -171,7 +171,20 @@ async fn openapi_documents_every_route() {
         .collect();
     assert_eq!(
         inbox_params,
-        ["assignee", "due", "tz", "status", "limit", "cursor"]
+        [
+            "assignee",
+            "due",
+            "tz",
+            "status",
+            "type",
+            "person_id",
+            "organisation_id",
+            "from",
+            "to",
+            "q",
+            "limit",
+            "cursor"
+        ]
     );
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }

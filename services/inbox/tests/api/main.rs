@@ -12,4 +12,5 @@ mod live;
 mod notifications;
 mod oidc;
 mod pages;
+mod search;
 mod web;

@@ -1,6 +1,7 @@
-//! Keyset pages: every matching row exactly once, in the specified order, whatever the data
-//! (ties and rows without a next action included), and rows inserted meanwhile do not shift
-//! the pages.
+//! Keyset pages: every matching row exactly once, in the specified order, with exact totals,
+//! whatever the data (ties and rows without a next action included) and whatever combination
+//! of filters (the seed's and the advanced ones, search included); rows inserted meanwhile do
+//! not shift the pages.
 
 use std::collections::HashSet;
 
@@ -54,21 +55,165 @@ struct Row {
     /// Hours from NOW; few values, so ties are common.
     next: Option<i64>,
     created: i64,
+    kind: &'static str,
+    /// The harness's people 1-4 (Jeanne Durand, Marc Leroy, Sophie Blanc, Paul Noir).
+    person: Option<i64>,
+    organisation: Option<i64>,
+    title: &'static str,
 }
+
+const TITLES: [&str; 4] = ["Devis Lefèvre", "Rappel", "Réunion été", "x"];
+const PEOPLE: [&str; 4] = [
+    "jeanne durand jeanne@acme.test",
+    "marc leroy marc@acme.test",
+    "sophie blanc sophie@acme.test",
+    "paul noir ",
+];
 
 fn row() -> impl Strategy<Value = Row> {
     (
-        prop::sample::select(vec!["todo", "in_progress", "done"]),
-        prop::option::of(1i64..=2),
-        prop::option::weighted(0.7, -3i64..=3),
-        0i64..4,
+        (
+            prop::sample::select(vec!["todo", "in_progress", "done"]),
+            prop::option::of(1i64..=2),
+            prop::option::weighted(0.7, -3i64..=3),
+            0i64..4,
+        ),
+        (
+            prop::sample::select(vec!["call", "email", "note"]),
+            prop::option::of(1i64..=4),
+            prop::option::of(Just(1i64)),
+            prop::sample::select(TITLES.to_vec()),
+        ),
     )
-        .prop_map(|(status, assignee, next, created)| Row {
-            status,
-            assignee,
-            next,
-            created,
-        })
+        .prop_map(
+            |((status, assignee, next, created), (kind, person, organisation, title))| Row {
+                status,
+                assignee,
+                next,
+                created,
+                kind,
+                person,
+                organisation,
+                title,
+            },
+        )
+}
+
+/// A random combination of the seed's filters and the advanced ones.
+#[derive(Debug, Clone)]
+struct Query {
+    /// None: everyone; Some(None): unassigned; Some(Some(id)): that user (1 is `me`).
+    assignee: Option<Option<i64>>,
+    overdue: bool,
+    types: Option<Vec<&'static str>>,
+    person: Option<i64>,
+    organisation: Option<i64>,
+    /// Hours from NOW.
+    from: Option<i64>,
+    to: Option<i64>,
+    q: Option<&'static str>,
+}
+
+fn query() -> impl Strategy<Value = Query> {
+    (
+        prop::option::of(prop::option::of(Just(ALICE))),
+        prop::bool::weighted(0.3),
+        prop::option::weighted(
+            0.4,
+            prop::sample::subsequence(vec!["call", "email", "note"], 1..=2),
+        ),
+        prop::option::weighted(0.3, 1i64..=4),
+        prop::option::weighted(0.2, Just(1i64)),
+        prop::option::weighted(0.3, -3i64..=2),
+        prop::option::weighted(0.3, 1i64..=3),
+        prop::option::weighted(
+            0.5,
+            prop::sample::select(vec![
+                "lefevre",
+                "RAPPEL",
+                "durand",
+                "ete",
+                "marc devis",
+                "acme",
+            ]),
+        ),
+    )
+        .prop_map(
+            |(assignee, overdue, types, person, organisation, from, span, q)| Query {
+                assignee,
+                overdue,
+                types,
+                person,
+                organisation,
+                to: span.map(|span| from.unwrap_or(-3) + span),
+                from,
+                q,
+            },
+        )
+}
+
+impl Query {
+    fn to_query_string(&self, now: DateTime<Utc>) -> String {
+        let mut parts = vec!["x=1".to_owned()];
+        match self.assignee {
+            None => {}
+            Some(None) => parts.push("assignee=unassigned".into()),
+            Some(Some(_)) => parts.push("assignee=me".into()),
+        }
+        if self.overdue {
+            parts.push("due=overdue".into());
+        }
+        if let Some(types) = &self.types {
+            parts.push(format!("type={}", types.join(",")));
+        }
+        if let Some(p) = self.person {
+            parts.push(format!("person_id={p}"));
+        }
+        if let Some(o) = self.organisation {
+            parts.push(format!("organisation_id={o}"));
+        }
+        let stamp = |h: i64| {
+            (now + Duration::hours(h))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        };
+        if let Some(from) = self.from {
+            parts.push(format!("from={}", stamp(from)));
+        }
+        if let Some(to) = self.to {
+            parts.push(format!("to={}", stamp(to)));
+        }
+        if let Some(q) = self.q {
+            parts.push(format!("q={}", q.replace(' ', "%20")));
+        }
+        parts.join("&")
+    }
+
+    fn matches(&self, row: &Row, now: DateTime<Utc>) -> bool {
+        let fold = |s: &str| s.to_lowercase().replace(['é', 'è'], "e");
+        let next = row.next.map(|h| now + Duration::hours(h));
+        row.status != "done"
+            && self.assignee.is_none_or(|a| a == row.assignee)
+            && (!self.overdue || next.is_some_and(|n| n < now))
+            && self.types.as_ref().is_none_or(|t| t.contains(&row.kind))
+            && self.person.is_none_or(|p| row.person == Some(p))
+            && self
+                .organisation
+                .is_none_or(|o| row.organisation == Some(o))
+            && self
+                .from
+                .is_none_or(|h| next.is_some_and(|n| n >= now + Duration::hours(h)))
+            && self
+                .to
+                .is_none_or(|h| next.is_some_and(|n| n < now + Duration::hours(h)))
+            && self.q.is_none_or(|q| {
+                let title = fold(row.title);
+                let person = row.person.map(|p| PEOPLE[(p - 1) as usize]).unwrap_or("");
+                fold(q)
+                    .split_whitespace()
+                    .all(|w| title.contains(w) || person.contains(w))
+            })
+    }
 }
 
 #[test]
@@ -76,25 +221,14 @@ fn pages_cover_each_matching_row_once_in_order() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let now: DateTime<Utc> = at(NOW);
     let inbox = runtime.block_on(TestInbox::spawn(now));
-    let queries = [
-        ("", None),
-        ("assignee=me", Some(Some(ALICE))),
-        ("assignee=unassigned", Some(None)),
-        ("due=overdue", None),
-    ];
     let mut runner = TestRunner::new(Config {
-        cases: 24,
+        cases: 48,
         ..Config::default()
     });
     runner
         .run(
-            &(
-                prop::collection::vec(row(), 0..40),
-                1usize..8,
-                0usize..queries.len(),
-            ),
-            |(rows, limit, q)| {
-                let (query, assignee) = queries[q];
+            &(prop::collection::vec(row(), 0..40), 1usize..8, query()),
+            |(rows, limit, filter)| {
                 runtime.block_on(async {
                     sqlx::raw_sql("TRUNCATE crm_interactions CASCADE")
                         .execute(&inbox.db.pool)
@@ -106,21 +240,22 @@ fn pages_cover_each_matching_row_once_in_order() {
                         let created = now - Duration::days(30) + Duration::hours(row.created);
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO crm_interactions (type, title, status, assignee_id, \
-                             next_action_at, created_at, updated_at) \
-                             VALUES ('note', 'x', $1::interaction_status, $2, $3, $4, $4) \
-                             RETURNING id",
+                             next_action_at, created_at, updated_at, person_id, organisation_id) \
+                             VALUES ($1::interaction_type, $2, $3::interaction_status, $4, $5, \
+                             $6, $6, $7, $8) RETURNING id",
                         )
+                        .bind(row.kind)
+                        .bind(row.title)
                         .bind(row.status)
                         .bind(row.assignee)
                         .bind(next)
                         .bind(created)
+                        .bind(row.person)
+                        .bind(row.organisation)
                         .fetch_one(&inbox.db.pool)
                         .await
                         .unwrap();
-                        let matches = row.status != "done"
-                            && assignee.is_none_or(|a| a == row.assignee)
-                            && (query != "due=overdue" || next.is_some_and(|n| n < now));
-                        if matches {
+                        if filter.matches(row, now) {
                             expected.push((next, created, id));
                         }
                     }
@@ -135,7 +270,8 @@ fn pages_cover_each_matching_row_once_in_order() {
                         next.then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2))
                     });
                     let expected: Vec<i64> = expected.into_iter().map(|e| e.2).collect();
-                    let served = walk(&inbox, query, limit).await;
+                    let query = filter.to_query_string(now);
+                    let served = walk(&inbox, &query, limit).await;
                     prop_assert_eq!(served, expected, "{} limit {}", query, limit);
                     Ok(())
                 })

@@ -91,6 +91,19 @@ load_demo() {
 }
 
 # sqlx-cli (`cargo sqlx prepare`), the version of the sqlx crate in Cargo.lock.
+# The tests' SMTP server (tools/smtp-sink/smtp_sink.py) runs on aiosmtpd, from PyPI, in a venv
+# of its own; exports RELANCE_TEST_SMTP_PYTHON, the Python the tests start it with.
+ensure_smtp_sink() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/relance/smtp/venv"
+  if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    log "installing aiosmtpd (the tests' SMTP server) in $venv"
+    command -v python3 >/dev/null || apt_install python3
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install -q "aiosmtpd==1.4.6"
+  fi
+  export RELANCE_TEST_SMTP_PYTHON="$venv/bin/python"
+}
+
 ensure_sqlx_cli() {
   local want
   want=$(sed -n '/^name = "sqlx"$/{n;s/version = "\(.*\)"/\1/p;}' "$RELANCE_ROOT/Cargo.lock")

@@ -8,6 +8,7 @@ cd "$RELANCE_ROOT"
 ensure_toolchain
 ensure_postgres
 ensure_nats
+ensure_smtp_sink
 
 # Each test creates its own database; drop those a previous run left behind.
 for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'relance_test_%'"); do

@@ -47,6 +47,42 @@ pub struct Settings {
     pub directory: DirectorySettings,
     pub providers: ProvidersSettings,
     pub telemetry: TelemetrySettings,
+    pub mail: MailSettings,
+    pub web: WebSettings,
+}
+
+impl MailSettings {
+    /// The SMTP URL, when the email channel is on (an empty value, as compose passes an unset
+    /// variable, is off too).
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url
+            .as_ref()
+            .map(|url| url.expose_secret().trim())
+            .filter(|url| !url.is_empty())
+    }
+}
+
+/// The email channel of notifications (the reminder sends; docs/api.md, "Notifications by
+/// email").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://host:port` (plain), `smtp://…?tls=opportunistic` (STARTTLS when offered),
+    /// `smtp://…?tls=required` (STARTTLS required) or `smtps://user:password@host:465` (TLS);
+    /// unset: the email channel is off.
+    /// May carry a password, hence secret.
+    pub smtp_url: Option<SecretString>,
+    /// The `From` of every email, `Name <address>` or a bare address.
+    pub from: String,
+    /// Seconds one SMTP exchange may take before it counts as a transient failure.
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// Where people open the web app; links in emails point there.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -466,6 +502,27 @@ impl Settings {
         if self.decay.points_per_week < 0 {
             return Err(invalid("decay.points_per_week", "must be 0 or more"));
         }
+        if let Some(url) = self.mail.smtp_url() {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(invalid(
+                    "mail.smtp_url",
+                    "must be an smtp:// or smtps:// URL (or unset to turn email off)",
+                ));
+            }
+        }
+        if !self.mail.from.contains('@') {
+            return Err(invalid(
+                "mail.from",
+                "must be an address, e.g. Relance <relance@example.com>",
+            ));
+        }
+        if self.mail.timeout_secs == 0 {
+            return Err(invalid("mail.timeout_secs", "must be at least 1"));
+        }
+        let public = self.web.public_url.trim_end_matches('/');
+        if !(public.starts_with("https://") || public.starts_with("http://")) || public.len() < 10 {
+            return Err(invalid("web.public_url", "must be an http(s) URL"));
+        }
         Ok(())
     }
 }
@@ -502,6 +559,33 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_key() {
+        // The email channel: an empty URL is off, a URL of another scheme is refused.
+        let mut s = Settings::default();
+        s.mail.smtp_url = Some(SecretString::from(""));
+        s.validate().unwrap();
+        assert_eq!(s.mail.smtp_url(), None);
+        for (key, change) in [
+            (
+                "mail.smtp_url",
+                (|s: &mut Settings| s.mail.smtp_url = Some(SecretString::from("http://mail:25")))
+                    as fn(&mut Settings),
+            ),
+            ("mail.from", |s: &mut Settings| {
+                s.mail.from = "relance".into()
+            }),
+            ("mail.timeout_secs", |s: &mut Settings| {
+                s.mail.timeout_secs = 0
+            }),
+            ("web.public_url", |s: &mut Settings| {
+                s.web.public_url = "relance.example.com".into()
+            }),
+        ] {
+            let mut s = Settings::default();
+            change(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+
         let mut s = Settings::default();
         s.scoring.rules.hot_rearm_below = 99;
         let err = s.validate().unwrap_err().to_string();

@@ -13,6 +13,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/auth/dev-login", post(handlers::auth::dev_login))
         .route("/api/v1/auth/config", get(handlers::auth::config))
         .route("/api/v1/me", get(handlers::auth::me))
+        .route(
+            "/api/v1/me/preferences",
+            patch(handlers::auth::set_preferences),
+        )
         .route("/api/v1/users", get(handlers::auth::users))
         .route("/api/v1/interactions", post(handlers::interactions::create))
         .route(
@@ -57,6 +61,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(handlers::leads::person_score),
         )
         .route("/api/v1/notifications", get(handlers::notifications::list))
+        .route(
+            "/api/v1/notifications/read-all",
+            post(handlers::notifications::read_all),
+        )
         .route(
             "/api/v1/notifications/{id}/read",
             patch(handlers::notifications::mark_read),

@@ -2,11 +2,13 @@
 //! - [`overdue`]: due next actions → notifications, exactly once (SKIP LOCKED batches);
 //! - [`publish`]: notifications → JetStream, marked once acknowledged;
 //! - [`decay`]: the weekly score decay, idempotent;
-//! - [`pass`]: one pass of all three, and the schedule;
+//! - [`mail`]: notifications by email (instant and the daily digest) through an outbox;
+//! - [`pass`]: one pass of all of them, and the schedule;
 //! - [`routes`]: health and metrics; [`startup`]: the [`Reminder`] (no port, for `--once`) and
 //!   the [`Application`].
 
 pub mod decay;
+pub mod mail;
 pub mod overdue;
 pub mod pass;
 pub mod publish;

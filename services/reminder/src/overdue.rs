@@ -4,18 +4,23 @@
 //! (replicas take disjoint rows), insert one notification per row (unique per interaction, kind
 //! and due time, so even a row re-armed to the same time is not notified twice), and set
 //! `notified_at`. A crash before the commit leaves the rows due; after it, they are notified
-//! and the notifications wait in the table for [`crate::publish`].
+//! and the notifications wait in the table for [`crate::publish`]. When the email channel is on,
+//! the same statement enqueues an email for each notification of a user who wants them
+//! `instant` ([`crate::mail::outbox`] sends them), so a notification and its email are made
+//! together or not at all.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 pub const KIND_OVERDUE: &str = "interaction_overdue";
 
-/// Rows due at `now`, claimed and notified; `(claimed, notifications created)`.
+/// Rows due at `now`, claimed and notified; `(claimed, notifications created)`. With
+/// `email`, instant emails are enqueued for the notifications created.
 pub async fn notify_batch(
     pool: &PgPool,
     now: DateTime<Utc>,
     batch_size: i64,
+    email: bool,
 ) -> Result<(i64, i64), sqlx::Error> {
     let counts = sqlx::query!(
         r#"WITH due AS (
@@ -30,18 +35,29 @@ pub async fn notify_batch(
                   jsonb_build_object('interaction_id', id)
            FROM due ORDER BY id
            ON CONFLICT (interaction_id, kind, due_at) DO NOTHING
+           RETURNING id, user_id
+         ), mailed AS (
+           INSERT INTO email_outbox (user_id, kind, notification_id, created_at, next_attempt_at)
+           SELECT c.user_id, 'overdue', c.id, $1, $1
+           FROM created c JOIN users u ON u.id = c.user_id
+           WHERE $4 AND u.is_active AND u.notify_email = 'instant'
+           ORDER BY c.id
            RETURNING 1
          ), marked AS (
            UPDATE crm_interactions i SET notified_at = $1 FROM due WHERE i.id = due.id
            RETURNING 1
          )
          SELECT (SELECT count(*) FROM marked) AS "claimed!",
-                (SELECT count(*) FROM created) AS "created!""#,
+                (SELECT count(*) FROM created) AS "created!",
+                (SELECT count(*) FROM mailed) AS "mailed!""#,
         now,
         batch_size,
-        KIND_OVERDUE
+        KIND_OVERDUE,
+        email
     )
     .fetch_one(pool)
     .await?;
+    metrics::counter!("reminder_emails_enqueued_total", "kind" => "overdue")
+        .increment(u64::try_from(counts.mailed).unwrap_or(0));
     Ok((counts.claimed, counts.created))
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::mail::{outbox, Mailer};
 use crate::publish::Publisher;
 use crate::{decay, overdue, publish};
 
@@ -15,6 +16,10 @@ pub struct Pass {
     pub publisher: Publisher,
     pub batch_size: i64,
     pub decay_points_per_week: i32,
+    /// The email channel; `None` when `mail.smtp_url` is unset.
+    pub mailer: Option<Mailer>,
+    /// The zone of users who chose none (`inbox.default_timezone`).
+    pub default_tz: chrono_tz::Tz,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,12 @@ pub struct Report {
     pub unpublished: i64,
     /// Leads whose score decayed.
     pub decayed: i64,
+    /// Daily digests enqueued by this pass.
+    pub digests: i64,
+    /// What this pass did with pending emails.
+    pub emails: outbox::SendReport,
+    /// Emails still pending after this pass (backoff, or a transient failure).
+    pub emails_pending: i64,
     /// Stopped early because of a shutdown request.
     pub interrupted: bool,
 }
@@ -50,7 +61,8 @@ impl Pass {
                 break;
             }
             let (claimed, created) =
-                overdue::notify_batch(&self.pool, now, self.batch_size).await?;
+                overdue::notify_batch(&self.pool, now, self.batch_size, self.mailer.is_some())
+                    .await?;
             report.notified += claimed;
             report.created += created;
             metrics::counter!("reminder_notifications_created_total").increment(created as u64);
@@ -80,6 +92,26 @@ impl Pass {
                 }
             }
         }
+        if let Some(mailer) = self.mailer.as_ref().filter(|_| !report.interrupted) {
+            report.digests =
+                i64::try_from(outbox::enqueue_digests(&self.pool, now, self.default_tz).await?)
+                    .unwrap_or(i64::MAX);
+            while !stop.is_cancelled() {
+                let sent =
+                    outbox::send_due(&self.pool, mailer, now, self.default_tz, self.batch_size)
+                        .await?;
+                report.emails.sent += sent.sent;
+                report.emails.failed += sent.failed;
+                report.emails.skipped += sent.skipped;
+                report.emails.deferred += sent.deferred;
+                let handled = sent.sent + sent.failed + sent.skipped;
+                if sent.deferred > 0 || handled < self.batch_size {
+                    break;
+                }
+            }
+            report.emails_pending = outbox::pending(&self.pool).await?;
+            metrics::gauge!("reminder_emails_pending").set(report.emails_pending as f64);
+        }
         while !report.interrupted {
             if stop.is_cancelled() {
                 report.interrupted = true;
@@ -103,6 +135,11 @@ impl Pass {
             published = report.published,
             unpublished = report.unpublished,
             decayed = report.decayed,
+            digests = report.digests,
+            emails_sent = report.emails.sent,
+            emails_failed = report.emails.failed,
+            emails_deferred = report.emails.deferred,
+            emails_pending = report.emails_pending,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "reminder pass"
         );

@@ -15,6 +15,7 @@ use relance_shared::nats::{self, Names};
 use relance_shared::service::Service;
 use relance_shared::{db, Settings};
 
+use crate::mail::Mailer;
 use crate::pass::{self, Pass, Report};
 use crate::publish::Publisher;
 
@@ -45,6 +46,8 @@ impl Reminder {
             },
             batch_size: i64::try_from(settings.reminder.batch_size).unwrap_or(i64::MAX),
             decay_points_per_week: settings.decay.points_per_week,
+            mailer: Mailer::from_settings(&settings.mail, &settings.web)?,
+            default_tz: settings.inbox.default_timezone,
         };
         Ok(Self {
             pass,
@@ -57,6 +60,15 @@ impl Reminder {
     /// One pass now; `stop` ends it between two batches.
     pub async fn run_once(&self, stop: &CancellationToken) -> anyhow::Result<Report> {
         self.pass.run(chrono::Utc::now(), stop).await
+    }
+
+    /// One pass as if the clock read `now` (tests walk through DST days and backoffs).
+    pub async fn run_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<Report> {
+        self.pass.run(now, stop).await
     }
 }
 

@@ -5,7 +5,7 @@
 //! - `spawn_gateway`, `spawn_scoring`, `spawn_inbox`, `spawn_reminder`: a service of the test in
 //!   this process, stopped when its handle drops; the gateway and the inbox come back as typed
 //!   clients ([`GatewayClient::ingest`], [`InboxClient::set_status`], ...).
-//! - [`PrivateNats`], [`PrivatePostgres`]: servers a test may stop and restart.
+//! - [`PrivateNats`], [`PrivatePostgres`], [`SmtpSink`]: servers a test may stop and restart.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod clients;
@@ -26,7 +26,7 @@ use crate::service::Service;
 
 pub use crate::telemetry::init_for_tests as init_tracing;
 pub use clients::{jwt, GatewayClient, InboxClient, Reply};
-pub use servers::{PrivateNats, PrivatePostgres};
+pub use servers::{PrivateNats, PrivatePostgres, SmtpSink};
 
 pub const TEST_INGEST_TOKEN: &str = "test-ingest-token-0123456789";
 pub const TEST_JWT_SECRET: &str = "test-jwt-secret-0123456789-0123456789";

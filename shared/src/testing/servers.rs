@@ -7,6 +7,17 @@ use std::time::Duration;
 
 use super::{free_port, wait_for};
 
+/// Waits until something listens on `port` of the loopback.
+async fn wait_for_port(port: u16, timeout: Duration, what: &str) {
+    wait_for(timeout, what, || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+}
+
 /// A `nats-server` of this test's own, on a free port with JetStream in a temporary folder;
 /// killed when dropped. For tests that stop the broker.
 pub struct PrivateNats {
@@ -54,18 +65,7 @@ impl PrivateNats {
             .spawn()
             .expect("nats-server must be installed for the tests (see README)");
         self.child = Some(child);
-        let port = self.port;
-        wait_for(
-            Duration::from_secs(10),
-            "private nats-server",
-            || async move {
-                tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .ok()
-                    .map(|_| ())
-            },
-        )
-        .await;
+        wait_for_port(self.port, Duration::from_secs(10), "private nats-server").await;
     }
 
     /// Freezes the server (SIGSTOP): connections stay open but nothing answers, as a broker
@@ -219,5 +219,77 @@ impl Drop for PrivatePostgres {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A real SMTP server of this test's own (`tools/smtp-sink/smtp_sink.py`, aiosmtpd) on a free
+/// port; what it accepted is read back with [`SmtpSink::received`]. It can be stopped and
+/// started again on the same port, as an outage would. The Python it runs is
+/// `RELANCE_TEST_SMTP_PYTHON` (the venv `scripts/test.sh` installs aiosmtpd into), else
+/// `python3`.
+pub struct SmtpSink {
+    child: Option<Child>,
+    pub port: u16,
+    out: PathBuf,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let out = std::env::temp_dir().join(format!("relance-smtp-{}.jsonl", uuid::Uuid::new_v4()));
+        let mut sink = Self {
+            child: None,
+            port: free_port(),
+            out,
+        };
+        sink.restart().await;
+        sink
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn restart(&mut self) {
+        let python = std::env::var("RELANCE_TEST_SMTP_PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tools/smtp-sink/smtp_sink.py");
+        let child = Command::new(&python)
+            .arg(&script)
+            .args(["--port", &self.port.to_string()])
+            .arg("--out")
+            .arg(&self.out)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{python} {}: {e}", script.display()));
+        self.child = Some(child);
+        wait_for_port(
+            self.port,
+            Duration::from_secs(20),
+            "the SMTP sink (aiosmtpd: scripts/test.sh installs it)",
+        )
+        .await;
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Every message accepted so far, in order.
+    pub fn received(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_file(&self.out);
     }
 }

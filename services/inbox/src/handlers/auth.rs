@@ -12,6 +12,7 @@ use relance_shared::http::openapi::{BadJson, Forbidden, NotJsonMediaType, Unauth
 use relance_shared::http::{ApiError, ApiJson, FieldError};
 
 use crate::auth::{AuthConfig, CurrentUser};
+use crate::preferences::{self, Preferences, PreferencesChange};
 use crate::state::AppState;
 use relance_shared::http::openapi::Problem;
 
@@ -26,6 +27,13 @@ pub struct User {
     pub id: i64,
     pub full_name: String,
     pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    pub preferences: Preferences,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,10 +89,10 @@ pub async fn dev_login(
     }))
 }
 
-/// The caller.
+/// The caller, with their notification preferences.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses(
-        (status = 200, body = User),
+        (status = 200, body = Me),
         Unauthorized,
         Forbidden,
         (status = 404, description = "the token's user no longer exists", body = Problem, content_type = "application/problem+json"),
@@ -92,8 +100,40 @@ pub async fn dev_login(
 pub async fn me(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
-) -> Result<Json<User>, ApiError> {
-    active_user(&state, user.id)
+) -> Result<Json<Me>, ApiError> {
+    let gone = || ApiError::NotFound(format!("no active user with id {}", user.id));
+    let (found, preferences) = futures::try_join!(
+        active_user(&state, user.id),
+        preferences::get(&state.pool, user.id, state.default_tz)
+    )?;
+    let (Some(found), Some(preferences)) = (found, preferences) else {
+        return Err(gone());
+    };
+    Ok(Json(Me {
+        user: found,
+        preferences,
+    }))
+}
+
+/// Changes the caller's notification preferences: the fields given, all or none (a bad value
+/// is a 422 naming it, and nothing changes).
+#[utoipa::path(patch, path = "/api/v1/me/preferences", tag = "auth",
+    request_body = PreferencesChange, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Preferences),
+        BadJson,
+        Unauthorized,
+        Forbidden,
+        NotJsonMediaType,
+        (status = 404, description = "the token's user no longer exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a value is invalid (each one named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_preferences(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    ApiJson(change): ApiJson<PreferencesChange>,
+) -> Result<Json<Preferences>, ApiError> {
+    preferences::update(&state.pool, user.id, change, state.default_tz)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no active user with id {}", user.id)))

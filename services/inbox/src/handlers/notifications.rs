@@ -117,3 +117,33 @@ pub async fn mark_read(
     .map(Json)
     .ok_or_else(|| ApiError::NotFound(format!("no notification {id} for you")))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadAll {
+    /// Notifications this call marked read.
+    pub marked: i64,
+}
+
+/// Marks every unread notification of the caller read (those read already keep their time).
+#[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "notifications",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ReadAll),
+        Unauthorized,
+        Forbidden,
+    ))]
+pub async fn read_all(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+) -> Result<Json<ReadAll>, ApiError> {
+    let marked = sqlx::query!(
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL",
+        user.id
+    )
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
+    Ok(Json(ReadAll {
+        marked: i64::try_from(marked).unwrap_or(i64::MAX),
+    }))
+}

@@ -29,6 +29,8 @@ const PROTECTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/people/1/score"),
     ("GET", "/api/v1/notifications"),
     ("PATCH", "/api/v1/notifications/1/read"),
+    ("POST", "/api/v1/notifications/read-all"),
+    ("PATCH", "/api/v1/me/preferences"),
     ("GET", "/api/v1/stream"),
 ];
 
@@ -65,7 +67,8 @@ async fn every_api_route_wants_a_valid_token() {
     let me = inbox.get("/api/v1/me", Some(ALICE)).await;
     assert_eq!(
         me.body,
-        json!({"id": 1, "full_name": "Alice Martin", "email": "alice@relance.test"})
+        json!({"id": 1, "full_name": "Alice Martin", "email": "alice@relance.test",
+               "preferences": {"notify_email": "instant", "timezone": "Europe/Paris", "digest_hour": 8}})
     );
     let users = inbox.get("/api/v1/users", Some(ALICE)).await;
     assert_eq!(users.body.as_array().unwrap().len(), 2, "active users only");

@@ -12,5 +12,6 @@ mod live;
 mod notifications;
 mod oidc;
 mod pages;
+mod preferences;
 mod search;
 mod web;

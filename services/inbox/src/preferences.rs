@@ -1,0 +1,163 @@
+//! A user's notification preferences (migration 0016): how overdue follow-ups reach them by
+//! email (`off`, `instant`, `daily`), the time zone of their digest hour and of the dates in
+//! their emails, and the hour their daily digest arrives. The reminder reads them; the user
+//! reads and changes them through `/api/v1/me`.
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use relance_shared::http::{ApiError, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
+#[sqlx(type_name = "notify_email_mode", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEmail {
+    /// In-app notifications only.
+    Off,
+    /// One email per overdue follow-up, when it falls due.
+    Instant,
+    /// One email a day at `digest_hour`, listing overdue and today's follow-ups.
+    Daily,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Preferences {
+    pub notify_email: NotifyEmail,
+    /// IANA zone (the user's, else `inbox.default_timezone`).
+    #[schema(example = "Europe/Paris")]
+    pub timezone: String,
+    /// Local hour (0-23) of the daily digest.
+    #[schema(minimum = 0, maximum = 23)]
+    pub digest_hour: i16,
+}
+
+/// A change: the fields given change, the others stay. At least one field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+pub struct PreferencesChange {
+    #[serde(default)]
+    pub notify_email: Option<NotifyEmail>,
+    /// An IANA zone, e.g. `Europe/Paris`.
+    #[serde(default)]
+    #[schema(example = "Europe/Paris")]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 23)]
+    pub digest_hour: Option<i64>,
+}
+
+struct Validated {
+    notify_email: Option<NotifyEmail>,
+    timezone: Option<String>,
+    digest_hour: Option<i16>,
+}
+
+fn validate(change: PreferencesChange) -> Result<Validated, ApiError> {
+    let mut errors = Vec::new();
+    if change.notify_email.is_none() && change.timezone.is_none() && change.digest_hour.is_none() {
+        errors.push(FieldError::new(
+            "notify_email",
+            "give at least one of notify_email, timezone, digest_hour",
+        ));
+    }
+    let timezone = match change.timezone.as_deref().map(str::trim) {
+        None => None,
+        Some(name) => match name.parse::<Tz>() {
+            Ok(tz) => Some(tz.name().to_owned()),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "timezone",
+                    format!("`{name}` is not an IANA time zone (e.g. Europe/Paris)"),
+                ));
+                None
+            }
+        },
+    };
+    let digest_hour = match change.digest_hour {
+        None => None,
+        Some(hour) => match i16::try_from(hour) {
+            Ok(hour) if (0..=23).contains(&hour) => Some(hour),
+            _ => {
+                errors.push(FieldError::new(
+                    "digest_hour",
+                    "must be an hour from 0 to 23",
+                ));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(Validated {
+        notify_email: change.notify_email,
+        timezone,
+        digest_hour,
+    })
+}
+
+/// The stored row: the user's zone or, when they chose none, the default one.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    notify_email: NotifyEmail,
+    timezone: Option<String>,
+    digest_hour: i16,
+}
+
+impl Stored {
+    fn shown(self, default_tz: Tz) -> Preferences {
+        Preferences {
+            notify_email: self.notify_email,
+            timezone: self
+                .timezone
+                .unwrap_or_else(|| default_tz.name().to_owned()),
+            digest_hour: self.digest_hour,
+        }
+    }
+}
+
+/// The user's preferences; `None`: no such active user.
+pub async fn get(
+    pool: &PgPool,
+    user_id: i64,
+    default_tz: Tz,
+) -> Result<Option<Preferences>, sqlx::Error> {
+    let row = sqlx::query_as!(
+        Stored,
+        r#"SELECT notify_email AS "notify_email: NotifyEmail", timezone, digest_hour
+           FROM users WHERE id = $1 AND is_active"#,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| row.shown(default_tz)))
+}
+
+/// Applies a validated change in one statement (all fields or none); `None`: no such active
+/// user.
+pub async fn update(
+    pool: &PgPool,
+    user_id: i64,
+    change: PreferencesChange,
+    default_tz: Tz,
+) -> Result<Option<Preferences>, ApiError> {
+    let change = validate(change)?;
+    let row = sqlx::query_as!(
+        Stored,
+        r#"UPDATE users SET notify_email = COALESCE($2, notify_email),
+                  timezone = COALESCE($3, timezone),
+                  digest_hour = COALESCE($4, digest_hour)
+           WHERE id = $1 AND is_active
+           RETURNING notify_email AS "notify_email: NotifyEmail", timezone, digest_hour"#,
+        user_id,
+        change.notify_email as Option<NotifyEmail>,
+        change.timezone,
+        change.digest_hour
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| row.shown(default_tz)))
+}

@@ -21,7 +21,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use relance_inbox::auth::TokenKeys;
 use relance_inbox::cursor::{self, Position};
-use relance_inbox::filters::{self, InboxFilter, ScopeParams, StatusParams};
+use relance_inbox::filters::{self, InboxFilter, ScopeParams, SearchParams, StatusParams};
 use relance_inbox::inbox_query;
 
 use crate::args::{percentile, Args};
@@ -69,6 +69,15 @@ async fn cursor_of_page(
 }
 
 fn filter(assignee: Option<&str>, due: &str, caller: i64) -> anyhow::Result<InboxFilter> {
+    filter_with(assignee, due, caller, None)
+}
+
+fn filter_with(
+    assignee: Option<&str>,
+    due: &str,
+    caller: i64,
+    search: Option<&SearchParams>,
+) -> anyhow::Result<InboxFilter> {
     let mut errors = Vec::new();
     let scope = ScopeParams {
         assignee: assignee.map(str::to_owned),
@@ -78,7 +87,7 @@ fn filter(assignee: Option<&str>, due: &str, caller: i64) -> anyhow::Result<Inbo
     filters::resolve(
         &scope,
         Some(&StatusParams::default()),
-        None,
+        search,
         caller,
         "Europe/Paris".parse().unwrap_or(chrono_tz::Tz::UTC),
         Utc::now(),
@@ -181,6 +190,13 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         name: "leads-hot".into(),
         path: "/api/v1/marketing/leads-hot".into(),
     });
+    let search = SearchCase::pick(&pool).await?;
+    for (label, query) in search.queries(user) {
+        scenarios.push(Scenario {
+            name: format!("inbox {label}"),
+            path: format!("/api/v1/interactions/inbox?{query}"),
+        });
+    }
 
     println!("| scenario | p50 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|");
@@ -233,6 +249,114 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         let mut qb = QueryBuilder::new(prefix);
         inbox_query::push_stats_query(&mut qb, &f);
         explain(&pool, "stats assignee=<user>", qb).await?;
+        for (label, assignee, params) in search.explained(user) {
+            let f = filter_with(assignee.as_deref(), "all", user, Some(&params))?;
+            let mut qb = QueryBuilder::new(prefix);
+            inbox_query::push_page_query(&mut qb, &f, None, 51);
+            explain(&pool, &format!("page 1 of {label}"), qb).await?;
+            let mut qb = QueryBuilder::new(prefix);
+            inbox_query::push_count_query(&mut qb, &f);
+            explain(&pool, &format!("total of {label}"), qb).await?;
+        }
     }
     Ok(())
+}
+
+/// The advanced filters and search, on ids and words the seeded data holds.
+struct SearchCase {
+    person: i64,
+    organisation: i64,
+    /// One person's address: a word that names few interactions.
+    email: String,
+    /// A last name many people share in the seeded data: a word that names many.
+    common_name: &'static str,
+}
+
+impl SearchCase {
+    async fn pick(pool: &PgPool) -> anyhow::Result<Self> {
+        let (person, organisation, email): (i64, i64, String) = sqlx::query_as(
+            "SELECT p.id, i.organisation_id, p.email FROM crm_interactions i \
+             JOIN people p ON p.id = i.person_id \
+             WHERE i.organisation_id IS NOT NULL AND p.email IS NOT NULL \
+             ORDER BY i.id LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await?
+        .context("no interaction with a person and an organisation: seed first")?;
+        Ok(Self {
+            person,
+            organisation,
+            email,
+            common_name: "lefevre",
+        })
+    }
+
+    fn queries(&self, user: i64) -> Vec<(String, String)> {
+        let now = Utc::now();
+        let week = now + chrono::Duration::days(7);
+        let stamp = |at: chrono::DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        vec![
+            ("type=call".into(), "type=call".into()),
+            ("person_id=<p>".into(), format!("person_id={}", self.person)),
+            (
+                "organisation_id=<o>".into(),
+                format!("organisation_id={}", self.organisation),
+            ),
+            (
+                "from=now&to=+7d".into(),
+                format!("from={}&to={}", stamp(now), stamp(week)),
+            ),
+            ("q=<an address>".into(), format!("q={}", self.email)),
+            (
+                format!("q={} (a common name)", self.common_name),
+                format!("q={}", self.common_name),
+            ),
+            (
+                format!("q=demo {} (two words)", self.common_name),
+                format!("q=demo%20{}", self.common_name),
+            ),
+            (
+                format!("assignee=<user>&type=call&q={}", self.common_name),
+                format!("assignee={user}&type=call&q={}", self.common_name),
+            ),
+        ]
+    }
+
+    fn explained(&self, user: i64) -> Vec<(String, Option<String>, SearchParams)> {
+        vec![
+            (
+                "q=<an address>".into(),
+                None,
+                SearchParams {
+                    q: Some(self.email.clone()),
+                    ..Default::default()
+                },
+            ),
+            (
+                format!("q={}", self.common_name),
+                None,
+                SearchParams {
+                    q: Some(self.common_name.into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "type=call".into(),
+                None,
+                SearchParams {
+                    kind: Some("call".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                format!("assignee=<user>&type=call&q={}", self.common_name),
+                Some(user.to_string()),
+                SearchParams {
+                    kind: Some("call".into()),
+                    q: Some(self.common_name.into()),
+                    ..Default::default()
+                },
+            ),
+        ]
+    }
 }

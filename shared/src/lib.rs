@@ -5,6 +5,7 @@ pub mod db;
 pub mod directory;
 pub mod event;
 pub mod http;
+pub mod local_time;
 pub mod messages;
 pub mod nats;
 pub mod scoring;

@@ -14,7 +14,7 @@
 //! Days are calendar days, so a DST change day is 23 or 25 hours long. Rows without a next
 //! action only match `all`.
 
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -419,15 +419,7 @@ pub fn window(due: Due, tz: Tz, now: DateTime<Utc>) -> Window {
 /// The first instant of `date` in `tz`: local midnight, or where a DST jump skips midnight
 /// (some zones change at 00:00), the first local time that exists after it.
 pub fn start_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    let midnight = date.and_time(NaiveTime::MIN);
-    (0..=24 * 4)
-        .find_map(|quarter| {
-            tz.from_local_datetime(&(midnight + TimeDelta::minutes(15 * quarter)))
-                .earliest()
-        })
-        .map(|at| at.with_timezone(&Utc))
-        // Unreachable with the IANA data (no gap lasts a day); UTC midnight is a sane answer.
-        .unwrap_or_else(|| midnight.and_utc())
+    relance_shared::local_time::first_instant(tz, date, NaiveTime::MIN)
 }
 
 #[cfg(test)]

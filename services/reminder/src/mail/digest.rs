@@ -6,22 +6,16 @@
 //! A pass that runs late (the reminder was down) still sends that day's digest, once; a day
 //! whose every pass was missed is not sent afterwards.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
+#[cfg(test)]
+use chrono::TimeDelta;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 /// The first instant of `hour:00` on `date` in `tz`, or of the first local time after it that
 /// exists.
 pub fn local_hour(tz: Tz, date: NaiveDate, hour: u32) -> DateTime<Utc> {
-    let start =
-        date.and_time(NaiveTime::from_hms_opt(hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN));
-    (0..=24 * 4)
-        .find_map(|quarter| {
-            tz.from_local_datetime(&(start + TimeDelta::minutes(15 * quarter)))
-                .earliest()
-        })
-        .map(|at| at.with_timezone(&Utc))
-        // Unreachable with the IANA data (no gap lasts a day).
-        .unwrap_or_else(|| start.and_utc())
+    let time = NaiveTime::from_hms_opt(hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
+    relance_shared::local_time::first_instant(tz, date, time)
 }
 
 /// The local day whose digest is due at `now`, if any: today in `tz`, once its digest hour has

@@ -530,6 +530,19 @@ mod tests {
         assert_eq!(errors.len(), 4);
     }
 
+    /// The default scope and status with these advanced filters.
+    fn resolve_search(search: &SearchParams, errors: &mut Vec<FieldError>) -> Option<InboxFilter> {
+        resolve(
+            &ScopeParams::default(),
+            None,
+            Some(search),
+            1,
+            Tz::UTC,
+            Utc::now(),
+            errors,
+        )
+    }
+
     #[test]
     fn every_bad_advanced_filter_is_named() {
         let mut errors = Vec::new();
@@ -541,15 +554,7 @@ mod tests {
             to: Some("tomorrow".into()),
             q: Some("x".repeat(201)),
         };
-        let filter = resolve(
-            &ScopeParams::default(),
-            None,
-            Some(&search),
-            1,
-            Tz::UTC,
-            Utc::now(),
-            &mut errors,
-        );
+        let filter = resolve_search(&search, &mut errors);
         assert!(filter.is_none());
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
@@ -562,15 +567,7 @@ mod tests {
             to: Some("2026-06-10T11:00:00+02:00".into()),
             ..Default::default()
         };
-        let filter = resolve(
-            &ScopeParams::default(),
-            None,
-            Some(&backwards),
-            1,
-            Tz::UTC,
-            Utc::now(),
-            &mut errors,
-        );
+        let filter = resolve_search(&backwards, &mut errors);
         assert!(filter.is_none());
         assert_eq!(errors[0].field, "to");
     }
@@ -586,16 +583,7 @@ mod tests {
             to: None,
             q: Some("  Lefèvre  50%_off lefèvre ".into()),
         };
-        let filter = resolve(
-            &ScopeParams::default(),
-            None,
-            Some(&search),
-            1,
-            Tz::UTC,
-            Utc::now(),
-            &mut errors,
-        )
-        .unwrap();
+        let filter = resolve_search(&search, &mut errors).unwrap();
         assert!(errors.is_empty());
         let r = &filter.refine;
         assert_eq!(r.types, [InteractionType::Call, InteractionType::Note]);

@@ -73,6 +73,25 @@ ensure_nats() {
       -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
     wait_for_port 4222 "nats-server"
   fi
+  # A server that hit a disk error keeps its port open with JetStream disabled, and every
+  # stream request then times out: restart it (once the disk has room) rather than test on it.
+  command -v python3 >/dev/null || apt_install python3
+  local probe="$RELANCE_ROOT/tools/checks/jetstream_probe.py" why attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    why=$(python3 "$probe" 127.0.0.1 4222) && return 0
+    [ "$attempt" = 1 ] || { sleep 1; continue; }
+    log "NATS on :4222 is up but JetStream does not answer ($why); restarting nats-server"
+    local free_kb
+    free_kb=$(df -Pk /var/lib/nats-server 2>/dev/null | awk 'NR == 2 { print $4 }')
+    [ -z "$free_kb" ] || [ "$free_kb" -gt 1048576 ] \
+      || die "less than 1 GiB free under /var/lib/nats-server: JetStream cannot store; free some disk"
+    as_root start-stop-daemon --stop --oknodo --retry 10 --exec "$server" >/dev/null || true
+    as_root mkdir -p /var/lib/nats-server
+    as_root start-stop-daemon --start --oknodo --background --exec "$server" -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+    wait_for_port 4222 "nats-server"
+  done
+  die "JetStream on 127.0.0.1:4222 still does not answer after a restart: $why (see /var/log/nats-server.log)"
 }
 
 psql_admin() { psql -w -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq "$@"; }

@@ -221,6 +221,120 @@ pub fn fk_violation(error: sqlx::Error) -> ApiError {
     error.into()
 }
 
+/// The longest title and description accepted, in characters.
+pub const MAX_TITLE_CHARS: usize = 500;
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+
+/// A title as stored: trimmed, 1 to 500 characters, no control characters (a NUL byte would
+/// not even reach PostgreSQL).
+pub fn valid_title(title: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        errors.push(FieldError::new("title", "must be 1 to 500 characters"));
+        None
+    } else if title.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "title",
+            "must not contain control characters",
+        ));
+        None
+    } else {
+        Some(title.to_owned())
+    }
+}
+
+/// A description as stored: up to 10,000 characters, line breaks and tabs allowed but no other
+/// control character; blank is no description.
+pub fn valid_description(
+    description: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<String>> {
+    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        errors.push(FieldError::new(
+            "description",
+            "must be at most 10000 characters",
+        ));
+        None
+    } else if description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.push(FieldError::new(
+            "description",
+            "must not contain control characters other than line breaks and tabs",
+        ));
+        None
+    } else if description.trim().is_empty() {
+        Some(None)
+    } else {
+        Some(Some(description.to_owned()))
+    }
+}
+
+/// `PATCH /api/v1/interactions/{id}` body: the fields to change, at least one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InteractionEdit {
+    /// 1 to 500 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    pub title: Option<String>,
+    /// Up to 10,000 characters; `null` or blank removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 10000)]
+    pub description: Option<Option<String>>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<InteractionType>,
+}
+
+/// `Some(None)` for an explicit `null`, so it differs from an absent field.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Changes an interaction's title, description or type (404 if unknown); every bad field named.
+pub async fn edit(pool: &PgPool, id: i64, edit: InteractionEdit) -> Result<Interaction, ApiError> {
+    let mut errors = Vec::new();
+    if edit.title.is_none() && edit.description.is_none() && edit.kind.is_none() {
+        errors.push(FieldError::new(
+            "(body)",
+            "give at least one of title, description, type",
+        ));
+    }
+    let title = edit
+        .title
+        .as_deref()
+        .and_then(|t| valid_title(t, &mut errors));
+    let description = match &edit.description {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(text)) => valid_description(text, &mut errors),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query_scalar!(
+        "UPDATE crm_interactions SET title = coalesce($1, title), \
+         description = CASE WHEN $2 THEN $3 ELSE description END, \
+         type = coalesce($4, type), updated_at = now() WHERE id = $5 RETURNING id",
+        title,
+        description.is_some(),
+        description.flatten(),
+        edit.kind as Option<InteractionType>,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| not_found(id))?;
+    let interaction = get(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(interaction)
+}
+
 /// `POST /api/v1/interactions` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -230,6 +344,8 @@ pub struct NewInteraction {
     /// 1 to 500 characters, not only spaces.
     #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
+    /// Up to 10,000 characters.
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     #[serde(default)]
     pub status: Option<InteractionStatus>,
@@ -252,10 +368,11 @@ pub async fn create(
     new: NewInteraction,
 ) -> Result<Interaction, ApiError> {
     let mut errors = Vec::new();
-    let title = new.title.trim();
-    if title.is_empty() || title.chars().count() > 500 {
-        errors.push(FieldError::new("title", "must be 1 to 500 characters"));
-    }
+    let title = valid_title(&new.title, &mut errors).unwrap_or_default();
+    let description = match new.description.as_deref() {
+        None => None,
+        Some(text) => valid_description(text, &mut errors).flatten(),
+    };
     if let Some(user) = new.assignee_id {
         if let Err(ApiError::Validation(mut e)) =
             require_active_user(pool, "assignee_id", user).await
@@ -301,7 +418,7 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         new.kind as InteractionType,
         title,
-        new.description,
+        description,
         new.status.unwrap_or(InteractionStatus::Todo) as InteractionStatus,
         new.assignee_id,
         new.next_action_at.map(|at| at.with_timezone(&Utc)),

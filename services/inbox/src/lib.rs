@@ -4,6 +4,7 @@
 //!   the page cursor: [`cursor`];
 //! - one interaction's reads and writes: [`interactions`]; bulk edits: [`bulk`];
 //! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
+//! - people and organisations as the web app reads them: [`people`];
 //! - a user's notification preferences (email off, instant or daily): [`preferences`];
 //! - the CRM's directory (users, organisations, people; erasure, merge): [`directory`];
 //! - the live inbox (change relay, SSE): [`live`];
@@ -25,6 +26,7 @@ pub mod leads;
 pub mod live;
 pub mod oidc;
 pub mod openapi;
+pub mod people;
 pub mod preferences;
 pub mod routes;
 pub mod startup;

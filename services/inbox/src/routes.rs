@@ -37,7 +37,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/api/v1/interactions/{id}",
-            get(handlers::interactions::get_one),
+            get(handlers::interactions::get_one).patch(handlers::interactions::edit),
         )
         .route(
             "/api/v1/interactions/{id}/status",
@@ -55,6 +55,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/v1/marketing/leads-hot/export",
             get(handlers::leads::export),
+        )
+        .route("/api/v1/people", get(handlers::people::search))
+        .route("/api/v1/people/{id}", get(handlers::people::person))
+        .route("/api/v1/people/{id}/sends", get(handlers::people::sends))
+        .route(
+            "/api/v1/organisations/{id}",
+            get(handlers::people::organisation),
         )
         .route(
             "/api/v1/people/{id}/score",

@@ -1,8 +1,10 @@
 //! The browser app (`web/`, built to `inbox.web_dir`), served by the inbox so the app and the
-//! API share one origin (no CORS, the token never crosses origins). The app's screens
-//! (`/`, `/login`, `/dashboard`, `/dashboard/...`) get `index.html`, revalidated on every load;
-//! `/assets/*` are content-hashed by Vite, so they are cached for a year. Anything else stays a
-//! 404, so a mistyped API path is never answered with a page.
+//! API share one origin (no CORS, the token never crosses origins). The app's screens (`/`,
+//! `/login`, `/dashboard`, `/dashboard/...`, `/people/...`, `/organisations/...`, `/leads`,
+//! `/settings`) get `index.html`, revalidated on every load; the app's router shows its own
+//! not-found page for a screen or id it does not know. `/assets/*` are content-hashed by Vite,
+//! so they are cached for a year. Anything else stays a 404, so a mistyped API path is never
+//! answered with a page.
 
 use std::path::{Path, PathBuf};
 
@@ -40,7 +42,11 @@ pub fn routes(dir: &Path) -> Option<Router> {
             // The OpenID provider sends the browser back here (code + PKCE, silent renewal).
             .route("/auth/{*step}", get(page.clone()))
             .route("/dashboard", get(page.clone()))
-            .route("/dashboard/{*screen}", get(page))
+            .route("/dashboard/{*screen}", get(page.clone()))
+            .route("/people/{*id}", get(page.clone()))
+            .route("/organisations/{*id}", get(page.clone()))
+            .route("/leads", get(page.clone()))
+            .route("/settings", get(page))
             .nest_service(
                 "/assets",
                 tower::ServiceBuilder::new()

@@ -25,7 +25,9 @@ use crate::csv_export::{self, CsvLine, CsvRow};
 use crate::cursor::{self, Position};
 use crate::filters::{self, PageParams, ScopeParams, SearchParams, StatusParams};
 use crate::inbox_query::{self, Stats};
-use crate::interactions::{self, Change, Interaction, InteractionStatus, NewInteraction};
+use crate::interactions::{
+    self, Change, Interaction, InteractionEdit, InteractionStatus, NewInteraction,
+};
 use crate::state::AppState;
 use relance_shared::http::openapi::Problem;
 
@@ -216,6 +218,28 @@ pub async fn get_one(
 ) -> Result<Json<Interaction>, ApiError> {
     let id = path_id(path)?;
     Ok(Json(interactions::get(&state.pool, id).await?))
+}
+
+/// Changes an interaction's title, description or type: the fields given, at least one.
+#[utoipa::path(patch, path = "/api/v1/interactions/{id}", tag = "interactions",
+    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = InteractionEdit, security(("bearer" = [])),
+    responses(
+        BadJson,
+        NotJsonMediaType,
+        (status = 200, body = Interaction),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Invalid,
+    ))]
+pub async fn edit(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(body): ApiJson<InteractionEdit>,
+) -> Result<Json<Interaction>, ApiError> {
+    let id = path_id(path)?;
+    Ok(Json(interactions::edit(&state.pool, id, body).await?))
 }
 
 /// Creates an interaction authored by the caller; 201 with its `Location`.

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod interactions;
 pub mod leads;
 pub mod notifications;
+pub mod people;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::Path;

@@ -21,12 +21,17 @@ const PROTECTED: &[(&str, &str)] = &[
     ("POST", "/api/v1/interactions"),
     ("POST", "/api/v1/interactions/bulk"),
     ("GET", "/api/v1/interactions/1"),
+    ("PATCH", "/api/v1/interactions/1"),
     ("PATCH", "/api/v1/interactions/1/status"),
     ("PATCH", "/api/v1/interactions/1/assignee"),
     ("PATCH", "/api/v1/interactions/1/next-action"),
     ("GET", "/api/v1/marketing/leads-hot"),
     ("GET", "/api/v1/marketing/leads-hot/export"),
     ("GET", "/api/v1/people/1/score"),
+    ("GET", "/api/v1/people"),
+    ("GET", "/api/v1/people/1"),
+    ("GET", "/api/v1/people/1/sends"),
+    ("GET", "/api/v1/organisations/1"),
     ("GET", "/api/v1/notifications"),
     ("PATCH", "/api/v1/notifications/1/read"),
     ("POST", "/api/v1/notifications/read-all"),
@@ -142,10 +147,9 @@ async fn openapi_documents_every_route() {
         .iter()
         .map(|(m, p)| {
             let p = p.replace("/1/", "/{id}/");
-            let p = if p.ends_with("/interactions/1") {
-                "/api/v1/interactions/{id}".to_owned()
-            } else {
-                p
+            let p = match p.strip_suffix("/1") {
+                Some(collection) => format!("{collection}/{{id}}"),
+                None => p,
             };
             (m.to_string(), p)
         })

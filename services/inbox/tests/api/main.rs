@@ -12,6 +12,7 @@ mod live;
 mod notifications;
 mod oidc;
 mod pages;
+mod people;
 mod preferences;
 mod search;
 mod web;

@@ -12,7 +12,16 @@ async fn serves_the_app_screens_and_assets_but_not_unknown_api_paths() {
     let web_dir = dir.to_string_lossy().into_owned();
     let inbox =
         TestInbox::spawn_with(at("2026-06-10T12:00:00Z"), |s| s.inbox.web_dir = web_dir).await;
-    for path in ["/", "/login", "/dashboard", "/dashboard/inbox?assignee=me"] {
+    for path in [
+        "/",
+        "/login",
+        "/dashboard",
+        "/dashboard/inbox?assignee=me",
+        "/people/12",
+        "/organisations/3",
+        "/leads?threshold=20",
+        "/settings",
+    ] {
         let reply = inbox.get(path, None).await;
         assert_eq!(reply.status, 200, "{path}");
         assert!(reply.content_type.starts_with("text/html"), "{path}");
@@ -30,5 +39,10 @@ async fn serves_the_app_screens_and_assets_but_not_unknown_api_paths() {
         "public, max-age=31536000, immutable"
     );
     assert_eq!(inbox.get("/api/v1/nothing-here", None).await.status, 404);
+    assert_eq!(
+        inbox.get("/api/v1/people/1/nothing", None).await.status,
+        404
+    );
+    assert_eq!(inbox.get("/nowhere", None).await.status, 404);
     assert_eq!(inbox.get("/assets/missing.js", None).await.status, 404);
 }

@@ -87,4 +87,4 @@ RELANCE_E2E_URL=http://127.0.0.1:18181 RELANCE_E2E_EMPTY_URL=http://127.0.0.1:18
   RELANCE_E2E_REMINDER_DB=postgres://postgres@127.0.0.1:5432/relance_e2e \
   RELANCE_E2E_REMINDER_NAMESPACE=$(namespace 18181) \
   RELANCE_E2E_OIDC_URL=http://127.0.0.1:18183 RELANCE_E2E_OIDC_ISSUER=http://127.0.0.1:18390 \
-  node --test --test-reporter=spec web/e2e/
+  node --test --test-reporter=spec "$@" web/e2e/

@@ -3,28 +3,18 @@
 // that same page as the right user; the token renewed before it expires; then sign-out through
 // the provider.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { chromium } from 'playwright-core';
+import { ARTIFACTS, useBrowser } from './browser.mjs';
 
 const BASE = process.env.RELANCE_E2E_OIDC_URL;
 const ISSUER = process.env.RELANCE_E2E_OIDC_ISSUER;
-const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
-mkdirSync(ARTIFACTS, { recursive: true });
 
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-});
-after(async () => browser?.close());
+const browser = useBrowser();
 
 test('sign in with the company provider, land back on the page as yourself, stay signed in, sign out', async (t) => {
   if (!BASE || !ISSUER) return t.skip('RELANCE_E2E_OIDC_URL not set (scripts/e2e.sh sets it)');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
+  const page = await browser().newPage({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
   // 1. Not signed in, on a filtered inbox page: the sign-in screen offers the provider.
   await page.goto(`${BASE}/dashboard/inbox?assignee=me&due=overdue`);
   const provider = page.getByRole('button', { name: "Se connecter avec le compte de l'entreprise" });
@@ -40,7 +30,7 @@ test('sign in with the company provider, land back on the page as yourself, stay
   await page.waitForURL(`${BASE}/dashboard/inbox?assignee=me&due=overdue`);
   await page.getByRole('article', { name: 'Rappeler Sophie pour le devis' }).waitFor();
   await page.getByText('Camille Martin').first().waitFor();
-  assert.equal(await page.getByLabel('Assigné').inputValue(), 'me');
+  assert.equal(await page.getByLabel('Assigné', { exact: true }).inputValue(), 'me');
   const token = await page.evaluate(() => localStorage.getItem('relance.token'));
   const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
   assert.equal(header.alg, 'ES256', 'the API gets the provider access token');

@@ -1,40 +1,26 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
+import { Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
+import { z } from 'zod';
 
-import { api, session } from './api';
-import { completeSignIn, completeSilentRenew, signOut } from './auth';
-import { useLive, useMarkRead, useNotifications } from './hooks';
+import { api, session, SIGNED_OUT_EVENT } from './api';
+import { completeSignIn, completeSilentRenew, safeReturnTo, signOut } from './auth';
+import { fr } from './fr';
+import { useLive, useMarkRead, useNotifications, useReadAll } from './hooks';
 import type { LiveStatus } from './live';
 import { Dashboard } from './pages/Dashboard';
 import { Inbox } from './pages/Inbox';
+import { LeadsPage } from './pages/LeadsPage';
 import { Login } from './pages/Login';
-import { navigate, useLocation } from './router';
-
-function Link({ to, children, current }: { to: string; children: React.ReactNode; current: boolean }) {
-  return (
-    <a
-      href={to}
-      aria-current={current ? 'page' : undefined}
-      onClick={(e) => {
-        e.preventDefault();
-        navigate(to);
-      }}
-    >
-      {children}
-    </a>
-  );
-}
-
-const LIVE_LABEL: Record<LiveStatus, string> = {
-  live: 'En direct',
-  connecting: 'Connexion…',
-  offline: 'Hors ligne, reconnexion…',
-};
+import { NotFound } from './pages/NotFound';
+import { OrganisationPage } from './pages/OrganisationPage';
+import { PersonPage } from './pages/PersonPage';
+import { SettingsPage } from './pages/SettingsPage';
 
 function LiveIndicator({ status }: { status: LiveStatus }) {
   return (
     <p className={`live live-${status}`} role="status" data-testid="live-status" data-status={status}>
-      <span className="live-dot" aria-hidden="true" /> {LIVE_LABEL[status]}
+      <span className="live-dot" aria-hidden="true" /> {fr.live[status]}
     </p>
   );
 }
@@ -42,6 +28,8 @@ function LiveIndicator({ status }: { status: LiveStatus }) {
 function NotificationsMenu() {
   const notifications = useNotifications();
   const markRead = useMarkRead();
+  const readAll = useReadAll();
+  const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const unread = notifications.data?.unread ?? 0;
   return (
@@ -50,26 +38,47 @@ function NotificationsMenu() {
         type="button"
         className="link"
         aria-expanded={open}
-        aria-label={unread > 0 ? `Notifications, ${unread} non lue${unread > 1 ? 's' : ''}` : 'Notifications'}
+        aria-label={unread > 0 ? fr.notifications.unread(unread) : fr.notifications.title}
         onClick={() => setOpen((o) => !o)}
       >
-        🔔 Notifications
+        <span aria-hidden="true">🔔</span> {fr.notifications.title}
         {unread > 0 && <span className="badge unread" data-testid="unread-badge">{unread}</span>}
       </button>
       {open && (
-        <ul className="notification-list" aria-label="Notifications">
-          {notifications.data?.items.length === 0 && <li className="empty">Aucune notification</li>}
-          {notifications.data?.items.map((n) => (
-            <li key={n.id} className={n.read_at ? 'read' : 'unread'}>
-              {n.title}
-              {!n.read_at && (
-                <button type="button" className="link" onClick={() => markRead.mutate(n.id)}>
-                  Marquer comme lue
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
+        <div className="notification-panel">
+          {unread > 0 && (
+            <button type="button" className="link" onClick={() => readAll.mutate()}>
+              {fr.notifications.readAll}
+            </button>
+          )}
+          <ul className="notification-list" aria-label={fr.notifications.title}>
+            {notifications.data?.items.length === 0 && <li className="empty">{fr.notifications.empty}</li>}
+            {notifications.data?.items.map((n) => (
+              <li key={n.id} className={n.read_at ? 'read' : 'unread'}>
+                {n.interaction_id ? (
+                  <a
+                    href={`/dashboard/inbox?interaction=${n.interaction_id}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      if (!n.read_at) markRead.mutate(n.id);
+                      setOpen(false);
+                      navigate(`/dashboard/inbox?interaction=${n.interaction_id}`);
+                    }}
+                  >
+                    {n.title}
+                  </a>
+                ) : (
+                  n.title
+                )}
+                {!n.read_at && (
+                  <button type="button" className="link" onClick={() => markRead.mutate(n.id)}>
+                    {fr.notifications.markRead}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </div>
       )}
     </div>
   );
@@ -90,6 +99,7 @@ function SignedInChrome({ me }: { me: number | null }) {
 function SignInCallback({ silent }: { silent: boolean }) {
   const config = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const oidc = config.data?.oidc;
@@ -101,42 +111,41 @@ function SignInCallback({ silent }: { silent: boolean }) {
     completeSignIn(oidc)
       .then((returnTo) => {
         queryClient.clear();
-        navigate(returnTo, true);
+        navigate(returnTo, { replace: true });
       })
-      .catch((e) => setError(`Connexion impossible : ${e instanceof Error ? e.message : String(e)}`));
-  }, [config.data, silent, queryClient]);
+      .catch((e) => setError(`${fr.login.failed} : ${e instanceof Error ? e.message : String(e)}`));
+  }, [config.data, silent, queryClient, navigate]);
   return (
     <main className="login">
-      <p role="status">Connexion…</p>
+      <p role="status">{fr.login.progress}</p>
       {error && <p role="alert" className="error">{error}</p>}
     </main>
   );
 }
 
-export function App() {
-  const { path } = useLocation();
+const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** A page whose `:id` must be a positive integer; anything else is the not-found page. */
+function WithId({ render }: { render: (id: number) => React.ReactNode }) {
+  const { id } = useParams();
+  const parsed = Id.safeParse(id);
+  return parsed.success && /^\d+$/.test(id ?? '') ? <>{render(parsed.data)}</> : <NotFound />;
+}
+
+function Shell({ me }: { me: { id: number; full_name: string } | undefined }) {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const authConfig = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
-  const me = useQuery({ queryKey: ['me', session.token()], queryFn: api.me, enabled: !!session.token(), retry: false });
-
-  useEffect(() => {
-    if (path === '/' || path === '') navigate('/dashboard', true);
-  }, [path]);
-
-  if (path === '/auth/callback' || path === '/auth/silent') {
-    return <SignInCallback silent={path === '/auth/silent'} />;
-  }
-  if (!session.token() || me.isError || path === '/login') {
-    return <Login onSignedIn={() => { queryClient.clear(); navigate('/dashboard'); }} />;
-  }
   return (
     <div className="layout">
-      <nav className="sidebar" aria-label="Navigation principale">
-        <p className="brand">Relance</p>
-        <Link to="/dashboard" current={path === '/dashboard'}>Tableau de bord</Link>
-        <Link to="/dashboard/inbox" current={path === '/dashboard/inbox'}>Boîte de réception</Link>
-        <SignedInChrome me={me.data?.id ?? null} />
-        <p className="who">{me.data ? me.data.full_name : '…'}</p>
+      <nav className="sidebar" aria-label={fr.nav.label}>
+        <p className="brand">{fr.app}</p>
+        <NavLink to="/dashboard" end>{fr.nav.dashboard}</NavLink>
+        <NavLink to="/dashboard/inbox">{fr.nav.inbox}</NavLink>
+        <NavLink to="/leads">{fr.nav.leads}</NavLink>
+        <NavLink to="/settings">{fr.nav.settings}</NavLink>
+        <SignedInChrome me={me?.id ?? null} />
+        <p className="who">{me ? me.full_name : '…'}</p>
         <button
           type="button"
           className="link"
@@ -150,10 +159,69 @@ export function App() {
             }
           }}
         >
-          Se déconnecter
+          {fr.nav.signOut}
         </button>
       </nav>
-      <main className="content">{path === '/dashboard/inbox' ? <Inbox /> : <Dashboard />}</main>
+      <main className="content">
+        <Routes>
+          <Route path="/dashboard" element={<Dashboard />} />
+          <Route path="/dashboard/inbox" element={<Inbox />} />
+          <Route path="/people/:id" element={<WithId render={(id) => <PersonPage key={id} id={id} />} />} />
+          <Route path="/organisations/:id" element={<WithId render={(id) => <OrganisationPage key={id} id={id} />} />} />
+          <Route path="/leads" element={<LeadsPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
+          <Route path="*" element={<NotFound />} />
+        </Routes>
+      </main>
     </div>
   );
+}
+
+export function App() {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [token, setToken] = useState(session.token());
+  const [expired, setExpired] = useState(false);
+  const me = useQuery({ queryKey: ['me', token], queryFn: api.me, enabled: !!token, retry: false });
+
+  // A 401 anywhere: back to sign-in, then to this very page.
+  useEffect(() => {
+    const onSignedOut = () => {
+      setToken(null);
+      setExpired(true);
+      const here = `${window.location.pathname}${window.location.search}`;
+      if (window.location.pathname !== '/login') navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true });
+    };
+    window.addEventListener(SIGNED_OUT_EVENT, onSignedOut);
+    return () => window.removeEventListener(SIGNED_OUT_EVENT, onSignedOut);
+  }, [navigate]);
+  // A sign-out or a token saved by the OpenID flow.
+  useEffect(() => setToken(session.token()), [location.pathname]);
+
+  if (location.pathname === '/auth/callback' || location.pathname === '/auth/silent') {
+    return <SignInCallback silent={location.pathname === '/auth/silent'} />;
+  }
+  if (location.pathname === '/' || location.pathname === '') return <Navigate to="/dashboard" replace />;
+  if (!token || me.isError || location.pathname === '/login') {
+    if (token && !me.isError && location.pathname === '/login') {
+      // Already signed in: on to where the user was going.
+      return <Navigate to={safeReturnTo(new URLSearchParams(location.search).get('next') ?? undefined)} replace />;
+    }
+    if (!token && location.pathname !== '/login') {
+      return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+    }
+    return (
+      <Login
+        expired={expired}
+        onSignedIn={() => {
+          queryClient.clear();
+          setExpired(false);
+          setToken(session.token());
+          navigate(safeReturnTo(new URLSearchParams(location.search).get('next') ?? undefined), { replace: true });
+        }}
+      />
+    );
+  }
+  return <Shell me={me.data} />;
 }

@@ -60,5 +60,6 @@ export async function signOut(config: OidcConfig): Promise<void> {
 /** Where the user wanted to be when the sign-in started: the current page, not the sign-in. */
 export function currentPage(): string {
   const { pathname, search } = window.location;
-  return pathname.startsWith('/auth') || pathname === '/login' ? '/dashboard' : `${pathname}${search}`;
+  if (pathname === '/login') return safeReturnTo(new URLSearchParams(search).get('next') ?? undefined);
+  return pathname.startsWith('/auth') ? '/dashboard' : `${pathname}${search}`;
 }

@@ -28,11 +28,12 @@ describe('snooze', () => {
 describe('heat', () => {
   it('has three levels, the server\'s', () => {
     const levels = { warm: 15, hot: 20, very_hot: 30 };
-    expect(heat(15, levels)).toEqual({ flames: '🔥', label: 'Tiède' });
-    expect(heat(20, levels)).toEqual({ flames: '🔥🔥', label: 'Chaud' });
-    expect(heat(31, levels)).toEqual({ flames: '🔥🔥🔥', label: 'Très chaud' });
+    expect(heat(15, levels)).toMatchObject({ flames: '🔥', label: 'Tiède' });
+    expect(heat(20, levels)).toMatchObject({ flames: '🔥🔥', label: 'Chaud' });
+    expect(heat(31, levels)).toMatchObject({ flames: '🔥🔥🔥', label: 'Très chaud' });
     const other = { warm: 40, hot: 60, very_hot: 90 };
-    expect(heat(59, other)).toEqual({ flames: '🔥', label: 'Tiède' });
-    expect(heat(60, other)).toEqual({ flames: '🔥🔥', label: 'Chaud' });
+    expect(heat(59, other)).toMatchObject({ flames: '🔥', label: 'Tiède' });
+    expect(heat(60, other)).toMatchObject({ flames: '🔥🔥', label: 'Chaud' });
+    expect(heat(14, levels)).toEqual({ flames: '', label: 'Froid', level: 'cold' });
   });
 });

@@ -1,12 +1,13 @@
 // French labels and the small date rules of the inbox, kept pure so they are unit-tested.
-import type { Interaction, Status } from './api';
+import type { HeatLevels, Interaction, Status } from './api';
+import { fr } from './fr';
 
-export const STATUS_LABEL: Record<Status, string> = { todo: 'À faire', in_progress: 'En cours', done: 'Terminé' };
+export const STATUS_LABEL: Record<Status, string> = fr.status;
 export const TYPE_LABEL: Record<Interaction['type'], { icon: string; label: string }> = {
-  call: { icon: '📞', label: 'Appel' },
-  email: { icon: '✉️', label: 'Email' },
-  meeting: { icon: '📅', label: 'Réunion' },
-  note: { icon: '📝', label: 'Note' },
+  call: { icon: '📞', label: fr.type.call },
+  email: { icon: '✉️', label: fr.type.email },
+  meeting: { icon: '📅', label: fr.type.meeting },
+  note: { icon: '📝', label: fr.type.note },
 };
 
 const DAY = 24 * 3600 * 1000;
@@ -19,10 +20,10 @@ function startOfDay(d: Date): number {
 export function urgency(nextActionAt: string | null, now = new Date()): { label: string; tone: 'late' | 'today' | 'later' } | null {
   if (!nextActionAt) return null;
   const at = new Date(nextActionAt);
-  if (at.getTime() < now.getTime()) return { label: 'Retard', tone: 'late' };
+  if (at.getTime() < now.getTime()) return { label: fr.urgency.late, tone: 'late' };
   const days = Math.round((startOfDay(at) - startOfDay(now)) / DAY);
-  if (days <= 0) return { label: "Aujourd'hui", tone: 'today' };
-  return { label: `Dans ${days}j`, tone: 'later' };
+  if (days <= 0) return { label: fr.urgency.today, tone: 'today' };
+  return { label: fr.urgency.inDays(days), tone: 'later' };
 }
 
 /** A snooze keeps the time of day; from an empty or past date it counts from now. */
@@ -32,17 +33,26 @@ export function snooze(nextActionAt: string | null, days: number, now = new Date
   return base.toISOString();
 }
 
-/** The server's heat levels (`scoring.rules` in its configuration, sent with the hot leads). */
-export type HeatLevels = { warm: number; hot: number; very_hot: number };
+export type { HeatLevels };
 
-/** A hot lead's heat, by the levels the server counts with (a listed lead is at least warm). */
-export function heat(score: number, levels: HeatLevels): { flames: string; label: string } {
-  if (score >= levels.very_hot) return { flames: '🔥🔥🔥', label: 'Très chaud' };
-  if (score >= levels.hot) return { flames: '🔥🔥', label: 'Chaud' };
-  return { flames: '🔥', label: 'Tiède' };
+/** A score's heat, by the levels the server counts with (`scoring.rules`, sent with the data). */
+export function heat(score: number, levels: HeatLevels): { flames: string; label: string; level: 'cold' | 'warm' | 'hot' | 'very_hot' } {
+  if (score >= levels.very_hot) return { flames: '🔥🔥🔥', label: fr.heat.veryHot, level: 'very_hot' };
+  if (score >= levels.hot) return { flames: '🔥🔥', label: fr.heat.hot, level: 'hot' };
+  if (score >= levels.warm) return { flames: '🔥', label: fr.heat.warm, level: 'warm' };
+  return { flames: '', label: fr.heat.cold, level: 'cold' };
 }
 
 export function formatDate(iso: string | null): string {
-  if (!iso) return 'Aucune';
+  if (!iso) return fr.common.none;
   return new Date(iso).toLocaleString('fr-FR', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function formatDay(iso: string | null): string {
+  if (!iso) return fr.common.none;
+  return new Date(iso).toLocaleDateString('fr-FR', { dateStyle: 'medium' });
+}
+
+export function reasonLabel(reason: string): string {
+  return fr.reasons[reason] ?? reason;
 }

@@ -47,7 +47,8 @@ export type InteractionEvent = z.infer<typeof InteractionEvent>;
 export const NotificationEvent = Notification.omit({ read_at: true });
 export type NotificationEvent = z.infer<typeof NotificationEvent>;
 
-export type LiveStatus = 'connecting' | 'live' | 'offline';
+/** `ended`: the server refused the session (401); the feed stops until the next sign-in. */
+export type LiveStatus = 'connecting' | 'live' | 'offline' | 'ended';
 
 export type LiveHandlers = {
   onInteraction: (event: InteractionEvent) => void;
@@ -89,7 +90,7 @@ export function connectLive(handlers: LiveHandlers): () => void {
         if (lastEventId !== null) headers.set('Last-Event-ID', lastEventId);
         const response = await fetch('/api/v1/stream', { headers, signal: controller.signal, cache: 'no-store' });
         if (response.status === 401) {
-          handlers.onStatus('offline');
+          handlers.onStatus('ended');
           return; // signed out; the app shows the login page
         }
         if (!response.ok || !response.body) throw new Error(`stream: ${response.status}`);

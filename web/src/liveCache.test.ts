@@ -116,3 +116,24 @@ describe('the cache', () => {
     expect(client.getQueryData<{ unread: number }>(['notifications'])?.unread).toBe(3);
   });
 });
+
+describe('advanced filters on live events', () => {
+  const item = {
+    id: 9, type: 'email' as const, title: 'Relance', description: null, status: 'todo' as const,
+    assignee_id: 1, assignee_name: 'Camille', next_action_at: '2026-12-03T09:00:00Z', notified_at: null,
+    person_id: 4, person_name: 'Thomas Roux', organisation_id: 3, organisation_name: 'Rapides',
+    created_at: '2026-12-01T00:00:00Z', updated_at: '2026-12-01T00:00:00Z',
+  };
+  const now = new Date('2026-12-02T12:00:00Z');
+  const base = { assignee: '', status: '', due: 'all' };
+  it('checks type, person, organisation and the date range', () => {
+    expect(matches(item, { ...base, type: 'call,email' }, 1, now)).toBe(true);
+    expect(matches(item, { ...base, type: 'call' }, 1, now)).toBe(false);
+    expect(matches(item, { ...base, person_id: '4' }, 1, now)).toBe(true);
+    expect(matches(item, { ...base, person_id: '5' }, 1, now)).toBe(false);
+    expect(matches(item, { ...base, organisation_id: '2' }, 1, now)).toBe(false);
+    expect(matches(item, { ...base, from: '2026-12-03T00:00:00+01:00', to: '2026-12-04T00:00:00+01:00' }, 1, now)).toBe(true);
+    expect(matches(item, { ...base, to: '2026-12-03T09:00:00Z' }, 1, now)).toBe(false);
+    expect(matches({ ...item, next_action_at: null }, { ...base, from: '2026-12-01T00:00:00Z' }, 1, now)).toBe(false);
+  });
+});

@@ -16,6 +16,15 @@ export function matches(item: Interaction, filters: Filters, me: number | null, 
   if (a === 'me' && item.assignee_id !== me) return false;
   if (a === 'unassigned' && item.assignee_id !== null) return false;
   if (a && a !== 'me' && a !== 'unassigned' && item.assignee_id !== Number(a)) return false;
+  if (filters.type && !filters.type.split(',').includes(item.type)) return false;
+  if (filters.person_id && item.person_id !== Number(filters.person_id)) return false;
+  if (filters.organisation_id && item.organisation_id !== Number(filters.organisation_id)) return false;
+  if (filters.from || filters.to) {
+    if (!item.next_action_at) return false;
+    const at = new Date(item.next_action_at).getTime();
+    if (filters.from && at < new Date(filters.from).getTime()) return false;
+    if (filters.to && at >= new Date(filters.to).getTime()) return false;
+  }
   const due = filters.due || 'all';
   if (due === 'all') return true;
   if (!item.next_action_at) return false;
@@ -79,10 +88,17 @@ let statsTimer: ReturnType<typeof setTimeout> | null = null;
 export function applyInteractionEvent(client: QueryClient, event: InteractionEvent, me: number | null, now = new Date()) {
   for (const query of client.getQueryCache().findAll({ queryKey: ['inbox'] })) {
     const filters = query.queryKey[1] as Filters;
+    // Whether an item matches `q` is the server's to say (its accent folding, the person's
+    // name and email): such a list is refetched instead.
+    if (filters.q) {
+      void client.invalidateQueries({ queryKey: query.queryKey, exact: true });
+      continue;
+    }
     client.setQueryData<InfiniteData<InboxPage>>(query.queryKey, (data) =>
       data ? applyToPages(data, event, filters, me, now) : data,
     );
   }
+  if (event.interaction) client.setQueryData(['interaction', event.interaction_id], event.interaction);
   if (statsTimer === null) {
     statsTimer = setTimeout(() => {
       statsTimer = null;

@@ -1,30 +1,31 @@
+import { Link } from 'react-router';
+
+import { ErrorBox } from '../components/ErrorBox';
+import { Heat } from '../components/Heat';
 import { UrgencyBadge } from '../components/InteractionCard';
-import { STATUS_LABEL, TYPE_LABEL, heat } from '../format';
+import { STATUS_LABEL, TYPE_LABEL } from '../format';
+import { fr } from '../fr';
 import { useHotLeads, useInbox } from '../hooks';
-import { navigate } from '../router';
 
-function SeeAll({ to, label }: { to: string; label: string }) {
-  return (
-    <a href={to} onClick={(e) => { e.preventDefault(); navigate(to); }}>{label}</a>
-  );
-}
-
+/** The signed-in user's own next actions; a row opens the item in the inbox. */
 export function InboxWidget() {
-  const inbox = useInbox({ assignee: '', status: '', due: 'all' }, 5);
+  const inbox = useInbox({ assignee: 'me', status: '', due: 'all' }, 5);
   const items = inbox.data?.pages[0]?.items ?? [];
   return (
     <section className="widget" aria-labelledby="todo-title" data-testid="inbox-widget">
-      <h2 id="todo-title">À traiter</h2>
-      {inbox.isSuccess && items.length === 0 && <p className="empty">Aucune action en attente</p>}
+      <h2 id="todo-title">{fr.dashboard.todo}</h2>
+      {inbox.isError && <ErrorBox what={fr.errors.load} error={inbox.error} onRetry={() => inbox.refetch()} />}
+      {inbox.isSuccess && items.length === 0 && <p className="empty">{fr.dashboard.todoEmpty}</p>}
       <ul>
         {items.map((item) => (
           <li key={item.id}>
-            <span title={TYPE_LABEL[item.type].label}>{TYPE_LABEL[item.type].icon}</span> {item.title}{' '}
+            <span title={TYPE_LABEL[item.type].label} aria-hidden="true">{TYPE_LABEL[item.type].icon}</span>{' '}
+            <Link to={`/dashboard/inbox?assignee=me&interaction=${item.id}`}>{item.title}</Link>{' '}
             <UrgencyBadge at={item.next_action_at} /> <span className={`badge status-${item.status}`}>{STATUS_LABEL[item.status]}</span>
           </li>
         ))}
       </ul>
-      <SeeAll to="/dashboard/inbox" label="Voir tout" />
+      <Link to="/dashboard/inbox?assignee=me">{fr.dashboard.seeAll}</Link>
     </section>
   );
 }
@@ -34,20 +35,19 @@ export function HotLeadsWidget() {
   const items = leads.data?.items ?? [];
   return (
     <section className="widget" aria-labelledby="leads-title" data-testid="hot-leads-widget">
-      <h2 id="leads-title">Leads chauds</h2>
-      {leads.isSuccess && items.length === 0 && <p className="empty">Aucun lead chaud pour le moment</p>}
+      <h2 id="leads-title">{fr.dashboard.leads}</h2>
+      {leads.isError && <ErrorBox what={fr.errors.load} error={leads.error} onRetry={() => leads.refetch()} />}
+      {leads.isSuccess && items.length === 0 && <p className="empty">{fr.dashboard.leadsEmpty}</p>}
       <ul>
-        {items.map((lead) => {
-          const h = heat(lead.score, leads.data!.heat);
-          return (
+        {leads.data &&
+          items.map((lead) => (
             <li key={lead.person_id}>
-              <span aria-label={h.label} title={h.label}>{h.flames}</span> {lead.person_name ?? `Personne #${lead.person_id}`}{' '}
-              <span className="muted">{lead.person_email}</span> <span className="badge">{lead.score} · {h.label}</span>
+              <Link to={`/people/${lead.person_id}`}>{lead.person_name ?? fr.common.person(lead.person_id)}</Link>{' '}
+              <span className="muted">{lead.person_email}</span> <Heat score={lead.score} levels={leads.data.heat} />
             </li>
-          );
-        })}
+          ))}
       </ul>
-      <SeeAll to="/dashboard/inbox" label={`Voir tout (${leads.data?.total ?? 0})`} />
+      <Link to="/leads">{fr.dashboard.seeAllLeads(leads.data?.total ?? 0)}</Link>
     </section>
   );
 }
@@ -55,7 +55,7 @@ export function HotLeadsWidget() {
 export function Dashboard() {
   return (
     <section aria-labelledby="dashboard-title">
-      <h1 id="dashboard-title">Tableau de bord</h1>
+      <h1 id="dashboard-title">{fr.dashboard.title}</h1>
       <div className="widgets">
         <InboxWidget />
         <HotLeadsWidget />

@@ -3,6 +3,7 @@ import { useState } from 'react';
 
 import { api, session } from '../api';
 import { currentPage, signIn } from '../auth';
+import { fr } from '../fr';
 
 const DEMO_USERS = [
   { id: 1, name: 'Camille Martin' },
@@ -11,8 +12,8 @@ const DEMO_USERS = [
 ];
 
 /** Sign-in with the company's provider when the server has one; demo users through dev-login
- * where the server allows it (development). */
-export function Login({ onSignedIn }: { onSignedIn: () => void }) {
+ * where the server allows it (development). `expired`: the session ended under the user. */
+export function Login({ onSignedIn, expired }: { onSignedIn: () => void; expired: boolean }) {
   const [error, setError] = useState<string | null>(null);
   const config = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
   const devSignIn = async (id: number) => {
@@ -23,27 +24,28 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
       onSignedIn();
     } catch (e) {
       setError(e instanceof Error && 'status' in e && e.status === 404
-        ? 'La connexion de démonstration est désactivée sur ce serveur.'
-        : `Connexion impossible : ${e instanceof Error ? e.message : String(e)}`);
+        ? fr.login.devOff
+        : `${fr.login.failed} : ${e instanceof Error ? e.message : String(e)}`);
     }
   };
   const oidc = config.data?.oidc;
   return (
     <main className="login">
-      <h1>Relance</h1>
+      <h1>{fr.app}</h1>
+      {expired && <p role="status" className="notice">{fr.login.expired}</p>}
       {oidc && (
         <p>
           <button
             type="button"
-            onClick={() => signIn(oidc, currentPage()).catch((e) => setError(`Connexion impossible : ${String(e)}`))}
+            onClick={() => signIn(oidc, currentPage()).catch((e) => setError(`${fr.login.failed} : ${String(e)}`))}
           >
-            Se connecter avec le compte de l&apos;entreprise
+            {fr.login.company}
           </button>
         </p>
       )}
       {(config.data?.dev_login ?? !config.data) && (
         <>
-          <p>Choisissez un utilisateur de démonstration :</p>
+          <p>{fr.login.demo}</p>
           <ul className="users">
             {DEMO_USERS.map((u) => (
               <li key={u.id}>
@@ -54,7 +56,7 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
         </>
       )}
       {config.isSuccess && !oidc && !config.data.dev_login && (
-        <p role="alert" className="error">Aucun moyen de connexion n&apos;est configuré sur ce serveur.</p>
+        <p role="alert" className="error">{fr.login.none}</p>
       )}
       {error && <p role="alert" className="error">{error}</p>}
     </main>

@@ -2,7 +2,7 @@
 //! new connections are refused, then the process exits. Every service serves through here, so
 //! every one enforces the same limits on its clients (`http.*`): a request head must arrive
 //! within `header_timeout_secs` (hyper closes the connection otherwise: a client trickling its
-//! head cannot hold a connection), and a response head must be ready within
+//! head cannot hold a connection, nor can one that connects and sends nothing), and a response head must be ready within
 //! `request_timeout_secs` (503 problem+json with `Retry-After` otherwise; a streamed body,
 //! the SSE feed or a CSV export, then goes on); at most `max_connections` are served at once.
 
@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::HttpSettings;
@@ -48,26 +49,47 @@ pub async fn serve(
         .header_read_timeout(Duration::from_secs(limits.header_timeout_secs));
     let graceful = GracefulShutdown::new();
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    // hyper's header timeout runs from a request's first byte: a client that connects and
+    // sends nothing would hold its connection forever. Each new connection must send its
+    // first byte within the same timeout, checked on a task of its own so the accept loop never
+    // waits on a client; the connections that pass come back here to be served.
+    let header_timeout = Duration::from_secs(limits.header_timeout_secs);
+    let (ready, mut readied) = tokio::sync::mpsc::channel::<(TcpStream, OwnedSemaphorePermit)>(64);
     loop {
         // At the cap, stop accepting: new connections wait in the kernel's backlog.
-        let slot = tokio::select! {
-            () = stop.cancelled() => break,
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
+        let accept = async {
+            let slot = slots.clone().acquire_owned().await;
+            (slot, listener.accept().await)
         };
-        let (stream, _) = tokio::select! {
+        let (stream, slot) = tokio::select! {
             () = stop.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors, say: wait a little instead of spinning.
-                    tracing::warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+            Some(ready) = readied.recv() => ready,
+            (slot, accepted) = accept => {
+                let Ok(slot) = slot else { break };
+                match accepted {
+                    Ok((stream, _)) => {
+                        let ready = ready.clone();
+                        tokio::spawn(async move {
+                            let mut first = [0u8; 1];
+                            match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                                Ok(Ok(n)) if n > 0 => {
+                                    let _ = ready.send((stream, slot)).await;
+                                }
+                                _ => {
+                                    metrics::counter!("http_requests_refused_total", "reason" => "idle")
+                                        .increment(1);
+                                }
+                            }
+                        });
+                    }
+                    Err(error) => {
+                        // Out of file descriptors, say: wait a little instead of spinning.
+                        tracing::warn!(%error, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
-            },
+                continue;
+            }
         };
         let service = TowerToHyperService::new(router.clone());
         let connection = builder
@@ -196,6 +218,34 @@ mod tests {
             started.elapsed()
         );
         // A complete head is answered as usual.
+        let answer = exchange(
+            addr,
+            "GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_client_that_connects_and_sends_nothing_is_disconnected() {
+        let (addr, stop) = served(HttpSettings {
+            header_timeout_secs: 1,
+            request_timeout_secs: 30,
+            max_connections: 100,
+        })
+        .await;
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut rest = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(4), idle.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "an idle connection still open after 4 s");
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
         let answer = exchange(
             addr,
             "GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

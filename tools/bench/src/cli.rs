@@ -62,6 +62,23 @@ options!(InboxOptions {
     explain,
 });
 
+options!(SoakOptions {
+    /// Length of the run in seconds, half without and half with the hostile clients (30).
+    seconds,
+    /// Healthy ingest, events per second (50).
+    ingest_rate,
+    /// Healthy inbox reads, requests per second (20).
+    inbox_rate,
+    /// The hostile flood on one provider credential, requests per second (200).
+    flood_rate,
+    /// Below this p99 (ms), under attack counts as within bounds whatever the ratio (20).
+    p99_floor_ms,
+    /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
+    server_url,
+    /// NATS URL (nats://127.0.0.1:4222).
+    nats,
+});
+
 options!(ReminderOptions {
     /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
     server_url,
@@ -201,6 +218,8 @@ pub enum Bench {
     Seed(SeedOptions),
     /// The initial load of a CRM's directory through the API: people/s.
     Directory(DirectoryOptions),
+    /// The stack under mixed load, then with hostile clients; ends with an exact account.
+    Soak(SoakOptions),
 }
 
 /// Realistic data at scale for benchmarks: users, organisations, people and interactions.

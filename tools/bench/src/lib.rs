@@ -12,4 +12,5 @@ pub mod mixed;
 pub mod plans;
 pub mod reminder;
 pub mod seed;
+pub mod soak;
 pub mod stack;

@@ -8,14 +8,16 @@
 //! - `relance-bench baseline`: the per-event transaction and raw JetStream limits (`baseline.rs`);
 //! - `relance-bench seed`: the same as `relance-seed`;
 //! - `relance-bench directory`: a CRM's initial load through the directory API, people/s
-//!   (see `directory.rs`).
+//!   (see `directory.rs`);
+//! - `relance-bench soak`: mixed load, then with hostile clients, and an exact account (see
+//!   `soak.rs`).
 //!
 //! `relance-bench --help` and `relance-bench <benchmark> --help` list the options.
 
 use clap::Parser;
 
 use relance_bench::cli::{Bench, BenchCli};
-use relance_bench::{all, baseline, directory, inbox, ingest, reminder, seed};
+use relance_bench::{all, baseline, directory, inbox, ingest, reminder, seed, soak};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -28,5 +30,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Baseline(o) => baseline::run(&o.into_args()).await.map(|_| ()),
         Bench::Seed(o) => seed::run(&o.into_args()).await,
         Bench::Directory(o) => directory::run(&o.into_args()).await.map(|_| ()),
+        Bench::Soak(o) => soak::run(&o.into_args()).await,
     }
 }

@@ -32,10 +32,10 @@ use crate::stack::{BENCH_JWT_SECRET, BENCH_TOKEN};
 const CONNECTIONS: usize = 32;
 
 /// A service binary running as a child process, killed when dropped.
-struct Service {
-    name: &'static str,
-    child: Child,
-    port: u16,
+pub(crate) struct Service {
+    pub(crate) name: &'static str,
+    pub(crate) child: Child,
+    pub(crate) port: u16,
 }
 
 impl Drop for Service {
@@ -45,13 +45,13 @@ impl Drop for Service {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-fn start(
+pub(crate) fn start(
     dir: &Path,
     name: &'static str,
     listen_key: &str,
@@ -69,7 +69,7 @@ fn start(
     Ok(Service { name, child, port })
 }
 
-async fn wait_ready(http: &reqwest::Client, service: &Service) -> anyhow::Result<()> {
+pub(crate) async fn wait_ready(http: &reqwest::Client, service: &Service) -> anyhow::Result<()> {
     let url = format!("http://127.0.0.1:{}/readyz", service.port);
     for _ in 0..300 {
         if let Ok(r) = http.get(&url).send().await {
@@ -83,7 +83,7 @@ async fn wait_ready(http: &reqwest::Client, service: &Service) -> anyhow::Result
 }
 
 /// `/proc/<pid>/status` field in kB.
-fn status_kb(pid: u32, field: &str) -> u64 {
+pub(crate) fn status_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

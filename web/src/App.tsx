@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useReducer, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
 import { z } from 'zod';
 
@@ -181,14 +181,17 @@ export function App() {
   const location = useLocation();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const [token, setToken] = useState(session.token());
+  // The token is read from storage on every render (the OpenID callback and the silent renewal
+  // write it there); `refresh` re-renders when a sign-in or sign-out changes it.
+  const [, refresh] = useReducer((n: number) => n + 1, 0);
+  const token = session.token();
   const [expired, setExpired] = useState(false);
   const me = useQuery({ queryKey: ['me', token], queryFn: api.me, enabled: !!token, retry: false });
 
   // A 401 anywhere: back to sign-in, then to this very page.
   useEffect(() => {
     const onSignedOut = () => {
-      setToken(null);
+      refresh();
       setExpired(true);
       const here = `${window.location.pathname}${window.location.search}`;
       if (window.location.pathname !== '/login') navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true });
@@ -196,8 +199,6 @@ export function App() {
     window.addEventListener(SIGNED_OUT_EVENT, onSignedOut);
     return () => window.removeEventListener(SIGNED_OUT_EVENT, onSignedOut);
   }, [navigate]);
-  // A sign-out or a token saved by the OpenID flow.
-  useEffect(() => setToken(session.token()), [location.pathname]);
 
   if (location.pathname === '/auth/callback' || location.pathname === '/auth/silent') {
     return <SignInCallback silent={location.pathname === '/auth/silent'} />;
@@ -217,7 +218,7 @@ export function App() {
         onSignedIn={() => {
           queryClient.clear();
           setExpired(false);
-          setToken(session.token());
+          refresh();
           navigate(safeReturnTo(new URLSearchParams(location.search).get('next') ?? undefined), { replace: true });
         }}
       />

@@ -69,6 +69,9 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// One healthy request: an ingest (true) or a read, its answer, its latency from when it was due.
+type Outcome = (bool, Result<(), String>, Duration);
+
 /// The healthy clients: ingest at `ingest_rate`, inbox reads at `inbox_rate`.
 struct HealthyLoad<'a> {
     http: &'a reqwest::Client,
@@ -94,7 +97,7 @@ async fn healthy_phase(load: &HealthyLoad<'_>, seconds: f64) -> Healthy {
         tally,
     } = *load;
     let started = Instant::now();
-    let mut tasks: Vec<JoinHandle<(bool, bool, Duration)>> = Vec::new();
+    let mut tasks: Vec<JoinHandle<Outcome>> = Vec::new();
     let total = ((ingest_rate + inbox_rate) * seconds).round() as usize;
     let step = 1.0 / (ingest_rate + inbox_rate);
     let inbox_urls = [
@@ -118,10 +121,17 @@ async fn healthy_phase(load: &HealthyLoad<'_>, seconds: f64) -> Healthy {
             });
             let url = format!("{gateway}/api/v1/marketing/email/ingest");
             tasks.push(tokio::spawn(async move {
-                let ok = matches!(
-                    http.post(&url).bearer_auth(BENCH_TOKEN).json(&body).send().await,
-                    Ok(r) if r.status().is_success()
-                );
+                let ok = match http
+                    .post(&url)
+                    .bearer_auth(BENCH_TOKEN)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("ingest answered {}", r.status())),
+                    Err(e) => Err(format!("ingest: {e:?}")),
+                };
                 (true, ok, due.elapsed())
             }));
             continue;
@@ -130,8 +140,13 @@ async fn healthy_phase(load: &HealthyLoad<'_>, seconds: f64) -> Healthy {
         let token = tokens[i % tokens.len()].clone();
         tasks.push(tokio::spawn(async move {
             let ok = match http.get(&url).bearer_auth(token).send().await {
-                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                _ => false,
+                Ok(r) if r.status().is_success() => r
+                    .bytes()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("{url}: {e:?}")),
+                Ok(r) => Err(format!("{url} answered {}", r.status())),
+                Err(e) => Err(format!("{url}: {e:?}")),
             };
             (false, ok, due.elapsed())
         }));
@@ -139,12 +154,19 @@ async fn healthy_phase(load: &HealthyLoad<'_>, seconds: f64) -> Healthy {
     let mut out = Healthy::default();
     for task in tasks {
         match task.await {
-            Ok((true, true, latency)) => {
+            Ok((true, Ok(()), latency)) => {
                 tally.ingest_accepted.fetch_add(1, Ordering::Relaxed);
                 out.ingest.push(latency);
             }
-            Ok((false, true, latency)) => out.inbox.push(latency),
-            _ => out.errors += 1,
+            Ok((false, Ok(()), latency)) => out.inbox.push(latency),
+            Ok((_, Err(error), _)) => {
+                out.errors += 1;
+                println!("healthy request failed: {error}");
+            }
+            Err(error) => {
+                out.errors += 1;
+                println!("healthy request failed: {error}");
+            }
         }
     }
     out.ingest.sort();
@@ -284,8 +306,13 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         start(&dir, "relance-scoring", "RELANCE__SCORING__LISTEN", &env)?,
         start(&dir, "relance-inbox", "RELANCE__INBOX__LISTEN", &env)?,
     ];
+    // A client keeps an idle connection for less than the servers' header timeout (which also
+    // bounds the wait for a keep-alive connection's next request), as a well-behaved client
+    // does: else a request sent as the server closes that connection fails, a race of HTTP
+    // keep-alive that says nothing about the load.
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
+        .pool_idle_timeout(Duration::from_millis(HEADER_TIMEOUT_SECS * 1000 / 2))
         .build()?;
     for service in &services {
         wait_ready(&http, service).await?;

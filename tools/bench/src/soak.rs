@@ -409,9 +409,14 @@ async fn soak(
             ))
         })
         .collect();
+    // The hostile clients have connection pools of their own: a connection the gateway closes
+    // after refusing an oversized body must not be handed to a healthy request.
+    let hostile = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_millis(HEADER_TIMEOUT_SECS * 1000 / 2))
+        .build()?;
     let flooder = {
         let (http, url, tally, stop) = (
-            http.clone(),
+            hostile.clone(),
             format!("{gateway_url}/api/v1/marketing/email/webhooks/postmark"),
             tally.clone(),
             stop_flood.clone(),
@@ -454,7 +459,7 @@ async fn soak(
     };
     let junk = {
         let (http, url, stop) = (
-            http.clone(),
+            hostile.clone(),
             format!("{gateway_url}/api/v1/marketing/email/ingest"),
             stop_flood.clone(),
         );

@@ -82,12 +82,15 @@ pub struct Deletion {
 /// The longest external id accepted (the CRM's ids are short; this only bounds abuse).
 pub const MAX_EXTERNAL_ID: usize = 200;
 
-/// Problems with an external id, `None` when it is fine.
+/// Problems with an external id, `None` when it is fine: 1 to 200 characters, none of them a
+/// control character, no space at either end.
 pub fn external_id_problem(id: &str) -> Option<&'static str> {
     if id.trim().is_empty() {
         Some("must not be empty")
-    } else if id.len() > MAX_EXTERNAL_ID {
-        Some("must be at most 200 bytes")
+    } else if id.chars().count() > MAX_EXTERNAL_ID {
+        Some("must be at most 200 characters")
+    } else if id.chars().any(char::is_control) {
+        Some("must not contain control characters")
     } else if id.trim() != id {
         Some("must not start or end with spaces")
     } else {
@@ -124,6 +127,8 @@ mod tests {
         assert!(external_id_problem("").is_some());
         assert!(external_id_problem(" x").is_some());
         assert!(external_id_problem(&"x".repeat(201)).is_some());
+        assert_eq!(external_id_problem(&"é".repeat(200)), None);
+        assert!(external_id_problem("a\nb").is_some());
         for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }

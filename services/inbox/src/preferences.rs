@@ -38,15 +38,24 @@ pub struct Preferences {
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 1)]
 pub struct PreferencesChange {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub notify_email: Option<NotifyEmail>,
-    /// An IANA zone, e.g. `Europe/Paris`.
-    #[serde(default)]
+    /// An IANA zone, e.g. `Europe/Paris`, exactly as the tz database spells it.
+    #[serde(default, deserialize_with = "present")]
     #[schema(example = "Europe/Paris")]
     pub timezone: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     #[schema(minimum = 0, maximum = 23)]
     pub digest_hour: Option<i64>,
+}
+
+/// A field that may be absent but not `null` (a preference always has a value).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 struct Validated {
@@ -63,7 +72,7 @@ fn validate(change: PreferencesChange) -> Result<Validated, ApiError> {
             "give at least one of notify_email, timezone, digest_hour",
         ));
     }
-    let timezone = match change.timezone.as_deref().map(str::trim) {
+    let timezone = match change.timezone.as_deref() {
         None => None,
         Some(name) => match name.parse::<Tz>() {
             Ok(tz) => Some(tz.name().to_owned()),

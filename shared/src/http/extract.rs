@@ -42,14 +42,41 @@ fn field_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>, root:
 /// axum's `DefaultBodyLimit`, which services using [`ApiJson`] keep.
 pub const AXUM_DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// A JSON body: 415 without a JSON content type, 413 past the body limit, 400 when it is not
-/// JSON at all, 422 naming the field when it is JSON of the wrong shape.
+/// A JSON object body: 415 without a JSON content type, 413 past the body limit, 400 when it
+/// is not JSON at all, 422 naming the field when it is JSON of the wrong shape. The top level
+/// must be an object: serde would otherwise read a struct from an array, field by field
+/// (`[null, null]` as `{"title": null, "description": null}`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
     T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let AnyJson(value) = AnyJson::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "(body)",
+                "must be a JSON object",
+            )]));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| field_error(e, "(body)"))
+    }
+}
+
+/// Any JSON value, with [`ApiJson`]'s refusals (for the directory's one-object-or-array
+/// bodies, see [`one_or_many`]).
+#[derive(Debug, Clone, Default)]
+pub struct AnyJson(pub serde_json::Value);
+
+impl<S> FromRequest<S> for AnyJson
+where
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -65,11 +92,9 @@ where
                 ApiError::BadRequest(rejection.body_text())
             }
         })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
-        serde_path_to_error::deserialize(value)
-            .map(ApiJson)
-            .map_err(|e| field_error(e, "(body)"))
+        serde_json::from_slice(&bytes)
+            .map(AnyJson)
+            .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))
     }
 }
 

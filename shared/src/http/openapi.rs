@@ -79,6 +79,12 @@ pub struct NotJsonMediaType(pub Problem);
 #[response(status = 422, content_type = "application/problem+json")]
 pub struct Invalid(pub Problem);
 
+/// The request conflicts with what is stored (an address another record holds); each field
+/// at fault is named in `errors`.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 409, content_type = "application/problem+json")]
+pub struct Conflict(pub Problem);
+
 /// A limit reached: retry after `Retry-After` seconds.
 #[derive(utoipa::IntoResponses)]
 #[response(status = 429, content_type = "application/problem+json")]

@@ -39,6 +39,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("{} invalid field(s)", .0.len())]
     Validation(Vec<FieldError>),
+    /// Well-formed values that clash with what is stored (409), each named.
+    #[error("{} field(s) in conflict", .0.len())]
+    Conflict(Vec<FieldError>),
     #[error("{0} is unavailable, try again later")]
     Unavailable(&'static str),
     /// A limit reached: try again after `retry_after_secs` (the `Retry-After` header).
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -106,6 +110,7 @@ impl ApiError {
             ApiError::Validation(_) => {
                 ("https://relance.dev/problems/validation", "Invalid request")
             }
+            ApiError::Conflict(_) => ("https://relance.dev/problems/conflict", "Conflict"),
             ApiError::TooManyRequests { .. } => (
                 "https://relance.dev/problems/too-many-requests",
                 "Too many requests",
@@ -145,7 +150,7 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             errors: match &self {
-                ApiError::Validation(errors) => Some(errors),
+                ApiError::Validation(errors) | ApiError::Conflict(errors) => Some(errors),
                 _ => None,
             },
         };

@@ -246,7 +246,7 @@ async fn apply(pool: &PgPool, live: &[(usize, Item)]) -> Result<(), Refused> {
             if !$versions.is_empty() {
                 match $call.await {
                     Ok(_) => {}
-                    Err(DirectoryError::Invalid(errors)) => {
+                    Err(DirectoryError::Invalid(errors) | DirectoryError::Conflict(errors)) => {
                         return Err(Refused::Items(
                             errors
                                 .into_iter()
@@ -278,7 +278,7 @@ async fn apply(pool: &PgPool, live: &[(usize, Item)]) -> Result<(), Refused> {
         if let Item::Delete(kind, deletion) = item {
             match delete(&mut tx, *kind, deletion).await {
                 Ok(_) => {}
-                Err(DirectoryError::Invalid(errors)) => {
+                Err(DirectoryError::Invalid(errors) | DirectoryError::Conflict(errors)) => {
                     let reason = errors
                         .iter()
                         .map(|e| format!("{}: {}", e.field, e.message))

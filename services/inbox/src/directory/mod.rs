@@ -54,6 +54,9 @@ pub enum DirectoryError {
     /// Bad values, each named (`[2].owner_external_id`): nothing was written.
     #[error("invalid versions")]
     Invalid(Vec<FieldError>),
+    /// An address another record holds (409): the versions are fine, the directory disagrees.
+    #[error("conflicting versions")]
+    Conflict(Vec<FieldError>),
     #[error("{0}")]
     NotFound(String),
     #[error("database: {0}")]
@@ -64,6 +67,7 @@ impl From<DirectoryError> for relance_shared::http::ApiError {
     fn from(error: DirectoryError) -> Self {
         match error {
             DirectoryError::Invalid(errors) => Self::Validation(errors),
+            DirectoryError::Conflict(errors) => Self::Conflict(errors),
             DirectoryError::NotFound(message) => Self::NotFound(message),
             DirectoryError::Database(error) => error.into(),
         }
@@ -116,6 +120,8 @@ impl Checks<'_> {
         }
     }
 
+    /// Free text of at most `max` characters, without control characters (PostgreSQL cannot
+    /// even store a NUL); `required`: not blank either.
     pub fn text(&mut self, name: &str, value: Option<&str>, required: bool, max: usize) {
         match value {
             Some(v) if v.trim().is_empty() && required => self
@@ -124,6 +130,10 @@ impl Checks<'_> {
             Some(v) if v.chars().count() > max => self.errors.push(FieldError::new(
                 self.at.field(name),
                 format!("must be at most {max} characters"),
+            )),
+            Some(v) if v.chars().any(char::is_control) => self.errors.push(FieldError::new(
+                self.at.field(name),
+                "must not contain control characters",
             )),
             None if required => self
                 .errors
@@ -134,7 +144,7 @@ impl Checks<'_> {
 
     pub fn email(&mut self, name: &str, value: Option<&str>) {
         if let Some(v) = value {
-            let ok = v.len() <= 320
+            let ok = v.chars().count() <= 320
                 && v.split_once('@')
                     .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
                 && !v.contains(char::is_whitespace);

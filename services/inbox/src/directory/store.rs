@@ -61,8 +61,8 @@ fn same_address_twice(
     }
 }
 
-/// A 422 on the `email` of each kept version (1-based positions in `kept`) whose address
-/// another record holds.
+/// A 409 on the `email` of each kept version (1-based positions in `kept`) whose address
+/// another record holds: the version is well formed, the directory holds a conflicting one.
 fn refuse_taken(
     taken: &[i64],
     kept: &[usize],
@@ -72,7 +72,7 @@ fn refuse_taken(
     if taken.is_empty() {
         return Ok(());
     }
-    Err(DirectoryError::Invalid(
+    Err(DirectoryError::Conflict(
         taken
             .iter()
             .map(|n| {

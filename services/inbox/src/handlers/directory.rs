@@ -11,7 +11,6 @@ use axum::http::{header, StatusCode};
 use axum::Json;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde_json::Value;
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
@@ -19,9 +18,9 @@ use relance_shared::directory::{
     external_id_problem, Kind, OrganisationVersion, PersonVersion, UserVersion,
 };
 use relance_shared::http::openapi::{
-    BadJson, Invalid, NotFound, NotJsonMediaType, TooLarge, Unauthorized, Unavailable,
+    BadJson, Conflict, Invalid, NotFound, NotJsonMediaType, TooLarge, Unauthorized, Unavailable,
 };
-use relance_shared::http::{one_or_many, ApiError, ApiJson, FieldError};
+use relance_shared::http::{one_or_many, AnyJson, ApiError, ApiJson, FieldError};
 
 use crate::directory::dead_letters::{purge_person, PurgeError};
 use crate::directory::erase::{self, Merged};
@@ -64,13 +63,13 @@ where
     security(("directory" = [])),
     responses(
         (status = 200, body = Counts),
-        BadJson, Unauthorized, NotJsonMediaType, TooLarge, Invalid,
+        BadJson, Unauthorized, NotJsonMediaType, TooLarge, Invalid, Conflict,
         (status = 404, description = "the directory API is off", body = relance_shared::http::openapi::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_users(
     State(state): State<Arc<AppState>>,
     _crm: DirectoryCaller,
-    ApiJson(body): ApiJson<Value>,
+    AnyJson(body): AnyJson,
 ) -> Result<Json<Counts>, ApiError> {
     let (versions, in_batch) = one_or_many::<UserVersion>(body, state.directory.max_batch)?;
     let mut tx = state.pool.begin().await?;
@@ -91,7 +90,7 @@ pub async fn put_users(
 pub async fn put_organisations(
     State(state): State<Arc<AppState>>,
     _crm: DirectoryCaller,
-    ApiJson(body): ApiJson<Value>,
+    AnyJson(body): AnyJson,
 ) -> Result<Json<Counts>, ApiError> {
     let (versions, in_batch) = one_or_many::<OrganisationVersion>(body, state.directory.max_batch)?;
     let mut tx = state.pool.begin().await?;
@@ -108,13 +107,13 @@ pub async fn put_organisations(
     security(("directory" = [])),
     responses(
         (status = 200, body = Counts),
-        BadJson, Unauthorized, NotJsonMediaType, TooLarge, Invalid,
+        BadJson, Unauthorized, NotJsonMediaType, TooLarge, Invalid, Conflict,
         (status = 404, description = "the directory API is off", body = relance_shared::http::openapi::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_people(
     State(state): State<Arc<AppState>>,
     _crm: DirectoryCaller,
-    ApiJson(body): ApiJson<Value>,
+    AnyJson(body): AnyJson,
 ) -> Result<Json<Counts>, ApiError> {
     let (versions, in_batch) = one_or_many::<PersonVersion>(body, state.directory.max_batch)?;
     let mut tx = state.pool.begin().await?;

@@ -130,6 +130,52 @@ async fn the_crm_puts_its_directory_and_the_newest_version_wins() {
 }
 
 #[tokio::test]
+async fn control_characters_are_refused_and_a_taken_address_is_a_conflict() {
+    let inbox = inbox().await;
+    the_sales_team(&inbox).await;
+    // A NUL cannot even be stored by PostgreSQL: a 422 naming the field, not a 500.
+    for (path, body, field) in [
+        (
+            "/api/v1/directory/organisations",
+            json!([{"external_id": "o-2", "name": "Cabinet\u{0}Horizon", "updated_at": NOW}]),
+            "[0].name",
+        ),
+        (
+            "/api/v1/directory/people",
+            json!({"external_id": "p-1", "last_name": "Roux\u{7}", "updated_at": NOW}),
+            "last_name",
+        ),
+        (
+            "/api/v1/directory/people",
+            json!({"external_id": "p\n1", "updated_at": NOW}),
+            "external_id",
+        ),
+    ] {
+        let reply = crm(&inbox, "PUT", path, body).await;
+        assert_eq!(reply.status, 422, "{path}: {}", reply.text);
+        assert_eq!(reply.bad_fields(), [field], "{path}");
+    }
+    // Well formed, but another user holds the address: 409 naming it, nothing written.
+    let reply = crm(
+        &inbox,
+        "PUT",
+        "/api/v1/directory/users",
+        json!({"external_id": "u-3", "email": "Camille@crm.test", "name": "Camille Bis", "updated_at": NOW}),
+    )
+    .await;
+    assert_eq!(reply.status, 409, "{}", reply.text);
+    assert_eq!(reply.body["errors"][0]["field"], "email");
+    assert_eq!(
+        scalar(
+            &inbox,
+            "SELECT count(*) FROM users WHERE external_id = 'u-3'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
 async fn a_bad_request_is_refused_whole_naming_each_field() {
     let inbox = inbox().await;
     the_sales_team(&inbox).await;

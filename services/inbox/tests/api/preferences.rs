@@ -62,6 +62,13 @@ async fn bad_preference_values_are_422_and_change_nothing() {
         ),
         (json!({"colour": "blue"}), vec!["colour"]),
         (json!({}), vec!["notify_email"]),
+        // A preference always has a value, and a zone is spelt as the tz database does.
+        (
+            json!({"timezone": null, "digest_hour": 9}),
+            vec!["timezone"],
+        ),
+        (json!({"timezone": " Europe/Paris"}), vec!["timezone"]),
+        (json!([9]), vec!["(body)"]),
     ] {
         let reply = inbox
             .send("PATCH", "/api/v1/me/preferences", Some(ALICE), body.clone())

@@ -1,0 +1,144 @@
+"""schemathesis hooks (scripts/fuzz.sh): the inbox's rules that no JSON Schema can state, applied
+to generated requests that are meant to be valid (positive mode), so that the
+positive_data_acceptance check judges the handlers, not the generator. Invalid (negative) cases
+are left alone: the handlers must refuse them, and negative_data_rejection checks they do.
+
+- A reference names a record that exists (else a 422 naming it): ids and CRM ids are mapped
+  onto the demo data scripts/fuzz.sh loads (users 1-3, organisations 1-3, people 1-4,
+  follow-ups 1-10), in bodies and in paths (else a 404, which says nothing more). Erasure
+  and merge keep generated CRM ids, which name nobody (404), so the demo survives the run.
+- `to` comes after `from` (else a 422 naming `to`): swapped, or `to` dropped when equal.
+- A `cursor` is one the API returned for the same operation and filters (else a 422): none can
+  be generated, and the stateful phase's links pass one operation's cursor to another, so
+  valid cases go without one. Paging is covered by the Rust property tests.
+- A path id taken along a link from a `null` field (`/organisations/None`) names a record.
+- The stateful phase may follow links to the demo people's CRM ids into erasure and merge:
+  those are renamed so that they name nobody and the demo survives.
+- A merge names two different people; a batch of directory versions does not give the same
+  address twice (both a 422).
+- A whole number written as a float (`80298.0`, valid for JSON Schema's `integer`) is sent as
+  an integer, as every client does.
+"""
+
+import zlib
+from datetime import datetime
+
+import schemathesis
+
+USERS = [1, 2, 3]
+PEOPLE = [1, 2, 3, 4]
+ORGANISATIONS = [1, 2, 3]
+INTERACTIONS = list(range(1, 11))  # the demo's first follow-ups
+CRM_USERS = ["crm-u-1", "crm-u-2", "crm-u-3"]
+CRM_ORGANISATIONS = ["crm-o-1", "crm-o-2", "crm-o-3"]
+PATH_IDS = {"/api/v1/people/": PEOPLE, "/api/v1/organisations/": ORGANISATIONS, "/api/v1/interactions/": INTERACTIONS}
+ID_FIELDS = {"assignee_id": USERS, "user_id": USERS, "person_id": PEOPLE, "organisation_id": ORGANISATIONS}
+CRM_FIELDS = {"owner_external_id": CRM_USERS, "organisation_external_id": CRM_ORGANISATIONS}
+
+
+def _positive(case) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.generation.mode.is_positive
+
+
+def _known(value, known):
+    """The same value when it names a known record, else one that does (deterministically)."""
+    if value in known:
+        return value
+    return known[zlib.crc32(str(value).encode()) % len(known)]
+
+
+def _integers(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integers(v) for k, v in value.items()}
+    return value
+
+
+def _references(item: dict) -> None:
+    for field, known in ID_FIELDS.items():
+        if isinstance(item.get(field), int):
+            item[field] = _known(item[field], known)
+    for field, known in CRM_FIELDS.items():
+        if isinstance(item.get(field), str):
+            item[field] = _known(item[field], known)
+    if isinstance(item.get("set"), dict):
+        _references(item["set"])
+    if isinstance(item.get("ids"), list):
+        item["ids"] = [_known(i, INTERACTIONS) for i in item["ids"]]
+
+
+def _instant(value):
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def _order_window(window: dict) -> None:
+    start, end = _instant(window.get("from")), _instant(window.get("to"))
+    if start is None or end is None:
+        return
+    if end == start:
+        del window["to"]
+    elif end < start:
+        window["from"], window["to"] = window["to"], window["from"]
+
+
+def _distinct_addresses(items: list) -> None:
+    seen = set()
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("email"), str):
+            address = item["email"].lower()
+            if address in seen:
+                local, _, domain = item["email"].partition("@")
+                item["email"] = f"{local}{index}@{domain}"
+            seen.add(item["email"].lower())
+
+
+@schemathesis.hook
+def map_case(context, case):
+    if not _positive(case):
+        return case
+    if isinstance(case.query, dict):
+        _order_window(case.query)
+        case.query.pop("cursor", None)
+    path = case.operation.path
+    if isinstance(case.path_parameters, dict):
+        for name, value in case.path_parameters.items():
+            if name == "id":
+                known = next((k for prefix, k in PATH_IDS.items() if path.startswith(prefix)), None)
+                if known is not None:
+                    case.path_parameters[name] = _known(value, known)
+                elif value is None or value == "None":
+                    case.path_parameters[name] = 1
+            elif name == "external_id" and str(value).startswith("crm-"):
+                case.path_parameters[name] = f"gone-{value}"
+    body = _integers(case.body) if isinstance(case.body, (dict, list)) else case.body
+    destructive = path.endswith("/merge") or "{external_id}" in path
+    if isinstance(body, dict):
+        if not destructive:
+            _references(body)
+        if isinstance(body.get("filter"), dict):
+            _order_window(body["filter"])
+        if destructive:
+            for field in ("survivor_external_id", "merged_external_id"):
+                if isinstance(body.get(field), str) and body[field].startswith("crm-"):
+                    body[field] = f"gone-{body[field]}"
+        survivor, merged = body.get("survivor_external_id"), body.get("merged_external_id")
+        if isinstance(survivor, str) and survivor == merged:
+            body["merged_external_id"] = merged + "2"
+    elif isinstance(body, list):
+        for item in body:
+            if isinstance(item, dict):
+                _references(item)
+        _distinct_addresses(body)
+    if isinstance(case.body, (dict, list)):
+        case.body = body
+    return case

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, QueryBuilder};
 use utoipa::ToSchema;
 
@@ -82,22 +82,13 @@ pub struct BulkSet {
     #[serde(default)]
     pub status: Option<InteractionStatus>,
     /// A user id, or `null` to unassign.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::null_is_a_value")]
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<i64>>,
     /// RFC 3339 with an offset, or `null` for no next action.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::null_is_a_value")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub next_action_at: Option<Option<DateTime<FixedOffset>>>,
-}
-
-/// Tells "absent" (`None`) from "null" (`Some(None)`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

@@ -276,34 +276,16 @@ pub fn valid_description(
 #[serde(deny_unknown_fields)]
 pub struct InteractionEdit {
     /// 1 to 500 characters, not only spaces; not `null`.
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::fields::not_null")]
     #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: Option<String>,
     /// Up to 10,000 characters; `null` or blank removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::null_is_a_value")]
     #[schema(value_type = Option<String>, max_length = 10000)]
     pub description: Option<Option<String>>,
     /// Not `null`.
-    #[serde(default, rename = "type", deserialize_with = "not_null")]
+    #[serde(default, rename = "type", deserialize_with = "crate::fields::not_null")]
     pub kind: Option<InteractionType>,
-}
-
-/// A field that may be absent but not `null` (an interaction always has a title and a type).
-fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
-}
-
-/// `Some(None)` for an explicit `null`, so it differs from an absent field.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Changes an interaction's title, description or type (404 if unknown); every bad field named.

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod csv_export;
 pub mod cursor;
 pub mod directory;
+pub mod fields;
 pub mod filters;
 pub mod handlers;
 pub mod inbox_query;

@@ -38,24 +38,15 @@ pub struct Preferences {
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 1)]
 pub struct PreferencesChange {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::not_null")]
     pub notify_email: Option<NotifyEmail>,
     /// An IANA zone, e.g. `Europe/Paris`, exactly as the tz database spells it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::not_null")]
     #[schema(example = "Europe/Paris")]
     pub timezone: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::not_null")]
     #[schema(minimum = 0, maximum = 23)]
     pub digest_hour: Option<i64>,
-}
-
-/// A field that may be absent but not `null` (a preference always has a value).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
 
 struct Validated {

@@ -108,6 +108,18 @@ pub struct EmailEvent {
 /// (provider, external_id, event, occurred_at). `occurred_at` is taken at microsecond precision
 /// in UTC, so the same instant written with another offset or more digits gives the same key.
 /// Fields are length-prefixed so no two different tuples can hash the same input.
+/// The event key of an event the provider (or the caller) gave an id: `<provider>-<id>`, or,
+/// for an id that cannot be a NATS header value (a control character, e.g. a line break) or is
+/// longer than 200 characters, `<provider>-id-<digest of the id>`. The key is the message's
+/// `Nats-Msg-Id`; a signed provider payload must not be able to break its publication.
+pub fn provided_event_key(provider: &str, id: &str) -> String {
+    if id.chars().count() <= 200 && !id.chars().any(char::is_control) {
+        return format!("{provider}-{id}");
+    }
+    let digest = Sha256::digest(id.as_bytes());
+    format!("{provider}-id-{}", hex::encode(&digest[..16]))
+}
+
 pub fn digest_event_key(
     provider: &str,
     external_id: &str,
@@ -135,6 +147,17 @@ pub fn is_valid_provider(provider: &str) -> bool {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_provided_id_that_cannot_be_a_header_is_digested() {
+        assert_eq!(provided_event_key("sendgrid", "abc"), "sendgrid-abc");
+        for id in ["a\r\nb", "\u{7f}", &"x".repeat(201)] {
+            let key = provided_event_key("sendgrid", id);
+            assert!(key.starts_with("sendgrid-id-"), "{key}");
+            assert!(!key.chars().any(char::is_control));
+            assert_eq!(key, provided_event_key("sendgrid", id), "stable");
+        }
+    }
 
     #[test]
     fn kinds_round_trip_through_strings() {

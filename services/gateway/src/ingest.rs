@@ -220,6 +220,16 @@ fn validate_event(
     }
     let url = optional_str(obj, "url", 2048, &field, &mut errors);
     let event_id = optional_str(obj, "event_id", 200, &field, &mut errors);
+    if event_id
+        .as_deref()
+        .is_some_and(|id| id.chars().any(char::is_control))
+    {
+        // It becomes the message's `Nats-Msg-Id`, a header.
+        errors.push(FieldError::new(
+            field("event_id"),
+            "must not contain control characters",
+        ));
+    }
 
     match (provider, external_id, event, occurred_at) {
         (Some(provider), Some(external_id), Some(event), Some(occurred_at))
@@ -377,7 +387,8 @@ mod tests {
     #[test]
     fn every_bad_field_is_named() {
         let body = json!({"provider": "Not Valid", "event": "read", "occurred_at": "yesterday",
-                          "person_id": -1, "organisation_id": "x", "subject": 3});
+                          "person_id": -1, "organisation_id": "x", "subject": 3,
+                          "event_id": "a\r\nb"});
         let fields = field_errors(parse_events(body.to_string().as_bytes(), 10, now()));
         assert_eq!(
             fields,
@@ -388,7 +399,8 @@ mod tests {
                 "occurred_at",
                 "person_id",
                 "organisation_id",
-                "subject"
+                "subject",
+                "event_id"
             ]
         );
     }

@@ -26,7 +26,9 @@ pub mod sendgrid;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use relance_shared::event::{digest_event_key, EmailEvent, EventKind, SCHEMA_VERSION};
+use relance_shared::event::{
+    digest_event_key, provided_event_key, EmailEvent, EventKind, SCHEMA_VERSION,
+};
 use relance_shared::http::{ApiError, FieldError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +57,7 @@ pub struct Draft<'a> {
 impl Draft<'_> {
     pub fn build(self, received_at: DateTime<Utc>) -> Mapped {
         let event_key = match self.event_id {
-            Some(id) => format!("{}-{id}", self.provider),
+            Some(id) => provided_event_key(self.provider, &id),
             None => digest_event_key(self.provider, self.external_id, self.kind, self.occurred_at),
         };
         let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();

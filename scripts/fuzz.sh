@@ -47,11 +47,10 @@ token=$(curl -fsS -X POST http://127.0.0.1:18281/api/v1/auth/dev-login -H 'Conte
   -d '{"user_id":1}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
 
 conformance=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
-# The inbox's document states every rule a schema can (services/inbox/src/openapi.rs,
-# `constrain`) and hooks.py the rest, so it is also held to schemathesis's data-acceptance
-# checks: every valid generated request accepted, every invalid one refused. The gateway's
-# bodies are the providers' own payloads, documented as free JSON: no generated body is invalid
-# there, so it is held to conformance and refusal of invalid parameters only.
+# Both documents state every rule a schema can (services/inbox/src/openapi.rs `constrain`,
+# services/gateway/src/openapi.rs `request_schemas`) and hooks.py the rest, so both are also
+# held to schemathesis's data-acceptance checks: every valid generated request accepted, every
+# invalid one refused.
 checks=$conformance
 run() { # name config-file url [extra options]
   log "schemathesis: $1"
@@ -69,5 +68,5 @@ run inbox scripts/schemathesis/inbox.toml http://127.0.0.1:18281/openapi.json \
 export FUZZ_INGEST_TOKEN=$RELANCE__GATEWAY__INGEST_TOKEN
 FUZZ_POSTMARK_BASIC=$(printf %s "$RELANCE__PROVIDERS__POSTMARK__BASIC_AUTH" | base64)
 export FUZZ_POSTMARK_BASIC
-checks=$conformance,negative_data_rejection
+checks=$conformance,positive_data_acceptance,negative_data_rejection
 run gateway scripts/schemathesis/gateway.toml http://127.0.0.1:18280/openapi.json

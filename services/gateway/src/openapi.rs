@@ -1,7 +1,17 @@
-//! `/openapi.json` of the gateway, generated from the handlers' annotations.
+//! `/openapi.json` of the gateway, generated from the handlers' annotations, then given the
+//! request bodies' schemas ([`request_schemas`]): the handlers read their bodies as free JSON
+//! (a provider's payload is its own), so the rules they apply are stated here, and fuzzing
+//! (scripts/fuzz.sh) holds the handlers to them both ways: what the schema allows is accepted,
+//! what it refuses is refused.
 
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::Json;
+use serde_json::{json, Value};
 use utoipa::OpenApi;
+
+use relance_shared::event::EventKind;
 
 use relance_shared::http::openapi::{self as shared, Problem, ProblemField};
 use relance_shared::http::openapi::{BadJson, Invalid, NotJsonMediaType, TooLarge};
@@ -79,7 +89,12 @@ webhook_doc!(
 )]
 pub struct ApiDoc;
 
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+pub async fn openapi_json(State(state): State<Arc<crate::state::AppState>>) -> Json<Value> {
+    Json(document(state.max_batch))
+}
+
+/// The whole document, with `gateway.max_batch` as configured.
+pub fn document(max_batch: usize) -> Value {
     let mut doc = ApiDoc::openapi();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -90,5 +105,175 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
                 .build(),
         ),
     );
-    Json(doc)
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    let (schemas, bodies) = request_schemas(max_batch);
+    for (name, schema) in schemas {
+        doc["components"]["schemas"][name] = schema;
+    }
+    for (path, schema) in bodies {
+        doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"] =
+            json!({ "$ref": format!("#/components/schemas/{schema}") });
+    }
+    doc
+}
+
+/// A string that is not only white space, as Rust's `str::trim` counts it (the Unicode
+/// `White_Space` characters, listed because regex engines disagree on `\s`).
+const NOT_BLANK: &str = r"[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+
+/// Named schemas, and the body schema (by name) of each operation (by path).
+type RequestSchemas = (
+    Vec<(&'static str, Value)>,
+    Vec<(&'static str, &'static str)>,
+);
+
+/// The bodies' schemas (by name) and which operation takes which.
+fn request_schemas(max_batch: usize) -> RequestSchemas {
+    let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+    let optional_text = |max: usize| json!({ "type": ["string", "null"], "maxLength": max });
+    let id = json!({ "type": ["integer", "null"], "minimum": 1, "maximum": i64::MAX });
+    // ingest.rs's `validate_event`, rule for rule.
+    let event = json!({
+        "type": "object",
+        "description": "One email event. `occurred_at` may be at most 24 hours ahead of the gateway's clock.",
+        "required": ["provider", "external_id", "event", "occurred_at"],
+        "properties": {
+            "provider": { "type": "string", "pattern": "^[a-z0-9_-]{1,50}$" },
+            "external_id": { "type": "string", "minLength": 1, "maxLength": 255,
+                "description": "the provider's message id: every event of one email shares it" },
+            "event": { "type": "string", "enum": kinds },
+            "occurred_at": { "type": "string", "format": "date-time" },
+            "person_id": id,
+            "organisation_id": id,
+            "person_external_id": optional_text(relance_shared::directory::MAX_EXTERNAL_ID),
+            "subject": optional_text(500),
+            "recipient": { "type": ["string", "null"], "maxLength": 320, "pattern": "@" },
+            "url": optional_text(2048),
+            "event_id": { "type": ["string", "null"], "maxLength": 200,
+                "pattern": r"^[^\x00-\x1F\x7F-\x9F]*$",
+                "description": "the caller's stable event id: the idempotency key" },
+        },
+    });
+    let events = json!({
+        "oneOf": [
+            { "$ref": "#/components/schemas/EmailEventIn" },
+            { "type": "array", "minItems": 1, "maxItems": max_batch,
+              "items": { "$ref": "#/components/schemas/EmailEventIn" } },
+        ],
+    });
+    (
+        vec![
+            ("EmailEventIn", event),
+            ("EmailEventsIn", events),
+            ("PostmarkRecord", postmark_record()),
+        ],
+        vec![
+            ("/api/v1/marketing/email/ingest", "EmailEventsIn"),
+            (
+                "/api/v1/marketing/email/webhooks/postmark",
+                "PostmarkRecord",
+            ),
+        ],
+    )
+}
+
+/// providers/postmark.rs's rules: each record type Relance maps needs its `MessageID` and its
+/// own time field; a soft bounce, a suppression Relance did not cause by hand and any other
+/// record type are acknowledged and ignored, whatever else they hold.
+fn postmark_record() -> Value {
+    let record = |record_type: &str, time_field: &str, extra: Value| {
+        let mut properties = json!({
+            "RecordType": { "const": record_type },
+            "MessageID": { "type": "string", "pattern": NOT_BLANK },
+            time_field: { "type": "string", "format": "date-time" },
+        });
+        if let (Some(properties), Value::Object(extra)) = (properties.as_object_mut(), extra) {
+            properties.extend(extra);
+        }
+        let required: Vec<&str> = properties
+            .as_object()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        json!({ "type": "object", "required": required, "properties": properties })
+    };
+    let hard = json!(["HardBounce", "BadEmailAddress"]);
+    let manual = json!({
+        "type": "object",
+        "required": ["SuppressSending", "SuppressionReason"],
+        "properties": {
+            "SuppressSending": { "const": true },
+            "SuppressionReason": { "const": "ManualSuppression" },
+        },
+    });
+    let mapped = [
+        "Delivery",
+        "Open",
+        "Click",
+        "SpamComplaint",
+        "Bounce",
+        "SubscriptionChange",
+    ];
+    json!({
+        "description": "One Postmark webhook record. Relance reads `RecordType`, `MessageID`, the record's time, `Recipient` (or `Email`), `Subject`, `OriginalLink` and `Metadata.person_external_id`; the rest is Postmark's.",
+        "oneOf": [
+            record("Delivery", "DeliveredAt", json!({})),
+            record("Open", "ReceivedAt", json!({})),
+            record("Click", "ReceivedAt", json!({})),
+            record("SpamComplaint", "BouncedAt", json!({})),
+            record("Bounce", "BouncedAt", json!({ "Type": { "enum": hard } })),
+            record("SubscriptionChange", "ChangedAt", json!({
+                "SuppressSending": { "const": true },
+                "SuppressionReason": { "const": "ManualSuppression" },
+            })),
+            { "type": "object", "required": ["RecordType"],
+              "properties": { "RecordType": { "const": "Bounce" }, "Type": { "not": { "enum": hard } } } },
+            { "type": "object", "required": ["RecordType"],
+              "properties": { "RecordType": { "const": "SubscriptionChange" } }, "not": manual },
+            { "type": "object", "required": ["RecordType"],
+              "properties": { "RecordType": { "type": "string", "pattern": NOT_BLANK, "not": { "enum": mapped } } } },
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_body_is_documented_with_its_rules() {
+        let doc = document(7);
+        let schemas = &doc["components"]["schemas"];
+        for (path, name) in [
+            ("/api/v1/marketing/email/ingest", "EmailEventsIn"),
+            (
+                "/api/v1/marketing/email/webhooks/postmark",
+                "PostmarkRecord",
+            ),
+        ] {
+            let body = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"];
+            assert_eq!(
+                body["schema"]["$ref"],
+                json!(format!("#/components/schemas/{name}"))
+            );
+            assert!(schemas[name].is_object(), "{name} is defined");
+        }
+        assert_eq!(schemas["EmailEventsIn"]["oneOf"][1]["maxItems"], json!(7));
+        let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            schemas["EmailEventIn"]["properties"]["event"]["enum"],
+            json!(kinds)
+        );
+        // Every record type postmark.rs maps has a branch requiring its MessageID.
+        let branches = schemas["PostmarkRecord"]["oneOf"].as_array().cloned();
+        let requiring_id = branches
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| {
+                b["required"]
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!("MessageID")))
+            })
+            .count();
+        assert_eq!(requiring_id, 6);
+    }
 }

@@ -645,6 +645,28 @@ async fn mailgun_events_are_mapped() {
     assert_eq!(events[0].event_key, "mailgun-mg-1");
     assert_eq!(events[0].external_id, "20261120.1.ABC@mg.relance.test");
     assert_eq!(events[0].subject.as_deref(), Some("Relance devis"));
+
+    // Refused, each naming its field, nothing published: a message id of brackets and spaces
+    // only (it named no message, and went out empty), a time before 1970 or past 9999.
+    let mut no_id = mg(20, "delivered", json!({}));
+    no_id["message"]["headers"]["message-id"] = json!(" <> ");
+    let mut future = mg(21, "delivered", json!({}));
+    future["timestamp"] = json!(253_402_300_800.0);
+    let mut past = mg(22, "delivered", json!({}));
+    past["timestamp"] = json!(-1);
+    for (n, (data, field)) in [
+        (no_id, "event-data.message.headers.message-id"),
+        (future, "event-data.timestamp"),
+        (past, "event-data.timestamp"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, reply) = gw.mailgun(data, &format!("refused-{n:0>42}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+        assert_eq!(reply["errors"][0]["field"], field, "{reply}");
+    }
+    assert_eq!(gw.published_kinds("mailgun").await.0.len(), events.len());
 }
 
 #[tokio::test]

@@ -53,15 +53,20 @@ pub fn parse(value: &Value, received_at: DateTime<Utc>) -> Result<Vec<Mapped>, A
         },
         other => return Ok(vec![Mapped::Ignored(other.to_owned())]),
     };
-    let external_id = required(
-        value,
-        "/event-data/message/headers/message-id",
-        "event-data.message.headers.message-id",
-    )?;
+    let field = "event-data.message.headers.message-id";
+    let raw_id = required(value, "/event-data/message/headers/message-id", field)?;
+    // `<id@host>` as in the header: an id of brackets and spaces only names no message.
+    if !raw_id
+        .chars()
+        .any(|c| !c.is_whitespace() && c != '<' && c != '>')
+    {
+        return Err(super::invalid(field, "required"));
+    }
+    let external_id = raw_id.trim().trim_matches(|c| c == '<' || c == '>');
     Ok(vec![Draft {
         provider: PROVIDER,
         person_external_id: optional(value, "/event-data/user-variables/person_external_id"),
-        external_id: external_id.trim_matches(|c| c == '<' || c == '>'),
+        external_id,
         kind,
         occurred_at: epoch(value, "/event-data/timestamp", "event-data.timestamp")?,
         event_id: Some(required(value, "/event-data/id", "event-data.id")?.to_owned()),

@@ -116,11 +116,18 @@ pub fn rfc3339(value: &Value, pointer: &str, field: &str) -> Result<DateTime<Utc
 }
 
 /// Seconds since the epoch, integer or fractional (Mailgun sends `1529006854.329574`).
+/// Seconds since the epoch of year 10000: a provider's timestamp is a recent one, and chrono's
+/// own range (±262,000 years) is no rule anyone can state.
+pub const MAX_EPOCH_SECONDS: f64 = 253_402_300_800.0;
+
 pub fn epoch(value: &Value, pointer: &str, field: &str) -> Result<DateTime<Utc>, ApiError> {
     let secs = value
         .pointer(pointer)
         .and_then(Value::as_f64)
         .ok_or_else(|| invalid(field, "must be seconds since the epoch"))?;
+    if !(0.0..MAX_EPOCH_SECONDS).contains(&secs) {
+        return Err(invalid(field, "must be between 1970 and the year 10000"));
+    }
     let micros = (secs * 1e6).round() as i64;
     DateTime::from_timestamp_micros(micros).ok_or_else(|| invalid(field, "out of range"))
 }

@@ -10,10 +10,11 @@ cd "$RELANCE_ROOT"
 ensure_postgres
 ensure_nats
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/relance/validate/venv"
-if [ ! -x "$venv/bin/schemathesis" ]; then
-  log "installing schemathesis in $venv"
+# cryptography: hooks.py signs SendGrid's webhooks (ECDSA P-256) as SendGrid does.
+if ! "$venv/bin/python" -c 'import schemathesis, cryptography' 2>/dev/null; then
+  log "installing schemathesis and cryptography in $venv"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "schemathesis==4.32.5"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5" "cryptography==44.0.0"
 fi
 cargo build --bins --locked -q
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
@@ -28,12 +29,36 @@ export RELANCE_ENV=development
 export RELANCE__AUTH__JWT_SECRET=fuzz-jwt-secret-0123456789-0123456789
 export RELANCE__GATEWAY__INGEST_TOKEN=fuzz-ingest-token-0123456789
 export RELANCE__PROVIDERS__POSTMARK__BASIC_AUTH=relance:fuzz-password
+# Every provider is configured, with secrets of this run: hooks.py signs the generated
+# webhooks with them (scripts/schemathesis/hooks.py, `sign`), so they reach the handlers.
+export FUZZ_RESEND_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
+export FUZZ_MAILGUN_KEY="fuzz-mailgun-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+FUZZ_SENDGRID_PRIVATE_KEY="$(mktemp)"
+export FUZZ_SENDGRID_PRIVATE_KEY
+RELANCE__PROVIDERS__SENDGRID__PUBLIC_KEY=$("$venv/bin/python" - "$FUZZ_SENDGRID_PRIVATE_KEY" <<'PY'
+import base64, sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+key = ec.generate_private_key(ec.SECP256R1())
+with open(sys.argv[1], "wb") as out:
+    out.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()))
+print(base64.b64encode(key.public_key().public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode())
+PY
+)
+export RELANCE__PROVIDERS__SENDGRID__PUBLIC_KEY
+export RELANCE__PROVIDERS__RESEND__SIGNING_SECRET=$FUZZ_RESEND_SECRET
+export RELANCE__PROVIDERS__MAILGUN__SIGNING_KEY=$FUZZ_MAILGUN_KEY
 export RELANCE__DIRECTORY__TOKEN=fuzz-directory-token-0123456789
 # A fixed namespace: the streams are reused run after run instead of piling up.
 export RELANCE__NATS__NAMESPACE=fuzz
 export RELANCE__TELEMETRY__LOG_LEVEL=error
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -f "$FUZZ_SENDGRID_PRIVATE_KEY"
+}
 trap cleanup EXIT
 RELANCE__INBOX__LISTEN=127.0.0.1:18281 "$bin/relance-inbox" >"${TMPDIR:-/tmp}/relance-fuzz-inbox.log" 2>&1 &
 pids+=($!)
@@ -69,4 +94,16 @@ export FUZZ_INGEST_TOKEN=$RELANCE__GATEWAY__INGEST_TOKEN
 FUZZ_POSTMARK_BASIC=$(printf %s "$RELANCE__PROVIDERS__POSTMARK__BASIC_AUTH" | base64)
 export FUZZ_POSTMARK_BASIC
 checks=$conformance,positive_data_acceptance,negative_data_rejection
+FUZZ_STATUS_LOG="$(mktemp)"
+export FUZZ_STATUS_LOG
 run gateway scripts/schemathesis/gateway.toml http://127.0.0.1:18280/openapi.json
+# Every webhook, signed ones included, must have reached its handler: some 2xx for each (an
+# unsigned or misconfigured provider answers only 401 or 404, and the checks above would pass).
+log "gateway answers by operation and status:"
+sort "$FUZZ_STATUS_LOG" | uniq -c | sed 's/^/  /'
+for provider in resend sendgrid mailgun postmark; do
+  grep -q "/webhooks/$provider 2[0-9][0-9]$" "$FUZZ_STATUS_LOG" ||
+    die "schemathesis: no generated $provider webhook was accepted (signing broken?)"
+done
+grep -q "/email/ingest 2[0-9][0-9]$" "$FUZZ_STATUS_LOG" || die "schemathesis: no ingest accepted"
+rm -f "$FUZZ_STATUS_LOG"

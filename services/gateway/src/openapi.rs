@@ -166,6 +166,9 @@ fn request_schemas(max_batch: usize) -> RequestSchemas {
             ("EmailEventIn", event),
             ("EmailEventsIn", events),
             ("PostmarkRecord", postmark_record()),
+            ("ResendEvent", resend_event()),
+            ("SendgridEvents", sendgrid_events()),
+            ("MailgunEvent", mailgun_event()),
         ],
         vec![
             ("/api/v1/marketing/email/ingest", "EmailEventsIn"),
@@ -173,8 +176,182 @@ fn request_schemas(max_batch: usize) -> RequestSchemas {
                 "/api/v1/marketing/email/webhooks/postmark",
                 "PostmarkRecord",
             ),
+            ("/api/v1/marketing/email/webhooks/resend", "ResendEvent"),
+            (
+                "/api/v1/marketing/email/webhooks/sendgrid",
+                "SendgridEvents",
+            ),
+            ("/api/v1/marketing/email/webhooks/mailgun", "MailgunEvent"),
         ],
     )
+}
+
+/// Seconds since the epoch as providers/mod.rs's `epoch` reads them.
+fn epoch_seconds() -> Value {
+    json!({ "type": "number", "minimum": 0,
+            "exclusiveMaximum": crate::providers::MAX_EPOCH_SECONDS })
+}
+
+/// A string `optional`/`required` read as present: not only white space.
+fn present() -> Value {
+    json!({ "type": "string", "pattern": NOT_BLANK })
+}
+
+/// Adds `extra`'s keys to the object `into`.
+fn extend(into: &mut Value, extra: Value) {
+    if let (Some(into), Value::Object(extra)) = (into.as_object_mut(), extra) {
+        into.extend(extra);
+    }
+}
+
+/// providers/resend.rs's rules: the types Relance maps need `data.email_id` and a time
+/// (`created_at` when that key is there at all, else `data.created_at`); a transient or
+/// undetermined bounce and any other type are acknowledged and ignored.
+fn resend_event() -> Value {
+    let mapped = [
+        "email.sent",
+        "email.delivered",
+        "email.opened",
+        "email.clicked",
+        "email.complained",
+    ];
+    let soft = json!(["Transient", "Undetermined"]);
+    let time = json!({ "type": "string", "format": "date-time" });
+    let with_id_and_time = |record_type: Value, data_extra: Value| {
+        let mut data = json!({
+            "type": "object", "required": ["email_id"],
+            "properties": { "email_id": present() },
+        });
+        extend(&mut data["properties"], data_extra);
+        let mut data_timed = data.clone();
+        data_timed["required"] = json!(["email_id", "created_at"]);
+        data_timed["properties"]["created_at"] = time.clone();
+        json!({ "type": "object", "required": ["type", "data"],
+            "properties": { "type": record_type },
+            "oneOf": [
+                { "required": ["created_at"], "properties": { "created_at": time, "data": data } },
+                { "not": { "required": ["created_at"] }, "properties": { "data": data_timed } },
+            ] })
+    };
+    let soft_bounce = json!({ "type": "object", "required": ["type"],
+                              "properties": { "type": { "enum": soft } } });
+    let mut known = mapped.to_vec();
+    known.push("email.bounced");
+    json!({
+        "description": "One Resend event, signed by Svix (`svix-id`, `svix-timestamp`, `svix-signature`). Relance reads `type`, the time, `data.email_id`, `data.to`, `data.subject`, `data.click.link`, `data.bounce.type` and `data.tags`.",
+        "oneOf": [
+            with_id_and_time(json!({ "enum": mapped }), json!({})),
+            with_id_and_time(json!({ "const": "email.bounced" }),
+                json!({ "bounce": { "not": soft_bounce.clone() } })),
+            { "type": "object", "required": ["type", "data"],
+              "properties": { "type": { "const": "email.bounced" },
+                "data": { "type": "object", "required": ["bounce"],
+                          "properties": { "bounce": soft_bounce } } } },
+            { "type": "object", "required": ["type"],
+              "properties": { "type": { "type": "string", "pattern": NOT_BLANK, "not": { "enum": known } } } },
+        ],
+    })
+}
+
+/// providers/sendgrid.rs's rules: an array of events, each naming its `event`; the ones
+/// Relance maps need a message id (`sg_message_id` up to its first `.`, else `smtp-id`'s local
+/// part) and a `timestamp`; a blocked bounce and any other event are acknowledged and ignored.
+fn sendgrid_events() -> Value {
+    let mapped = [
+        "processed",
+        "delivered",
+        "open",
+        "click",
+        "spamreport",
+        "unsubscribe",
+        "group_unsubscribe",
+    ];
+    let ids = json!({
+        "anyOf": [
+            { "required": ["sg_message_id"], "properties": {
+                "sg_message_id": { "type": "string", "allOf": [{ "pattern": NOT_BLANK }, { "pattern": "^[^.]" }] } } },
+            { "required": ["smtp-id"], "properties": {
+                "sg_message_id": { "not": present() },
+                "smtp-id": { "type": "string", "allOf": [{ "pattern": NOT_BLANK }, { "pattern": "^[<>]*[^<>@]" }] } } },
+        ],
+    });
+    let event = |name: Value, extra: Value| {
+        let mut properties = json!({ "event": name, "timestamp": epoch_seconds() });
+        extend(&mut properties, extra);
+        json!({ "type": "object", "required": ["event", "timestamp"], "properties": properties,
+                "allOf": [ids.clone()] })
+    };
+    let mut known = mapped.to_vec();
+    known.push("bounce");
+    json!({
+        "type": "array",
+        "description": "SendGrid's signed event webhook (ECDSA P-256 over timestamp and body). Relance reads `event`, `timestamp`, `sg_message_id` or `smtp-id`, `email`, `subject`, `url`, `type` and `sg_machine_open`; the batch is all or nothing.",
+        "items": { "oneOf": [
+            event(json!({ "enum": mapped }), json!({})),
+            event(json!({ "const": "bounce" }), json!({ "type": { "not": { "const": "blocked" } } })),
+            { "type": "object", "required": ["event", "type"],
+              "properties": { "event": { "const": "bounce" }, "type": { "const": "blocked" } } },
+            { "type": "object", "required": ["event"],
+              "properties": { "event": { "type": "string", "pattern": NOT_BLANK, "not": { "enum": known } } } },
+        ] },
+    })
+}
+
+/// providers/mailgun.rs's rules: the `signature` object (checked first), then `event-data`:
+/// the events Relance maps need `id`, `timestamp` and the message id header; a click by a bot,
+/// a temporary failure and any other event are acknowledged and ignored.
+fn mailgun_event() -> Value {
+    let mapped = [
+        "accepted",
+        "delivered",
+        "opened",
+        "complained",
+        "unsubscribed",
+    ];
+    let bot = json!({ "type": "object", "required": ["client-info"], "properties": {
+        "client-info": { "type": "object", "required": ["bot"], "properties": { "bot": present() } } } });
+    let permanent = json!({ "type": "object", "required": ["severity"],
+        "properties": { "severity": { "const": "permanent" } } });
+    // Not only white space and angle brackets (`<id@host>` as in the header).
+    let message_id = json!({ "type": "string", "pattern":
+        r"[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>]" });
+    let data = |name: Value, extra: Value| {
+        let mut data = json!({
+            "type": "object", "required": ["event", "id", "timestamp", "message"],
+            "properties": {
+                "event": name, "id": present(), "timestamp": epoch_seconds(),
+                "message": { "type": "object", "required": ["headers"], "properties": {
+                    "headers": { "type": "object", "required": ["message-id"],
+                                 "properties": { "message-id": message_id.clone() } } } },
+            },
+        });
+        extend(&mut data, extra);
+        data
+    };
+    let ignored = |event: Value| json!({ "type": "object", "required": ["event"], "properties": { "event": event } });
+    let mut clicked_by_bot = ignored(json!({ "const": "clicked" }));
+    clicked_by_bot["allOf"] = json!([bot.clone()]);
+    let mut failed_temporarily = ignored(json!({ "const": "failed" }));
+    failed_temporarily["not"] = permanent.clone();
+    let mut known = mapped.to_vec();
+    known.extend(["clicked", "failed"]);
+    json!({
+        "type": "object",
+        "description": "One Mailgun event, signed inside the body (`signature`: HMAC-SHA256 of timestamp and token). Relance reads `event-data`'s `event`, `id`, `timestamp`, `recipient`, `severity`, `url`, `client-info.bot`, `user-variables.person_external_id` and `message.headers`.",
+        "required": ["signature", "event-data"],
+        "properties": {
+            "signature": { "type": "object", "required": ["timestamp", "token", "signature"],
+                "properties": { "timestamp": present(), "token": present(), "signature": present() } },
+            "event-data": { "oneOf": [
+                data(json!({ "enum": mapped }), json!({})),
+                data(json!({ "const": "clicked" }), json!({ "not": bot })),
+                data(json!({ "const": "failed" }), json!({ "allOf": [permanent] })),
+                clicked_by_bot,
+                failed_temporarily,
+                ignored(json!({ "type": "string", "pattern": NOT_BLANK, "not": { "enum": known } })),
+            ] },
+        },
+    })
 }
 
 /// providers/postmark.rs's rules: each record type Relance maps needs its `MessageID` and its
@@ -249,6 +426,12 @@ mod tests {
                 "/api/v1/marketing/email/webhooks/postmark",
                 "PostmarkRecord",
             ),
+            ("/api/v1/marketing/email/webhooks/resend", "ResendEvent"),
+            (
+                "/api/v1/marketing/email/webhooks/sendgrid",
+                "SendgridEvents",
+            ),
+            ("/api/v1/marketing/email/webhooks/mailgun", "MailgunEvent"),
         ] {
             let body = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"];
             assert_eq!(

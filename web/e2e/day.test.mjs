@@ -399,8 +399,10 @@ test('settings: email preferences saved and kept', async () => {
   await page.getByLabel('Un récapitulatif par jour').check();
   await page.getByRole('status').filter({ hasText: 'Enregistré' }).waitFor();
   await hour.selectOption('7');
+  // Waiting starts before the change that sends it: a response already in is never seen.
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/preferences') && r.status() === 200);
   await page.getByLabel('Fuseau horaire').selectOption('Europe/Brussels');
-  await page.waitForResponse((r) => r.url().endsWith('/api/v1/me/preferences') && r.status() === 200);
+  await saved;
   await page.reload();
   assert.equal(await page.getByLabel('Un récapitulatif par jour').isChecked(), true);
   assert.equal(await page.getByLabel('Heure du récapitulatif').inputValue(), '7');
@@ -470,7 +472,9 @@ test('robustness: a failing widget offers "Réessayer"; a contract drift is read
   await page.goto(`${BASE}/leads?threshold=20`);
   await page.getByRole('heading', { level: 1, name: 'Leads chauds' }).waitFor();
   await page.evaluate(() => localStorage.setItem('relance.token', 'expired-or-revoked'));
-  await page.getByRole('link', { name: 'Paramètres' }).click();
+  // The next page opened with the revoked token. (Clicking the menu raced the page's own
+  // background requests, which may meet the 401 first and sign out under the click.)
+  await page.goto(`${BASE}/settings`);
   await page.waitForURL(/\/login\?next=/);
   await page.getByRole('status').filter({ hasText: 'Votre session a expiré' }).waitFor();
   await page.getByRole('button', { name: 'Camille Martin' }).click();

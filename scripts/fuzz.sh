@@ -68,6 +68,19 @@ wait_for_port 18281 inbox
 wait_for_port 18280 gateway
 # The demo data as the CRM feeds it (the fuzzer then runs on a realistic database).
 load_demo http://127.0.0.1:18281 "$RELANCE__DIRECTORY__TOKEN" "$bin/relance-migrate" "$RELANCE__DATABASE__URL"
+# The demo has no reminders yet: a few of the signed-in user's, so that marking one read finds
+# it (hooks.py maps path ids onto FUZZ_NOTIFICATIONS).
+FUZZ_NOTIFICATIONS=$(psql -w -h 127.0.0.1 -U postgres -d "$db" -v ON_ERROR_STOP=1 -Atq -c \
+  "INSERT INTO notifications (user_id, kind, interaction_id, title, due_at)
+   SELECT 1, 'interaction_overdue', id, title, now() FROM crm_interactions ORDER BY id LIMIT 5
+   RETURNING id" | paste -sd, -)
+export FUZZ_NOTIFICATIONS
+# People for erasure and merge to consume (hooks.py's DISPOSABLE): the demo's stay.
+python3 -c 'import json; print(json.dumps([{"external_id": f"fuzz-gone-{n}", "first_name": "Jetable",
+  "last_name": f"N{n}", "email": f"gone{n}@fuzz.test", "updated_at": "2026-11-01T09:00:00Z"}
+  for n in range(1, 41)]))' |
+  curl -fsS -X PUT http://127.0.0.1:18281/api/v1/directory/people -H "Authorization: Bearer $RELANCE__DIRECTORY__TOKEN" \
+    -H 'Content-Type: application/json' --data-binary @- >/dev/null || die "adding the disposable people failed"
 token=$(curl -fsS -X POST http://127.0.0.1:18281/api/v1/auth/dev-login -H 'Content-Type: application/json' \
   -d '{"user_id":1}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
 

@@ -5,15 +5,15 @@ are left alone: the handlers must refuse them, and negative_data_rejection check
 
 - A reference names a record that exists (else a 422 naming it): ids and CRM ids are mapped
   onto the demo data scripts/fuzz.sh loads (users 1-3, organisations 1-3, people 1-4,
-  follow-ups 1-10), in bodies and in paths (else a 404, which says nothing more). Erasure
-  and merge keep generated CRM ids, which name nobody (404), so the demo survives the run.
+  follow-ups 1-10, the reminders it adds), in bodies and in paths (else a 404, which says
+  nothing more).
 - `to` comes after `from` (else a 422 naming `to`): swapped, or `to` dropped when equal.
 - A `cursor` is one the API returned for the same operation and filters (else a 422): none can
   be generated, and the stateful phase's links pass one operation's cursor to another, so
   valid cases go without one. Paging is covered by the Rust property tests.
 - A path id taken along a link from a `null` field (`/organisations/None`) names a record.
-- The stateful phase may follow links to the demo people's CRM ids into erasure and merge:
-  those are renamed so that they name nobody and the demo survives.
+- Erasure and merge name people scripts/fuzz.sh adds for them to consume (`fuzz-gone-1` to
+  `-40`), also when the stateful phase follows a link from a demo person: the demo survives.
 - A merge names two different people; a batch of directory versions does not give the same
   address twice (both a 422).
 - The gateway refuses an event dated more than 24 hours ahead of its clock: a valid event's
@@ -46,9 +46,14 @@ USERS = [1, 2, 3]
 PEOPLE = [1, 2, 3, 4]
 ORGANISATIONS = [1, 2, 3]
 INTERACTIONS = list(range(1, 11))  # the demo's first follow-ups
+# People scripts/fuzz.sh adds for erasure and merge to consume (the demo's are kept).
+DISPOSABLE = [f"fuzz-gone-{n}" for n in range(1, 41)]
 CRM_USERS = ["crm-u-1", "crm-u-2", "crm-u-3"]
 CRM_ORGANISATIONS = ["crm-o-1", "crm-o-2", "crm-o-3"]
-PATH_IDS = {"/api/v1/people/": PEOPLE, "/api/v1/organisations/": ORGANISATIONS, "/api/v1/interactions/": INTERACTIONS}
+# Reminders scripts/fuzz.sh gives the signed-in user (the demo has none).
+NOTIFICATIONS = [int(n) for n in os.environ.get("FUZZ_NOTIFICATIONS", "").split(",") if n] or [1]
+PATH_IDS = {"/api/v1/people/": PEOPLE, "/api/v1/organisations/": ORGANISATIONS,
+            "/api/v1/interactions/": INTERACTIONS, "/api/v1/notifications/": NOTIFICATIONS}
 ID_FIELDS = {"assignee_id": USERS, "user_id": USERS, "person_id": PEOPLE, "organisation_id": ORGANISATIONS}
 CRM_FIELDS = {"owner_external_id": CRM_USERS, "organisation_external_id": CRM_ORGANISATIONS}
 
@@ -152,8 +157,8 @@ def map_case(context, case):
                     case.path_parameters[name] = _known(value, known)
                 elif value is None or value == "None":
                     case.path_parameters[name] = 1
-            elif name == "external_id" and str(value).startswith("crm-"):
-                case.path_parameters[name] = f"gone-{value}"
+            elif name == "external_id" and path.startswith("/api/v1/directory/people/"):
+                case.path_parameters[name] = _known(str(value), DISPOSABLE)
     body = _integers(case.body) if isinstance(case.body, (dict, list)) else case.body
     destructive = path.endswith("/merge") or "{external_id}" in path
     if isinstance(body, dict):
@@ -163,11 +168,12 @@ def map_case(context, case):
             _order_window(body["filter"])
         if destructive:
             for field in ("survivor_external_id", "merged_external_id"):
-                if isinstance(body.get(field), str) and body[field].startswith("crm-"):
-                    body[field] = f"gone-{body[field]}"
+                if isinstance(body.get(field), str):
+                    body[field] = _known(body[field], DISPOSABLE)
         survivor, merged = body.get("survivor_external_id"), body.get("merged_external_id")
         if isinstance(survivor, str) and survivor == merged:
-            body["merged_external_id"] = merged + "2"
+            body["merged_external_id"] = DISPOSABLE[(DISPOSABLE.index(merged) + 1) % len(DISPOSABLE)] \
+                if merged in DISPOSABLE else merged + "2"
     elif isinstance(body, list):
         for item in body:
             if isinstance(item, dict):

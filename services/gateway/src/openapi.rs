@@ -197,6 +197,13 @@ fn present() -> Value {
     json!({ "type": "string", "pattern": NOT_BLANK })
 }
 
+/// An object whose `field` names a type the provider's parser does not know: acknowledged and
+/// ignored, whatever else it holds.
+fn unknown_type(field: &str, known: &[&str]) -> Value {
+    json!({ "type": "object", "required": [field], "properties": {
+        field: { "type": "string", "pattern": NOT_BLANK, "not": { "enum": known } } } })
+}
+
 /// Adds `extra`'s keys to the object `into`.
 fn extend(into: &mut Value, extra: Value) {
     if let (Some(into), Value::Object(extra)) = (into.as_object_mut(), extra) {
@@ -247,8 +254,7 @@ fn resend_event() -> Value {
               "properties": { "type": { "const": "email.bounced" },
                 "data": { "type": "object", "required": ["bounce"],
                           "properties": { "bounce": soft_bounce } } } },
-            { "type": "object", "required": ["type"],
-              "properties": { "type": { "type": "string", "pattern": NOT_BLANK, "not": { "enum": known } } } },
+            unknown_type("type", &known),
         ],
     })
 }
@@ -291,8 +297,7 @@ fn sendgrid_events() -> Value {
             event(json!({ "const": "bounce" }), json!({ "type": { "not": { "const": "blocked" } } })),
             { "type": "object", "required": ["event", "type"],
               "properties": { "event": { "const": "bounce" }, "type": { "const": "blocked" } } },
-            { "type": "object", "required": ["event"],
-              "properties": { "event": { "type": "string", "pattern": NOT_BLANK, "not": { "enum": known } } } },
+            unknown_type("event", &known),
         ] },
     })
 }
@@ -348,7 +353,7 @@ fn mailgun_event() -> Value {
                 data(json!({ "const": "failed" }), json!({ "allOf": [permanent] })),
                 clicked_by_bot,
                 failed_temporarily,
-                ignored(json!({ "type": "string", "pattern": NOT_BLANK, "not": { "enum": known } })),
+                unknown_type("event", &known),
             ] },
         },
     })
@@ -406,8 +411,7 @@ fn postmark_record() -> Value {
               "properties": { "RecordType": { "const": "Bounce" }, "Type": { "not": { "enum": hard } } } },
             { "type": "object", "required": ["RecordType"],
               "properties": { "RecordType": { "const": "SubscriptionChange" } }, "not": manual },
-            { "type": "object", "required": ["RecordType"],
-              "properties": { "RecordType": { "type": "string", "pattern": NOT_BLANK, "not": { "enum": mapped } } } },
+            unknown_type("RecordType", &mapped),
         ],
     })
 }

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use relance_shared::http::{ApiError, FieldError};
 
 use crate::filters::{self, ScopeParams, SearchParams, StatusParams};
-use crate::inbox_query::push_where;
+use crate::inbox_query::{push_where, resolve_words};
 use crate::interactions::{fk_violation, require_active_user, Change, InteractionStatus};
 
 pub const MAX_IDS: usize = 1_000;
@@ -212,7 +212,8 @@ pub async fn apply(
             }
             found
         }
-        Target::Filter(filter) => {
+        Target::Filter(mut filter) => {
+            resolve_words(&mut *tx, &mut filter).await?;
             let mut qb = QueryBuilder::new("SELECT i.id FROM crm_interactions i");
             push_where(&mut qb, &filter, true);
             qb.push(" ORDER BY i.id LIMIT ")

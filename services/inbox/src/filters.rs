@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use relance_shared::http::{ApiError, FieldError};
 
+use crate::inbox_query::WordMatch;
 use crate::interactions::{InteractionStatus, InteractionType};
 
 /// Who the inbox is for.
@@ -97,6 +98,9 @@ pub struct InboxFilter {
     pub tz: Tz,
     pub window: Window,
     pub refine: Refinements,
+    /// How each of `refine.words` is matched, once [`crate::inbox_query::resolve_words`] has
+    /// asked the lexicon; `None`: every word through the trigram indexes (same rows, slower).
+    pub word_matches: Option<Vec<WordMatch>>,
 }
 
 impl InboxFilter {
@@ -262,6 +266,7 @@ pub fn resolve(
         tz,
         window: window(due, tz, now),
         refine,
+        word_matches: None,
     })
 }
 

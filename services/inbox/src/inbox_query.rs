@@ -7,7 +7,7 @@
 //! docs/benchmarks.md for the plans and timings.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
 use crate::cursor::Position;
 use crate::filters::{AssigneeFilter, InboxFilter, Refinements, StatusFilter, Window};
@@ -48,14 +48,78 @@ pub fn push_where(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter, wit
     if let Some(until) = filter.window.until {
         qb.push(" AND i.next_action_sort_at < ").push_bind(until);
     }
-    push_refinements(qb, &filter.refine);
+    push_refinements(qb, filter);
 }
 
-/// The advanced filters and search. Types are literals (a closed enum). Each word of `q` is
-/// matched with the very expressions migration 0015 indexes with trigrams; the person side is
-/// an array of matching people's ids, so `person_id = ANY(...)` is an index condition and the
-/// two sides combine as a bitmap OR instead of a filter run on every row.
-fn push_refinements(qb: &mut QueryBuilder<'_, Postgres>, refine: &Refinements) {
+/// How one word of `q` is matched (migrations 0015 and 0018).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WordMatch {
+    /// The word lies inside one token of the text: the interactions holding any of these
+    /// lexicon tokens (none: no row matches), from the word index.
+    Tokens(Vec<String>),
+    /// The `LIKE` pattern, through the trigram indexes: the folded word holds a separator, is
+    /// longer than a token piece, or more than [`MAX_TOKENS_PER_WORD`] tokens contain it.
+    Pattern(String),
+}
+
+/// Past this many tokens containing a word (a word of one or two letters), the word index
+/// would probe more than the trigram path scans.
+pub const MAX_TOKENS_PER_WORD: usize = 1_000;
+
+/// Asks the lexicon how each word of `filter`'s `q` is matched. The same rows match either
+/// way; this only decides which indexes answer.
+pub async fn resolve_words(
+    db: impl PgExecutor<'_>,
+    filter: &mut InboxFilter,
+) -> Result<(), sqlx::Error> {
+    if filter.refine.words.is_empty() || filter.word_matches.is_some() {
+        return Ok(());
+    }
+    // A simple word: after folding, nothing but characters that belong to tokens, at most 32
+    // of them (migration 0018's piece length), between the pattern's two `%`.
+    let rows = sqlx::query!(
+        r#"SELECT w.pattern AS "pattern!",
+                  CASE WHEN relance_fold(w.pattern)
+                            ~ '^%[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{1,32}%$'
+                       THEN ARRAY(SELECT l.word FROM search_lexicon l
+                                  WHERE l.word LIKE relance_fold(w.pattern) LIMIT $2)
+                  END AS tokens
+           FROM unnest($1::text[]) WITH ORDINALITY AS w(pattern, n)
+           ORDER BY w.n"#,
+        &filter.refine.words,
+        MAX_TOKENS_PER_WORD as i64 + 1
+    )
+    .fetch_all(db)
+    .await?;
+    filter.word_matches = Some(
+        rows.into_iter()
+            .map(|row| match row.tokens {
+                Some(tokens) if tokens.len() <= MAX_TOKENS_PER_WORD => WordMatch::Tokens(tokens),
+                _ => WordMatch::Pattern(row.pattern),
+            })
+            .collect(),
+    );
+    Ok(())
+}
+
+/// Whether a query for `filter` should be planned for its values each time: the word index's
+/// token lists vary from a word to the next (one token or hundreds), and a generic plan would
+/// guess one size for all.
+fn plan_each_time(filter: &InboxFilter) -> bool {
+    filter
+        .word_matches
+        .iter()
+        .flatten()
+        .any(|m| matches!(m, WordMatch::Tokens(_)))
+}
+
+/// The advanced filters and search. Types are literals (a closed enum). A word the word index
+/// answers is a semi-join on it; any other is matched with the very expressions migration 0015
+/// indexes with trigrams, the person side as an array of matching people's ids, so
+/// `person_id = ANY(...)` is an index condition and the two sides combine as a bitmap OR
+/// instead of a filter run on every row.
+fn push_refinements(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter) {
+    let refine = &filter.refine;
     if !refine.types.is_empty() {
         let types: Vec<String> = refine
             .types
@@ -80,12 +144,110 @@ fn push_refinements(qb: &mut QueryBuilder<'_, Postgres>, refine: &Refinements) {
     if let Some(to) = refine.to {
         qb.push(" AND i.next_action_sort_at < ").push_bind(to);
     }
-    for pattern in &refine.words {
-        qb.push(" AND (relance_interaction_text(i.title, i.description) LIKE relance_fold(")
-            .push_bind(pattern.clone())
-            .push(") OR i.person_id = ANY(ARRAY(SELECT p.id FROM people p WHERE relance_person_text(p.first_name, p.last_name, p.email) LIKE relance_fold(")
-            .push_bind(pattern.clone())
-            .push("))))");
+    let unresolved: Vec<WordMatch>;
+    let matches = match &filter.word_matches {
+        Some(matches) => matches,
+        None => {
+            unresolved = refine
+                .words
+                .iter()
+                .cloned()
+                .map(WordMatch::Pattern)
+                .collect();
+            &unresolved
+        }
+    };
+    for word in matches {
+        match word {
+            WordMatch::Tokens(tokens) => {
+                qb.push(
+                    " AND i.id IN (SELECT w.interaction_id FROM interaction_search_words w \
+                     WHERE w.word = ANY(",
+                )
+                .push_bind(tokens.clone())
+                .push("))");
+            }
+            WordMatch::Pattern(pattern) => {
+                qb.push(" AND (relance_interaction_text(i.title, i.description) LIKE relance_fold(")
+                    .push_bind(pattern.clone())
+                    .push(") OR i.person_id = ANY(ARRAY(SELECT p.id FROM people p WHERE relance_person_text(p.first_name, p.last_name, p.email) LIKE relance_fold(")
+                    .push_bind(pattern.clone())
+                    .push("))))");
+            }
+        }
+    }
+}
+
+/// When the word index alone can answer for `filter` (everyone, no window, no refinement but
+/// `q`, every word answered by tokens), each word's token lists.
+fn word_index_only(filter: &InboxFilter) -> Option<Vec<&[String]>> {
+    let refine = &filter.refine;
+    let only_words = Refinements {
+        words: refine.words.clone(),
+        ..Refinements::default()
+    };
+    if filter.assignee != AssigneeFilter::Everyone
+        || filter.window != Window::default()
+        || refine.words.is_empty()
+        || *refine != only_words
+    {
+        return None;
+    }
+    filter
+        .word_matches
+        .as_ref()?
+        .iter()
+        .map(|m| match m {
+            WordMatch::Tokens(tokens) => Some(tokens.as_slice()),
+            WordMatch::Pattern(_) => None,
+        })
+        .collect()
+}
+
+/// Appends `SELECT interaction_id, status` of the interactions holding, for every word, one of
+/// its tokens (and in `status` when given), each once: from the word index only, as
+/// interaction_search_words carries the status (migration 0018). The first word's rows are
+/// the result, the others are semi-joins (so they never repeat a row); one token names each
+/// interaction once (the primary key), several may name it twice, hence DISTINCT then.
+fn push_word_index_matches(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    words: &[&[String]],
+    status: Option<StatusFilter>,
+) {
+    let push_status = |qb: &mut QueryBuilder<'_, Postgres>, alias: &str| match status {
+        None => {}
+        Some(StatusFilter::NotDone) => {
+            qb.push(format_args!(" AND {alias}.status <> 'done'"));
+        }
+        Some(StatusFilter::Is(status)) => {
+            qb.push(format_args!(" AND {alias}.status = '{}'", status.as_str()));
+        }
+    };
+    let Some((first, others)) = words.split_first() else {
+        qb.push(
+            "SELECT NULL::bigint AS interaction_id, NULL::interaction_status AS status WHERE FALSE",
+        );
+        return;
+    };
+    let distinct = if first.len() > 1 { "DISTINCT " } else { "" };
+    qb.push(format_args!(
+        "SELECT {distinct}w0.interaction_id, w0.status FROM interaction_search_words w0 \
+         WHERE w0.word = ANY("
+    ))
+    .push_bind(first.to_vec())
+    .push(")");
+    push_status(qb, "w0");
+    for (n, tokens) in others.iter().enumerate() {
+        let alias = format!("w{}", n + 1);
+        qb.push(format_args!(
+            " AND EXISTS (SELECT 1 FROM interaction_search_words {alias} \
+             WHERE {alias}.interaction_id = w0.interaction_id AND {alias}.word = ANY("
+        ))
+        .push_bind(tokens.to_vec())
+        .push(")");
+        // The same status on every row of an interaction: lets the open rows' index serve.
+        push_status(qb, &alias);
+        qb.push(")");
     }
 }
 
@@ -137,6 +299,12 @@ pub fn page_query<'a>(
 }
 
 pub fn push_count_query(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter) {
+    if let Some(words) = word_index_only(filter) {
+        qb.push("SELECT count(*) FROM (");
+        push_word_index_matches(qb, &words, Some(filter.status));
+        qb.push(") m");
+        return;
+    }
     qb.push("SELECT count(*) FROM crm_interactions i");
     push_where(qb, filter, true);
 }
@@ -155,7 +323,11 @@ pub async fn page(
     limit: i64,
 ) -> Result<(Vec<Interaction>, bool), sqlx::Error> {
     let mut qb = page_query(filter, after, limit + 1);
-    let mut rows = qb.build_query_as::<Interaction>().fetch_all(pool).await?;
+    let mut rows = qb
+        .build_query_as::<Interaction>()
+        .persistent(!plan_each_time(filter))
+        .fetch_all(pool)
+        .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, more))
@@ -165,7 +337,8 @@ pub async fn page(
 /// without counting every row. Per assignee the open items are counted from their partial
 /// index: for the busiest user of the benchmark that is 0.42 ms, their day counters 0.66 ms
 /// (549 rows to sum, spread over as many pages), so [`stats`] alone, which counts done items
-/// too, reads the counters.
+/// too, reads the counters. A search for everyone, without other refinements, is counted from
+/// the word index alone (see [`push_count_query`]).
 pub async fn count(pool: &PgPool, filter: &InboxFilter) -> Result<i64, sqlx::Error> {
     // The counters know assignee, status and day only: a refined filter counts its rows.
     if filter.assignee == AssigneeFilter::Everyone && filter.refine.is_empty() {
@@ -174,6 +347,7 @@ pub async fn count(pool: &PgPool, filter: &InboxFilter) -> Result<i64, sqlx::Err
     }
     count_query(filter)
         .build_query_scalar::<i64>()
+        .persistent(!plan_each_time(filter))
         .fetch_one(pool)
         .await
 }
@@ -324,6 +498,13 @@ pub async fn counted_for_assignee(
     Ok(Some(counts))
 }
 
+/// Drops the search tokens no interaction holds any more (migration 0018); returns how many.
+pub async fn sweep_search_lexicon(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT search_lexicon_sweep() AS "forgotten!""#)
+        .fetch_one(pool)
+        .await
+}
+
 /// Folds the counters' pending deltas (see migration 0006); returns how many were folded.
 pub async fn compact_counts(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"SELECT inbox_counts_compact() AS "folded!""#)
@@ -345,9 +526,15 @@ pub fn push_stats_query(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilte
         "SELECT count(*) AS total, \
          count(*) FILTER (WHERE i.status = 'todo') AS todo, \
          count(*) FILTER (WHERE i.status = 'in_progress') AS in_progress, \
-         count(*) FILTER (WHERE i.status = 'done') AS done \
-         FROM crm_interactions i",
+         count(*) FILTER (WHERE i.status = 'done') AS done",
     );
+    if let Some(words) = word_index_only(filter) {
+        qb.push(" FROM (");
+        push_word_index_matches(qb, &words, None);
+        qb.push(") i");
+        return;
+    }
+    qb.push(" FROM crm_interactions i");
     push_where(qb, filter, false);
 }
 
@@ -373,6 +560,7 @@ pub async fn stats(pool: &PgPool, filter: &InboxFilter) -> Result<Stats, sqlx::E
     }
     stats_query(filter)
         .build_query_as::<Stats>()
+        .persistent(!plan_each_time(filter))
         .fetch_one(pool)
         .await
 }

@@ -123,6 +123,7 @@ impl Application {
             tracing::warn!("auth.dev_login is on: anyone can get a token for any user");
         }
         tokio::spawn(compact_counts_forever(pool.clone()));
+        tokio::spawn(sweep_search_lexicon_forever(pool.clone()));
         let mut app = crate::routes::router(state).merge(health::routes(health::Dependencies {
             db: Some(pool),
             nats: client,
@@ -143,17 +144,45 @@ impl Application {
     }
 }
 
-/// Folds the inbox counters' deltas every few seconds (migration 0006), so reads sum a few
-/// thousand rows whatever the write rate. Any replica may do it; failures only delay folding.
-async fn compact_counts_forever(pool: PgPool) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Runs a database chore every `period`, for ever: any replica may, and a failure only delays
+/// it. `job` returns how many rows it handled.
+async fn every<F, Fut>(period: std::time::Duration, what: &'static str, pool: PgPool, job: F)
+where
+    F: Fn(PgPool) -> Fut,
+    Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
+{
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        every.tick().await;
-        match crate::inbox_query::compact_counts(&pool).await {
+        ticks.tick().await;
+        match job(pool.clone()).await {
             Ok(0) => {}
-            Ok(folded) => tracing::debug!(folded, "inbox counters compacted"),
-            Err(error) => tracing::warn!(%error, "inbox counters not compacted"),
+            Ok(rows) => tracing::debug!(rows, "{what}"),
+            Err(error) => tracing::warn!(%error, "{what}: failed"),
         }
     }
+}
+
+/// Folds the inbox counters' deltas every few seconds (migration 0006), so reads sum a few
+/// thousand rows whatever the write rate.
+async fn compact_counts_forever(pool: PgPool) {
+    every(
+        std::time::Duration::from_secs(5),
+        "inbox counters compacted",
+        pool,
+        |pool| async move { crate::inbox_query::compact_counts(&pool).await },
+    )
+    .await;
+}
+
+/// Drops the search tokens nothing holds any more (a renamed person's old name, an edited
+/// title's old words) every ten minutes, so they do not outlive their text (migration 0018).
+async fn sweep_search_lexicon_forever(pool: PgPool) {
+    every(
+        std::time::Duration::from_secs(600),
+        "search lexicon swept",
+        pool,
+        |pool| async move { crate::inbox_query::sweep_search_lexicon(&pool).await },
+    )
+    .await;
 }

@@ -250,7 +250,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         inbox_query::push_stats_query(&mut qb, &f);
         explain(&pool, "stats assignee=<user>", qb).await?;
         for (label, assignee, params) in search.explained(user) {
-            let f = filter_with(assignee.as_deref(), "all", user, Some(&params))?;
+            let mut f = filter_with(assignee.as_deref(), "all", user, Some(&params))?;
+            inbox_query::resolve_words(&pool, &mut f).await?;
             let mut qb = QueryBuilder::new(prefix);
             inbox_query::push_page_query(&mut qb, &f, None, 51);
             explain(&pool, &format!("page 1 of {label}"), qb).await?;

@@ -2,7 +2,8 @@
 //!
 //! Erasure, in the caller's transaction: nothing left that names the person. Their sends keep
 //! their counters but lose the recipient, the subject and the link, and take no more events;
-//! interactions about them lose the link, their title (replaced) and their text; their score,
+//! interactions about them lose the link, their title (replaced) and their text, and the search
+//! lexicon the tokens no other interaction holds (migration 0018); their score,
 //! its history and the notifications about them go; the row goes. The address is kept only as
 //! a SHA-256 digest, so later events for it identify nobody and create nothing. Their dead
 //! letters are purged from `EMAIL_DLQ` by the caller (NATS is not in the transaction).
@@ -67,6 +68,15 @@ async fn erase_row(
     )
     .execute(&mut *conn)
     .await?;
+    // The search tokens of their interactions (their name among them), forgotten below once
+    // nothing else holds them.
+    let tokens = sqlx::query_scalar!(
+        r#"SELECT DISTINCT w.word AS "word!" FROM interaction_search_words w
+           JOIN crm_interactions i ON i.id = w.interaction_id WHERE i.person_id = $1"#,
+        id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     sqlx::query!(
         "UPDATE crm_interactions SET person_id = NULL, title = $2, description = NULL,
                 updated_at = now()
@@ -79,6 +89,9 @@ async fn erase_row(
     // The score and its history go with the row (ON DELETE CASCADE).
     sqlx::query!("DELETE FROM people WHERE id = $1", id)
         .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar!("SELECT search_lexicon_forget($1)", &tokens)
+        .fetch_one(&mut *conn)
         .await?;
     Ok(())
 }

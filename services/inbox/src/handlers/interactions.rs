@@ -77,7 +77,8 @@ pub async fn inbox(
             .map_err(|e| errors.push(e))
             .ok(),
     };
-    let filter = filters::into_result(filter, errors)?;
+    let mut filter = filters::into_result(filter, errors)?;
+    inbox_query::resolve_words(&state.pool, &mut filter).await?;
     let ((items, more), total) = futures::try_join!(
         inbox_query::page(&state.pool, &filter, after.as_ref(), limit),
         inbox_query::count(&state.pool, &filter),
@@ -126,7 +127,8 @@ pub async fn stats(
         state.clock.now(),
         &mut errors,
     );
-    let filter = filters::into_result(filter, errors)?;
+    let mut filter = filters::into_result(filter, errors)?;
+    inbox_query::resolve_words(&state.pool, &mut filter).await?;
     Ok(Json(inbox_query::stats(&state.pool, &filter).await?))
 }
 
@@ -191,7 +193,8 @@ pub async fn export(
         state.clock.now(),
         &mut errors,
     );
-    let filter = filters::into_result(filter, errors)?;
+    let mut filter = filters::into_result(filter, errors)?;
+    inbox_query::resolve_words(&state.pool, &mut filter).await?;
     let tz = filter.tz;
     csv_export::stream(
         state.pool.clone(),

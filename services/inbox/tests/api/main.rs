@@ -15,4 +15,5 @@ mod pages;
 mod people;
 mod preferences;
 mod search;
+mod search_words;
 mod web;

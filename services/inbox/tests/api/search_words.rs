@@ -1,0 +1,347 @@
+//! The word index behind `q` (migration 0018): whatever the texts (accents, ligatures,
+//! punctuation, tokens longer than a piece) and whatever happened to them since (edited titles,
+//! renamed or changed people, new statuses), it selects and counts exactly the rows whose
+//! folded text contains every word, as the trigram path of migration 0015 defines it; and its
+//! lexicon keeps no token that nothing holds.
+
+use chrono::{DateTime, Utc};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+use relance_inbox::filters::{self, InboxFilter, ScopeParams, SearchParams, StatusParams};
+use relance_inbox::inbox_query::{self, WordMatch};
+
+use crate::helpers::*;
+
+const NOW: &str = "2026-06-10T12:00:00Z";
+
+/// Pieces of text that fold, or split, in every way the tokenizer must agree with `LIKE` on.
+const PIECES: [&str; 16] = [
+    "Lefèvre",
+    "lefevre",
+    "LÉA",
+    "devis",
+    "Œuvre",
+    "Straße",
+    "50%",
+    "a_b",
+    "jean-pierre",
+    "contact@acme.test",
+    "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzend",
+    "Ærø",
+    "x",
+    "n°7",
+    "«devis»",
+    "éte\u{301}",
+];
+const SEPARATORS: [&str; 5] = [" ", "-", ".", "  ", "\u{a0}"];
+/// Words a user might type: whole pieces, parts of them, across a separator, too long for a
+/// piece (33 letters), wildcards.
+const WORDS: [&str; 20] = [
+    "lef",
+    "LEFÈVRE",
+    "evre",
+    "lea",
+    "devis",
+    "oeuvre",
+    "strasse",
+    "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+    "zzzzzzzzend",
+    "jean-pierre",
+    "pierre",
+    "acme",
+    "50%",
+    "_",
+    "x",
+    "aero",
+    "n°7",
+    "ete",
+    "e",
+    "absent",
+];
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            prop::sample::select(PIECES.to_vec()),
+            prop::sample::select(SEPARATORS.to_vec()),
+        ),
+        1..4,
+    )
+    .prop_map(|parts| {
+        parts
+            .into_iter()
+            .map(|(piece, separator)| format!("{piece}{separator}"))
+            .collect::<String>()
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    title: String,
+    description: Option<String>,
+    person: Option<i64>,
+    done: bool,
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    (
+        text(),
+        prop::option::of(text()),
+        prop::option::of(1i64..=3),
+        prop::bool::weighted(0.3),
+    )
+        .prop_map(|(title, description, person, done)| Row {
+            title,
+            description,
+            person,
+            done,
+        })
+}
+
+/// What happens after the rows are written, each through the tables the CRM and the inbox
+/// write.
+#[derive(Debug, Clone)]
+enum Change {
+    Retitle(usize, String),
+    Rename(i64, String),
+    Reassign(usize, Option<i64>),
+    Status(usize, bool),
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        (0usize..12, text()).prop_map(|(n, t)| Change::Retitle(n, t)),
+        (1i64..=3, text()).prop_map(|(p, t)| Change::Rename(p, t)),
+        (0usize..12, prop::option::of(1i64..=3)).prop_map(|(n, p)| Change::Reassign(n, p)),
+        (0usize..12, any::<bool>()).prop_map(|(n, d)| Change::Status(n, d)),
+    ]
+}
+
+/// The app's `LIKE` pattern for a word (filters.rs).
+fn pattern(word: &str) -> String {
+    let escaped = word
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The rows the trigram path's definition selects, straight from the tables.
+async fn defined(inbox: &TestInbox, words: &[&str], open_only: bool) -> Vec<i64> {
+    let patterns: Vec<String> = words.iter().map(|w| pattern(w)).collect();
+    sqlx::query_scalar(
+        "SELECT i.id FROM crm_interactions i LEFT JOIN people p ON p.id = i.person_id \
+         WHERE (NOT $2 OR i.status <> 'done') AND NOT EXISTS ( \
+           SELECT 1 FROM unnest($1::text[]) w \
+           WHERE NOT (relance_interaction_text(i.title, i.description) LIKE relance_fold(w) \
+                      OR coalesce(relance_person_text(p.first_name, p.last_name, p.email), '') \
+                         LIKE relance_fold(w))) \
+         ORDER BY i.id",
+    )
+    .bind(&patterns)
+    .bind(open_only)
+    .fetch_all(inbox.pool())
+    .await
+    .unwrap()
+}
+
+fn query_of(words: &[&str]) -> String {
+    let q: Vec<String> = words
+        .iter()
+        .map(|w| w.bytes().map(|b| format!("%{b:02X}")).collect::<String>())
+        .collect();
+    q.join("%20")
+}
+
+#[test]
+fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let now: DateTime<Utc> = at(NOW);
+    let inbox = runtime.block_on(TestInbox::spawn(now));
+    let mut runner = TestRunner::new(Config {
+        cases: 40,
+        ..Config::default()
+    });
+    let words = prop::collection::vec(prop::sample::select(WORDS.to_vec()), 1..=2);
+    runner
+        .run(
+            &(
+                prop::collection::vec(row(), 1..12),
+                prop::collection::vec(change(), 0..6),
+                words,
+            ),
+            |(rows, changes, words)| {
+                runtime.block_on(async {
+                    let pool = inbox.pool();
+                    sqlx::raw_sql("TRUNCATE crm_interactions CASCADE")
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                    let mut ids = Vec::new();
+                    for row in &rows {
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO crm_interactions (type, title, description, status, \
+                             person_id) VALUES ('note', $1, $2, \
+                             CASE WHEN $3 THEN 'done' ELSE 'todo' END::interaction_status, $4) \
+                             RETURNING id",
+                        )
+                        .bind(&row.title)
+                        .bind(&row.description)
+                        .bind(row.done)
+                        .bind(row.person)
+                        .fetch_one(pool)
+                        .await
+                        .unwrap();
+                        ids.push(id);
+                    }
+                    for change in &changes {
+                        let at = |n: &usize| ids[n % ids.len()];
+                        let query = match change {
+                            Change::Retitle(n, title) => {
+                                sqlx::query("UPDATE crm_interactions SET title = $2 WHERE id = $1")
+                                    .bind(at(n))
+                                    .bind(title)
+                            }
+                            Change::Rename(person, name) => {
+                                sqlx::query("UPDATE people SET last_name = $2 WHERE id = $1")
+                                    .bind(*person)
+                                    .bind(name)
+                            }
+                            Change::Reassign(n, person) => sqlx::query(
+                                "UPDATE crm_interactions SET person_id = $2 WHERE id = $1",
+                            )
+                            .bind(at(n))
+                            .bind(*person),
+                            Change::Status(n, done) => sqlx::query(
+                                "UPDATE crm_interactions SET status = CASE WHEN $2 THEN 'done' \
+                                 ELSE 'in_progress' END::interaction_status WHERE id = $1",
+                            )
+                            .bind(at(n))
+                            .bind(*done),
+                        };
+                        query.execute(pool).await.unwrap();
+                    }
+
+                    let q = query_of(&words);
+                    let reply = inbox
+                        .get(
+                            &format!("/api/v1/interactions/inbox?limit=200&q={q}"),
+                            Some(ALICE),
+                        )
+                        .await;
+                    prop_assert_eq!(reply.status, 200, "{}", reply.text);
+                    let mut served: Vec<i64> = reply.body["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|item| item["id"].as_i64().unwrap())
+                        .collect();
+                    served.sort_unstable();
+                    let open = defined(&inbox, &words, true).await;
+                    prop_assert_eq!(&served, &open, "q={:?}", words);
+                    prop_assert_eq!(reply.body["total"].as_i64(), Some(open.len() as i64));
+
+                    let stats = inbox
+                        .get(
+                            &format!("/api/v1/interactions/inbox/stats?q={q}"),
+                            Some(ALICE),
+                        )
+                        .await;
+                    prop_assert_eq!(stats.status, 200, "{}", stats.text);
+                    let every = defined(&inbox, &words, false).await;
+                    prop_assert_eq!(stats.body["total"].as_i64(), Some(every.len() as i64));
+                    prop_assert_eq!(
+                        stats.body["done"].as_i64(),
+                        Some((every.len() - open.len()) as i64)
+                    );
+                    Ok(())
+                })
+            },
+        )
+        .unwrap();
+}
+
+fn search_filter(q: &str) -> InboxFilter {
+    let mut errors = Vec::new();
+    filters::resolve(
+        &ScopeParams::default(),
+        Some(&StatusParams::default()),
+        Some(&SearchParams {
+            q: Some(q.into()),
+            ..Default::default()
+        }),
+        ALICE,
+        chrono_tz::Tz::UTC,
+        at(NOW),
+        &mut errors,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn words_inside_one_token_go_through_the_word_index_and_the_others_through_trigrams() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    inbox
+        .add("Relancer Lefèvre", "todo", Some(ALICE), None, NOW)
+        .await;
+    let mut filter = search_filter("LEFÈV jean-pierre zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz absent e");
+    inbox_query::resolve_words(inbox.pool(), &mut filter)
+        .await
+        .unwrap();
+    let matches = filter.word_matches.unwrap();
+    assert_eq!(matches[0], WordMatch::Tokens(vec!["lefevre".into()]));
+    // A separator, 33 letters: the trigram path.
+    assert!(matches!(matches[1], WordMatch::Pattern(_)));
+    assert!(matches!(matches[2], WordMatch::Pattern(_)));
+    // A word no token holds matches nothing, from the index.
+    assert_eq!(matches[3], WordMatch::Tokens(vec![]));
+    // One letter: in most tokens; a handful here.
+    assert!(matches!(&matches[4], WordMatch::Tokens(t) if t.contains(&"relancer".to_owned())));
+}
+
+#[tokio::test]
+async fn tokens_nothing_holds_are_swept_and_the_others_stay() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    sqlx::raw_sql(
+        "INSERT INTO crm_interactions (type, title, person_id) VALUES ('call', 'Rappeler', 1), \
+         ('call', 'Rappeler Gwenaëlle', NULL); \
+         UPDATE people SET last_name = 'Quérouil' WHERE id = 1;",
+    )
+    .execute(inbox.pool())
+    .await
+    .unwrap();
+    let lexicon = || async {
+        sqlx::query_scalar::<_, String>("SELECT word FROM search_lexicon ORDER BY word")
+            .fetch_all(inbox.pool())
+            .await
+            .unwrap()
+    };
+    // Jeanne Durand (person 1) was renamed: `durand` lingers until the sweep.
+    assert!(lexicon().await.contains(&"durand".to_owned()));
+    assert_eq!(
+        inbox_query::sweep_search_lexicon(inbox.pool())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        lexicon().await,
+        [
+            "acme",
+            "gwenaelle",
+            "jeanne",
+            "querouil",
+            "rappeler",
+            "test"
+        ]
+    );
+    assert_eq!(inbox.titles("q=querouil", ALICE).await, ["Rappeler"]);
+    assert_eq!(
+        inbox_query::sweep_search_lexicon(inbox.pool())
+            .await
+            .unwrap(),
+        0
+    );
+}

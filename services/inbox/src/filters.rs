@@ -21,7 +21,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use relance_shared::http::{ApiError, FieldError};
 
-use crate::inbox_query::WordMatch;
 use crate::interactions::{InteractionStatus, InteractionType};
 
 /// Who the inbox is for.
@@ -88,6 +87,18 @@ impl Refinements {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// How one word of `q` is matched (migrations 0015 and 0018).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WordMatch {
+    /// The word lies inside one token of the text: the interactions holding any of these
+    /// lexicon tokens (none: no row matches), from the word index.
+    Tokens(Vec<String>),
+    /// The `LIKE` pattern, through the trigram indexes: the folded word holds a separator, is
+    /// longer than a token piece, or more than [`crate::inbox_query::MAX_TOKENS_PER_WORD`] tokens contain
+    /// it.
+    Pattern(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

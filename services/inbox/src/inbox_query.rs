@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
 use crate::cursor::Position;
-use crate::filters::{AssigneeFilter, InboxFilter, Refinements, StatusFilter, Window};
+use crate::filters::{AssigneeFilter, InboxFilter, Refinements, StatusFilter, Window, WordMatch};
 use crate::interactions::{Interaction, InteractionStatus};
 
 pub const ORDER_BY: &str = " ORDER BY i.next_action_sort_at, i.created_at DESC, i.id DESC";
@@ -49,17 +49,6 @@ pub fn push_where(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter, wit
         qb.push(" AND i.next_action_sort_at < ").push_bind(until);
     }
     push_refinements(qb, filter);
-}
-
-/// How one word of `q` is matched (migrations 0015 and 0018).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WordMatch {
-    /// The word lies inside one token of the text: the interactions holding any of these
-    /// lexicon tokens (none: no row matches), from the word index.
-    Tokens(Vec<String>),
-    /// The `LIKE` pattern, through the trigram indexes: the folded word holds a separator, is
-    /// longer than a token piece, or more than [`MAX_TOKENS_PER_WORD`] tokens contain it.
-    Pattern(String),
 }
 
 /// Past this many tokens containing a word (a word of one or two letters), the word index

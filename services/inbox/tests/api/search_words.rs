@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use relance_inbox::filters::{self, InboxFilter, ScopeParams, SearchParams, StatusParams};
-use relance_inbox::inbox_query::{self, WordMatch};
+use relance_inbox::filters::{
+    self, InboxFilter, ScopeParams, SearchParams, StatusParams, WordMatch,
+};
+use relance_inbox::inbox_query;
 
 use crate::helpers::*;
 

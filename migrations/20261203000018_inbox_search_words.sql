@@ -16,15 +16,17 @@
 -- their status, so a count of open rows is an index-only scan. Triggers keep both in step with
 -- interactions and people.
 
--- The tokens of a folded text.
+-- The tokens of a folded text, maybe repeated (callers keep each once). A plain SQL body,
+-- neither STRICT nor DISTINCT, so PostgreSQL inlines it into the caller's query: 16 µs a row
+-- instead of 110 µs for a function it must call row by row.
 CREATE FUNCTION relance_search_tokens(folded text) RETURNS SETOF text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT DISTINCT substr(token, start, 64)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT substr(token, start, 64)
     FROM regexp_split_to_table(folded, '[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+') AS token,
          generate_series(1, greatest(length(token) - 32, 1), 32) AS start
-    WHERE token <> '';
-END;
+    WHERE token <> ''
+$$;
 
 CREATE TABLE search_lexicon (
     word TEXT PRIMARY KEY
@@ -44,8 +46,10 @@ CREATE INDEX idx_interaction_search_words_open ON interaction_search_words (word
 
 -- Rewrites the words of these interactions from their current text, person and status. The
 -- lexicon only grows here (ON CONFLICT DO NOTHING takes no lock that writers could queue on).
+-- Without JIT: the inlined tokenizer's row estimates (a thousand per text) make a
+-- few-row statement look worth compiling, and compiling cost 170 ms a batch.
 CREATE FUNCTION interaction_search_words_refresh(ids BIGINT[]) RETURNS void
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     DELETE FROM interaction_search_words WHERE interaction_id = ANY(ids);
     WITH words AS (

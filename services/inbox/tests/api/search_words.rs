@@ -2,9 +2,10 @@
 //! punctuation, tokens longer than a piece) and whatever happened to them since (edited titles,
 //! renamed or changed people, new statuses), it selects and counts exactly the rows whose
 //! folded text contains every word, as the trigram path of migration 0015 defines it; and its
-//! lexicon keeps no token that nothing holds.
+//! lexicon keeps no token that nothing holds. Its pages follow the inbox order (migration 0019)
+//! through every new next action.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -84,6 +85,8 @@ struct Row {
     description: Option<String>,
     person: Option<i64>,
     done: bool,
+    /// Hours from NOW; few values, so ties are common.
+    next: Option<i64>,
 }
 
 fn row() -> impl Strategy<Value = Row> {
@@ -92,12 +95,14 @@ fn row() -> impl Strategy<Value = Row> {
         prop::option::of(text()),
         prop::option::of(1i64..=3),
         prop::bool::weighted(0.3),
+        prop::option::weighted(0.7, -2i64..=2),
     )
-        .prop_map(|(title, description, person, done)| Row {
+        .prop_map(|(title, description, person, done, next)| Row {
             title,
             description,
             person,
             done,
+            next,
         })
 }
 
@@ -109,6 +114,8 @@ enum Change {
     Rename(i64, String),
     Reassign(usize, Option<i64>),
     Status(usize, bool),
+    /// A new next action (hours from NOW), or none: the inbox order the word index keeps.
+    Reschedule(usize, Option<i64>),
 }
 
 fn change() -> impl Strategy<Value = Change> {
@@ -117,6 +124,7 @@ fn change() -> impl Strategy<Value = Change> {
         (1i64..=3, text()).prop_map(|(p, t)| Change::Rename(p, t)),
         (0usize..12, prop::option::of(1i64..=3)).prop_map(|(n, p)| Change::Reassign(n, p)),
         (0usize..12, any::<bool>()).prop_map(|(n, d)| Change::Status(n, d)),
+        (0usize..12, prop::option::of(-2i64..=2)).prop_map(|(n, h)| Change::Reschedule(n, h)),
     ]
 }
 
@@ -130,7 +138,7 @@ fn pattern(word: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The rows the trigram path's definition selects, straight from the tables.
+/// The rows the trigram path's definition selects, straight from the tables, in inbox order.
 async fn defined(inbox: &TestInbox, words: &[&str], open_only: bool) -> Vec<i64> {
     let patterns: Vec<String> = words.iter().map(|w| pattern(w)).collect();
     sqlx::query_scalar(
@@ -140,13 +148,22 @@ async fn defined(inbox: &TestInbox, words: &[&str], open_only: bool) -> Vec<i64>
            WHERE NOT (relance_interaction_text(i.title, i.description) LIKE relance_fold(w) \
                       OR coalesce(relance_person_text(p.first_name, p.last_name, p.email), '') \
                          LIKE relance_fold(w))) \
-         ORDER BY i.id",
+         ORDER BY i.next_action_sort_at, i.created_at DESC, i.id DESC",
     )
     .bind(&patterns)
     .bind(open_only)
     .fetch_all(inbox.pool())
     .await
     .unwrap()
+}
+
+fn ids_of(body: &serde_json::Value) -> Vec<i64> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect()
 }
 
 fn query_of(words: &[&str]) -> String {
@@ -185,14 +202,15 @@ fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
                     for row in &rows {
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO crm_interactions (type, title, description, status, \
-                             person_id) VALUES ('note', $1, $2, \
-                             CASE WHEN $3 THEN 'done' ELSE 'todo' END::interaction_status, $4) \
-                             RETURNING id",
+                             person_id, next_action_at) VALUES ('note', $1, $2, \
+                             CASE WHEN $3 THEN 'done' ELSE 'todo' END::interaction_status, $4, \
+                             $5) RETURNING id",
                         )
                         .bind(&row.title)
                         .bind(&row.description)
                         .bind(row.done)
                         .bind(row.person)
+                        .bind(row.next.map(|h| now + Duration::hours(h)))
                         .fetch_one(pool)
                         .await
                         .unwrap();
@@ -222,6 +240,11 @@ fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
                             )
                             .bind(at(n))
                             .bind(*done),
+                            Change::Reschedule(n, hours) => sqlx::query(
+                                "UPDATE crm_interactions SET next_action_at = $2 WHERE id = $1",
+                            )
+                            .bind(at(n))
+                            .bind(hours.map(|h| now + Duration::hours(h))),
                         };
                         query.execute(pool).await.unwrap();
                     }
@@ -234,16 +257,31 @@ fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
                         )
                         .await;
                     prop_assert_eq!(reply.status, 200, "{}", reply.text);
-                    let mut served: Vec<i64> = reply.body["items"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|item| item["id"].as_i64().unwrap())
-                        .collect();
-                    served.sort_unstable();
+                    let served = ids_of(&reply.body);
                     let open = defined(&inbox, &words, true).await;
                     prop_assert_eq!(&served, &open, "q={:?}", words);
                     prop_assert_eq!(reply.body["total"].as_i64(), Some(open.len() as i64));
+
+                    // Pages of two, cursor after cursor: the same rows in the same order.
+                    let mut paged = Vec::new();
+                    let mut cursor = String::new();
+                    loop {
+                        let page = inbox
+                            .get(
+                                &format!("/api/v1/interactions/inbox?limit=2&q={q}{cursor}"),
+                                Some(ALICE),
+                            )
+                            .await;
+                        prop_assert_eq!(page.status, 200, "{}", page.text);
+                        paged.extend(ids_of(&page.body));
+                        match page.body["cursor"].as_str() {
+                            Some(next) if paged.len() <= open.len() => {
+                                cursor = format!("&cursor={next}");
+                            }
+                            _ => break,
+                        }
+                    }
+                    prop_assert_eq!(&paged, &open, "pages of q={:?}", words);
 
                     let stats = inbox
                         .get(

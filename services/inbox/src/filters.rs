@@ -93,8 +93,13 @@ impl Refinements {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WordMatch {
     /// The word lies inside one token of the text: the interactions holding any of these
-    /// lexicon tokens (none: no row matches), from the word index.
-    Tokens(Vec<String>),
+    /// lexicon tokens (none: no row matches), from the word index. `bitmapped`: one of them
+    /// is a common token with bitmaps (migration 0021), so the open rows' total is counted
+    /// from them.
+    Tokens {
+        tokens: Vec<String>,
+        bitmapped: bool,
+    },
     /// The `LIKE` pattern, through the trigram indexes: the folded word holds a separator, is
     /// longer than a token piece, or more than [`crate::inbox_query::MAX_TOKENS_PER_WORD`] tokens contain
     /// it.

@@ -66,14 +66,18 @@ pub async fn resolve_words(
     }
     // A simple word: after folding, nothing but characters that belong to tokens, at most 32
     // of them (migration 0018's piece length), between the pattern's two `%`.
+    // And whether one of its tokens keeps bitmaps (migration 0021).
     let rows = sqlx::query!(
-        r#"SELECT w.pattern AS "pattern!",
-                  CASE WHEN relance_fold(w.pattern)
-                            ~ '^%[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{1,32}%$'
-                       THEN ARRAY(SELECT l.word FROM search_lexicon l
-                                  WHERE l.word LIKE relance_fold(w.pattern) LIMIT $2)
-                  END AS tokens
+        r#"SELECT w.pattern AS "pattern!", m.tokens,
+                  EXISTS (SELECT 1 FROM search_bitmap_words b WHERE b.word = ANY(m.tokens))
+                      AS "bitmapped!"
            FROM unnest($1::text[]) WITH ORDINALITY AS w(pattern, n)
+           CROSS JOIN LATERAL (
+               SELECT CASE WHEN relance_fold(w.pattern)
+                                ~ '^%[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{1,32}%$'
+                           THEN ARRAY(SELECT l.word FROM search_lexicon l
+                                      WHERE l.word LIKE relance_fold(w.pattern) LIMIT $2)
+                      END AS tokens) m
            ORDER BY w.n"#,
         &filter.refine.words,
         MAX_TOKENS_PER_WORD as i64 + 1
@@ -83,7 +87,10 @@ pub async fn resolve_words(
     filter.word_matches = Some(
         rows.into_iter()
             .map(|row| match row.tokens {
-                Some(tokens) if tokens.len() <= MAX_TOKENS_PER_WORD => WordMatch::Tokens(tokens),
+                Some(tokens) if tokens.len() <= MAX_TOKENS_PER_WORD => WordMatch::Tokens {
+                    tokens,
+                    bitmapped: row.bitmapped,
+                },
                 _ => WordMatch::Pattern(row.pattern),
             })
             .collect(),
@@ -99,7 +106,7 @@ fn plan_each_time(filter: &InboxFilter) -> bool {
         .word_matches
         .iter()
         .flatten()
-        .any(|m| matches!(m, WordMatch::Tokens(_)))
+        .any(|m| matches!(m, WordMatch::Tokens { .. }))
 }
 
 /// The advanced filters and search. Types are literals (a closed enum). A word the word index
@@ -148,7 +155,7 @@ fn push_refinements(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter) {
     };
     for word in matches {
         match word {
-            WordMatch::Tokens(tokens) => {
+            WordMatch::Tokens { tokens, .. } => {
                 qb.push(
                     " AND i.id IN (SELECT w.interaction_id FROM interaction_search_words w \
                      WHERE w.word = ANY(",
@@ -187,7 +194,7 @@ fn word_index_only(filter: &InboxFilter) -> Option<Vec<&[String]>> {
         .as_ref()?
         .iter()
         .map(|m| match m {
-            WordMatch::Tokens(tokens) => Some(tokens.as_slice()),
+            WordMatch::Tokens { tokens, .. } => Some(tokens.as_slice()),
             WordMatch::Pattern(_) => None,
         })
         .collect()
@@ -379,7 +386,96 @@ pub fn page_query<'a>(
     qb
 }
 
+/// Whether the open rows' total of `filter` is counted from the bitmaps of migration 0021:
+/// the word index answers alone, for open rows, and a word has a common token.
+fn counted_from_bitmaps(filter: &InboxFilter) -> bool {
+    filter.status == StatusFilter::NotDone
+        && word_index_only(filter).is_some()
+        && filter.word_matches.iter().flatten().any(|m| {
+            matches!(
+                m,
+                WordMatch::Tokens {
+                    bitmapped: true,
+                    ..
+                }
+            )
+        })
+}
+
+/// Past this many interactions in the bitmaps' journal (the inbox folds it every two seconds,
+/// so only under a burst of writes), counting them one by one would cost more than the
+/// word index's merge: the total takes that path instead.
+pub const MAX_JOURNAL_FOR_BITMAPS: i64 = 2_000;
+
+/// The open interactions holding every word, from the bitmaps of migration 0021: per chunk of
+/// ids, the AND of each word's bitmap (the OR of its tokens', a token without bitmaps read from
+/// the word index), minus the journaled interactions, whose bitmaps may be stale; those are
+/// counted from the word index. One snapshot for all of it, so the total is exact.
+fn push_bitmap_count(qb: &mut QueryBuilder<'_, Postgres>, words: &[&[String]]) {
+    qb.push(
+        "WITH changed AS MATERIALIZED (SELECT DISTINCT interaction_id AS id \
+         FROM search_bitmap_changes), \
+         masks AS MATERIALIZED (SELECT search_chunk(id) AS chunk, \
+         bit_or(search_chunk_bit(id)) AS bits FROM changed GROUP BY 1)",
+    );
+    for (n, tokens) in words.iter().enumerate() {
+        // Each branch gives a chunk once; with one token only one branch has rows (it has
+        // bitmaps or not), with several the tokens' bitmaps are OR-ed.
+        let (open, close) = match tokens.len() {
+            1 => ("", ""),
+            _ => (
+                "SELECT chunk, bit_or(bits) AS bits FROM (",
+                ") x GROUP BY chunk",
+            ),
+        };
+        qb.push(format_args!(
+            ", b{n} AS ({open}SELECT chunk, bits FROM search_word_bitmaps WHERE word = ANY("
+        ))
+        .push_bind(tokens.to_vec())
+        .push(
+            ") UNION ALL SELECT search_chunk(w.interaction_id), \
+             bit_or(search_chunk_bit(w.interaction_id)) \
+             FROM interaction_search_words w WHERE w.status <> 'done' AND w.word = ANY(ARRAY(\
+             SELECT t FROM unnest(",
+        )
+        .push_bind(tokens.to_vec())
+        .push(
+            "::text[]) t WHERE NOT EXISTS (SELECT 1 FROM search_bitmap_words bw \
+             WHERE bw.word = t))) GROUP BY 1",
+        )
+        .push(close)
+        .push(")");
+    }
+    qb.push(" SELECT CASE WHEN (SELECT count(*) FROM changed) <= ")
+        .push(MAX_JOURNAL_FOR_BITMAPS)
+        .push(" THEN (SELECT coalesce(sum(bit_count((");
+    let ands: Vec<String> = (0..words.len()).map(|n| format!("b{n}.bits")).collect();
+    qb.push(ands.join(" & "));
+    qb.push(") & (~coalesce(m.bits, B'0'::bit(1024))))), 0)::bigint FROM b0");
+    for n in 1..words.len() {
+        qb.push(format_args!(" JOIN b{n} USING (chunk)"));
+    }
+    qb.push(" LEFT JOIN masks m USING (chunk)) + (SELECT count(*) FROM changed c WHERE TRUE");
+    for tokens in words {
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM interaction_search_words w \
+             WHERE w.interaction_id = c.id AND w.status <> 'done' AND ",
+        );
+        push_word_is(qb, "w", tokens);
+        qb.push(")");
+    }
+    qb.push(") ELSE (SELECT count(*) FROM (");
+    push_word_index_matches(qb, words, Some(StatusFilter::NotDone));
+    qb.push(") m) END");
+}
+
 pub fn push_count_query(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter) {
+    if counted_from_bitmaps(filter) {
+        if let Some(words) = word_index_only(filter) {
+            push_bitmap_count(qb, &words);
+            return;
+        }
+    }
     if let Some(words) = word_index_only(filter) {
         qb.push("SELECT count(*) FROM (");
         push_word_index_matches(qb, &words, Some(filter.status));
@@ -426,9 +522,10 @@ pub async fn count(pool: &PgPool, filter: &InboxFilter) -> Result<i64, sqlx::Err
         let counts = counted_by_status(pool, filter.window).await?;
         return Ok(statuses(filter.status).iter().map(|s| counts.get(s)).sum());
     }
+    // A total from the bitmaps reads chunks, whatever the words: one plan serves them all.
     count_query(filter)
         .build_query_scalar::<i64>()
-        .persistent(!plan_each_time(filter))
+        .persistent(counted_from_bitmaps(filter) || !plan_each_time(filter))
         .fetch_one(pool)
         .await
 }
@@ -577,6 +674,81 @@ pub async fn counted_for_assignee(
         counts.add(row.status, row.n);
     }
     Ok(Some(counts))
+}
+
+/// Below this many open interactions holding a token, its rows are read from the word index;
+/// from it on, a rebuild gives it bitmaps (migration 0021). A token's bitmaps take at most one
+/// row per 1,024 interactions, so they pay off well before this.
+pub const BITMAP_MIN_ROWS: i32 = 1_000;
+
+/// One of migration 0021's passes over the bitmaps.
+#[derive(Debug, Clone, Copy)]
+enum BitmapPass {
+    /// Fold up to this many journaled interactions.
+    Refresh(i32),
+    /// Rebuild, giving bitmaps to tokens this many open interactions hold.
+    Rebuild(i32),
+}
+
+/// Runs a bitmap pass the way migration 0021 requires: in a REPEATABLE READ transaction that
+/// locked `interaction_search_words` then `search_bitmap_words` first. Another pass in progress (another replica's) is not
+/// waited for: `Ok(None)`.
+async fn bitmap_pass(pool: &PgPool, pass: BitmapPass) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
+    // The lock order of migration 0021: the word index first, as a TRUNCATE takes it.
+    sqlx::query!("LOCK TABLE interaction_search_words IN ACCESS SHARE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let locked =
+        sqlx::query!("LOCK TABLE search_bitmap_words IN SHARE UPDATE EXCLUSIVE MODE NOWAIT")
+            .execute(&mut *tx)
+            .await;
+    match locked {
+        Ok(_) => {}
+        // lock_not_available: another pass holds it.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let done = match pass {
+        BitmapPass::Refresh(batch) => {
+            sqlx::query_scalar!(r#"SELECT search_bitmaps_refresh($1) AS "n!""#, batch)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+        BitmapPass::Rebuild(min_rows) => {
+            sqlx::query_scalar!(r#"SELECT search_bitmaps_rebuild($1) AS "n!""#, min_rows)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(Some(done))
+}
+
+/// Whether some token keeps bitmaps (migration 0021).
+pub async fn search_bitmaps_built(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM search_bitmap_words) AS "built!""#)
+        .fetch_one(pool)
+        .await
+}
+
+/// Folds the bitmaps' journal (migration 0021); returns how many interactions were taken in,
+/// `None` when another pass was running.
+pub async fn refresh_search_bitmaps(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
+    bitmap_pass(pool, BitmapPass::Refresh(50_000)).await
+}
+
+/// Rebuilds the bitmaps, taking in tokens that became common and emptying the journal;
+/// returns how many tokens keep bitmaps, `None` when another pass was running. `min_rows`:
+/// [`BITMAP_MIN_ROWS`] but in tests.
+pub async fn rebuild_search_bitmaps(
+    pool: &PgPool,
+    min_rows: i32,
+) -> Result<Option<i64>, sqlx::Error> {
+    bitmap_pass(pool, BitmapPass::Rebuild(min_rows)).await
 }
 
 /// Drops the search tokens no interaction holds any more (migration 0018); returns how many.

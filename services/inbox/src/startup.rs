@@ -124,6 +124,8 @@ impl Application {
         }
         tokio::spawn(compact_counts_forever(pool.clone()));
         tokio::spawn(sweep_search_lexicon_forever(pool.clone()));
+        tokio::spawn(refresh_search_bitmaps_forever(pool.clone()));
+        tokio::spawn(rebuild_search_bitmaps_forever(pool.clone()));
         let mut app = crate::routes::router(state).merge(health::routes(health::Dependencies {
             db: Some(pool),
             nats: client,
@@ -144,14 +146,28 @@ impl Application {
     }
 }
 
-/// Runs a database chore every `period`, for ever: any replica may, and a failure only delays
-/// it. `job` returns how many rows it handled.
+/// Runs a database chore every `period`, for ever, from now: any replica may, and a failure
+/// only delays it. `job` returns how many rows it handled.
 async fn every<F, Fut>(period: std::time::Duration, what: &'static str, pool: PgPool, job: F)
 where
     F: Fn(PgPool) -> Fut,
     Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
 {
-    let mut ticks = tokio::time::interval(period);
+    every_from(tokio::time::Instant::now(), period, what, pool, job).await;
+}
+
+/// [`every`], the first run at `start`.
+async fn every_from<F, Fut>(
+    start: tokio::time::Instant,
+    period: std::time::Duration,
+    what: &'static str,
+    pool: PgPool,
+    job: F,
+) where
+    F: Fn(PgPool) -> Fut,
+    Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
+{
+    let mut ticks = tokio::time::interval_at(start, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
@@ -183,6 +199,49 @@ async fn sweep_search_lexicon_forever(pool: PgPool) {
         "search lexicon swept",
         pool,
         |pool| async move { crate::inbox_query::sweep_search_lexicon(&pool).await },
+    )
+    .await;
+}
+
+/// Folds the search bitmaps' journal every two seconds (migration 0021): a total counts the
+/// journaled interactions one by one, so the journal is kept short.
+async fn refresh_search_bitmaps_forever(pool: PgPool) {
+    every(
+        std::time::Duration::from_secs(2),
+        "search bitmaps refreshed",
+        pool,
+        |pool| async move {
+            let folded = crate::inbox_query::refresh_search_bitmaps(&pool).await?;
+            Ok(folded.unwrap_or(0))
+        },
+    )
+    .await;
+}
+
+/// Rebuilds the search bitmaps every ten minutes, which gives bitmaps to tokens that became
+/// common (migration 0021); at start too when no token has any yet (a new deployment). Not at
+/// every start otherwise: at 1,000,000 interactions a rebuild reads every open row's words
+/// (about 4 s of the database's time).
+async fn rebuild_search_bitmaps_forever(pool: PgPool) {
+    let period = std::time::Duration::from_secs(600);
+    let now = tokio::time::Instant::now();
+    let start = match crate::inbox_query::search_bitmaps_built(&pool).await {
+        Ok(true) => now + period,
+        Ok(false) | Err(_) => now,
+    };
+    every_from(
+        start,
+        period,
+        "search bitmaps rebuilt",
+        pool,
+        |pool| async move {
+            let tokens = crate::inbox_query::rebuild_search_bitmaps(
+                &pool,
+                crate::inbox_query::BITMAP_MIN_ROWS,
+            )
+            .await?;
+            Ok(tokens.unwrap_or(0))
+        },
     )
     .await;
 }

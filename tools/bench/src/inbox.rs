@@ -342,6 +342,14 @@ impl SearchCase {
                 },
             ),
             (
+                format!("q=demo {}", self.common_name),
+                None,
+                SearchParams {
+                    q: Some(format!("demo {}", self.common_name)),
+                    ..Default::default()
+                },
+            ),
+            (
                 "type=call".into(),
                 None,
                 SearchParams {

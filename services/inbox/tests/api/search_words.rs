@@ -157,6 +157,35 @@ async fn defined(inbox: &TestInbox, words: &[&str], open_only: bool) -> Vec<i64>
     .unwrap()
 }
 
+/// A bitmap pass, retried while the inbox's own chores hold theirs.
+async fn rebuild_bitmaps(pool: &sqlx::PgPool, min_rows: i32) -> i64 {
+    loop {
+        if let Some(tokens) = inbox_query::rebuild_search_bitmaps(pool, min_rows)
+            .await
+            .unwrap()
+        {
+            return tokens;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+async fn refresh_bitmaps(pool: &sqlx::PgPool) -> i64 {
+    loop {
+        if let Some(folded) = inbox_query::refresh_search_bitmaps(pool).await.unwrap() {
+            return folded;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bitmaps {
+    None,
+    Journal,
+    Folded,
+}
+
 fn ids_of(body: &serde_json::Value) -> Vec<i64> {
     body["items"]
         .as_array()
@@ -184,14 +213,18 @@ fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
         ..Config::default()
     });
     let words = prop::collection::vec(prop::sample::select(WORDS.to_vec()), 1..=2);
+    // Bitmaps (migration 0021, every token from one row on): none; rebuilt before the changes,
+    // which then wait in the journal; or that journal folded in afterwards.
+    let bitmaps = prop::sample::select(vec![Bitmaps::None, Bitmaps::Journal, Bitmaps::Folded]);
     runner
         .run(
             &(
                 prop::collection::vec(row(), 1..12),
                 prop::collection::vec(change(), 0..6),
                 words,
+                bitmaps,
             ),
-            |(rows, changes, words)| {
+            |(rows, changes, words, bitmaps)| {
                 runtime.block_on(async {
                     let pool = inbox.pool();
                     sqlx::raw_sql("TRUNCATE crm_interactions CASCADE")
@@ -215,6 +248,9 @@ fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
                         .await
                         .unwrap();
                         ids.push(id);
+                    }
+                    if bitmaps != Bitmaps::None {
+                        rebuild_bitmaps(pool, 1).await;
                     }
                     for change in &changes {
                         let at = |n: &usize| ids[n % ids.len()];
@@ -247,6 +283,16 @@ fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
                             .bind(hours.map(|h| now + Duration::hours(h))),
                         };
                         query.execute(pool).await.unwrap();
+                    }
+
+                    if bitmaps == Bitmaps::Folded {
+                        refresh_bitmaps(pool).await;
+                        let journal: i64 =
+                            sqlx::query_scalar("SELECT count(*) FROM search_bitmap_changes")
+                                .fetch_one(pool)
+                                .await
+                                .unwrap();
+                        prop_assert_eq!(journal, 0);
                     }
 
                     let q = query_of(&words);
@@ -331,14 +377,50 @@ async fn words_inside_one_token_go_through_the_word_index_and_the_others_through
         .await
         .unwrap();
     let matches = filter.word_matches.unwrap();
-    assert_eq!(matches[0], WordMatch::Tokens(vec!["lefevre".into()]));
+    assert_eq!(
+        matches[0],
+        WordMatch::Tokens {
+            tokens: vec!["lefevre".into()],
+            bitmapped: false
+        }
+    );
     // A separator, 33 letters: the trigram path.
     assert!(matches!(matches[1], WordMatch::Pattern(_)));
     assert!(matches!(matches[2], WordMatch::Pattern(_)));
     // A word no token holds matches nothing, from the index.
-    assert_eq!(matches[3], WordMatch::Tokens(vec![]));
+    assert_eq!(
+        matches[3],
+        WordMatch::Tokens {
+            tokens: vec![],
+            bitmapped: false
+        }
+    );
     // One letter: in most tokens; a handful here.
-    assert!(matches!(&matches[4], WordMatch::Tokens(t) if t.contains(&"relancer".to_owned())));
+    assert!(
+        matches!(&matches[4], WordMatch::Tokens { tokens, .. } if tokens.contains(&"relancer".to_owned()))
+    );
+
+    // Once a rebuild gave `lefevre` bitmaps (here from one row on), its totals come from them.
+    assert!(rebuild_bitmaps(inbox.pool(), 1).await >= 2);
+    let mut filter = search_filter("lefev absent");
+    inbox_query::resolve_words(inbox.pool(), &mut filter)
+        .await
+        .unwrap();
+    let matches = filter.word_matches.unwrap();
+    assert!(matches!(
+        matches[0],
+        WordMatch::Tokens {
+            bitmapped: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        matches[1],
+        WordMatch::Tokens {
+            bitmapped: false,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -384,4 +466,77 @@ async fn tokens_nothing_holds_are_swept_and_the_others_stay() {
             .unwrap(),
         0
     );
+}
+
+/// The bitmaps' totals through what a deployment meets: a burst of writes past what the
+/// journal is counted for, a pass another replica holds, an erased token.
+#[tokio::test]
+async fn bitmap_totals_stay_exact_through_bursts_and_concurrent_passes() {
+    let inbox = TestInbox::spawn(at(NOW)).await;
+    let pool = inbox.pool();
+    sqlx::raw_sql(
+        "INSERT INTO crm_interactions (type, title, person_id) \
+         SELECT 'call', 'Devis ' || n, 1 FROM generate_series(1, 10) n",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    rebuild_bitmaps(pool, 5).await;
+    let inbox = &inbox;
+    let total = |q: &'static str| async move {
+        let reply = inbox
+            .get(&format!("/api/v1/interactions/inbox?q={q}"), Some(ALICE))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body["total"].as_i64().unwrap()
+    };
+    assert_eq!(total("devis%20durand").await, 10);
+
+    // More journaled interactions than are counted one by one: the word index's merge.
+    let burst = inbox_query::MAX_JOURNAL_FOR_BITMAPS + 10;
+    sqlx::query(
+        "INSERT INTO crm_interactions (type, title, person_id) \
+         SELECT 'call', 'Devis', CASE WHEN n % 2 = 0 THEN 1 END FROM generate_series(1, $1) n",
+    )
+    .bind(burst)
+    .execute(pool)
+    .await
+    .unwrap();
+    assert_eq!(total("devis%20durand").await, 10 + burst / 2);
+    assert_eq!(total("devis").await, 10 + burst);
+
+    // A pass another replica holds is not waited for, and changes nothing.
+    let mut other = pool.begin().await.unwrap();
+    sqlx::raw_sql("LOCK TABLE search_bitmap_words IN SHARE UPDATE EXCLUSIVE MODE")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox_query::refresh_search_bitmaps(pool).await.unwrap(),
+        None
+    );
+    other.rollback().await.unwrap();
+    refresh_bitmaps(pool).await;
+    assert_eq!(total("devis%20durand").await, 10 + burst / 2);
+    sqlx::raw_sql("UPDATE crm_interactions SET status = 'done' WHERE title = 'Devis 3'")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(total("devis%20durand").await, 10 + burst / 2 - 1);
+
+    // A token nothing holds any more leaves the bitmaps with the lexicon.
+    sqlx::raw_sql("UPDATE people SET last_name = 'Quérouil' WHERE id = 1")
+        .execute(pool)
+        .await
+        .unwrap();
+    inbox_query::sweep_search_lexicon(pool).await.unwrap();
+    let kept: Vec<String> = sqlx::query_scalar(
+        "SELECT word FROM search_bitmap_words UNION SELECT word FROM search_word_bitmaps",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(!kept.contains(&"durand".to_owned()), "{kept:?}");
+    assert_eq!(total("devis%20durand").await, 0);
+    assert_eq!(total("devis%20querouil").await, 10 + burst / 2 - 1);
 }

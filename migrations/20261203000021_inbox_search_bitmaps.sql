@@ -31,9 +31,11 @@ CREATE FUNCTION search_chunk_bit(id BIGINT) RETURNS BIT(1024)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN set_bit(B'0'::bit(1024), (id & 1023)::int, 1);
 
--- The tokens that keep bitmaps: those held by many open interactions at a rebuild.
+-- The tokens that keep bitmaps: those held by many open interactions at a rebuild, and how
+-- many (as of the last rebuild: it only says which word of a search is the rarer).
 CREATE TABLE search_bitmap_words (
-    word TEXT PRIMARY KEY
+    word      TEXT PRIMARY KEY,
+    open_rows BIGINT NOT NULL
 );
 CREATE TABLE search_word_bitmaps (
     word  TEXT NOT NULL,
@@ -93,11 +95,12 @@ CREATE FUNCTION search_bitmaps_rebuild(min_rows INT) RETURNS BIGINT
     LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     PERFORM search_bitmaps_check_transaction();
-    INSERT INTO search_bitmap_words (word)
-    SELECT word FROM interaction_search_words
+    INSERT INTO search_bitmap_words AS b (word, open_rows)
+    SELECT word, count(*) FROM interaction_search_words
     WHERE status <> 'done'
-    GROUP BY word HAVING count(*) >= min_rows
-    ON CONFLICT DO NOTHING;
+    GROUP BY word
+    HAVING count(*) >= min_rows OR word IN (SELECT word FROM search_bitmap_words)
+    ON CONFLICT (word) DO UPDATE SET open_rows = EXCLUDED.open_rows;
     DELETE FROM search_word_bitmaps;
     INSERT INTO search_word_bitmaps (word, chunk, bits)
     SELECT w.word, search_chunk(w.interaction_id), bit_or(search_chunk_bit(w.interaction_id))

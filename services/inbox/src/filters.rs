@@ -95,10 +95,13 @@ pub enum WordMatch {
     /// The word lies inside one token of the text: the interactions holding any of these
     /// lexicon tokens (none: no row matches), from the word index. `bitmapped`: one of them
     /// is a common token with bitmaps (migration 0021), so the open rows' total is counted
-    /// from them.
+    /// from them; `open_rows`: how many open interactions those held at the last rebuild (0
+    /// without bitmaps: fewer than [`crate::inbox_query::BITMAP_MIN_ROWS`] each), which says
+    /// which word a page walks first.
     Tokens {
         tokens: Vec<String>,
         bitmapped: bool,
+        open_rows: i64,
     },
     /// The `LIKE` pattern, through the trigram indexes: the folded word holds a separator, is
     /// longer than a token piece, or more than [`crate::inbox_query::MAX_TOKENS_PER_WORD`] tokens contain

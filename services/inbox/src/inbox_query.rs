@@ -11,7 +11,7 @@ use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
 use crate::cursor::Position;
 use crate::filters::{AssigneeFilter, InboxFilter, Refinements, StatusFilter, Window, WordMatch};
-use crate::interactions::{Interaction, InteractionStatus};
+use crate::interactions::{Interaction, InteractionStatus, InteractionType};
 
 pub const ORDER_BY: &str = " ORDER BY i.next_action_sort_at, i.created_at DESC, i.id DESC";
 
@@ -66,11 +66,13 @@ pub async fn resolve_words(
     }
     // A simple word: after folding, nothing but characters that belong to tokens, at most 32
     // of them (migration 0018's piece length), between the pattern's two `%`.
-    // And whether one of its tokens keeps bitmaps (migration 0021).
+    // And whether some of its tokens keep bitmaps (migration 0021), how many rows they held.
     let rows = sqlx::query!(
         r#"SELECT w.pattern AS "pattern!", m.tokens,
                   EXISTS (SELECT 1 FROM search_bitmap_words b WHERE b.word = ANY(m.tokens))
-                      AS "bitmapped!"
+                      AS "bitmapped!",
+                  (SELECT coalesce(sum(b.open_rows), 0) FROM search_bitmap_words b
+                   WHERE b.word = ANY(m.tokens))::bigint AS "open_rows!"
            FROM unnest($1::text[]) WITH ORDINALITY AS w(pattern, n)
            CROSS JOIN LATERAL (
                SELECT CASE WHEN relance_fold(w.pattern)
@@ -90,6 +92,7 @@ pub async fn resolve_words(
                 Some(tokens) if tokens.len() <= MAX_TOKENS_PER_WORD => WordMatch::Tokens {
                     tokens,
                     bitmapped: row.bitmapped,
+                    open_rows: row.open_rows,
                 },
                 _ => WordMatch::Pattern(row.pattern),
             })
@@ -284,15 +287,27 @@ fn push_word_index_matches(
 
 /// When a page of `filter` can be walked in inbox order on the word index alone (migration
 /// 0019): the word index answers alone, the rows are open ones (its ordered index is
-/// partial), and one word is a single token, whose rows are then walked first; its words in
-/// that order.
+/// partial), and one word is a single token, whose rows are then walked first (the one the
+/// fewest open rows held at the last bitmap rebuild: the walk meets a match sooner); its words
+/// in that order.
 fn word_index_page(filter: &InboxFilter) -> Option<Vec<&[String]>> {
     if filter.status == StatusFilter::Is(InteractionStatus::Done) {
         return None;
     }
     let mut words = word_index_only(filter)?;
-    let single = words.iter().position(|tokens| tokens.len() == 1)?;
-    words.swap(0, single);
+    let sizes: Vec<i64> = filter
+        .word_matches
+        .iter()
+        .flatten()
+        .map(|m| match m {
+            WordMatch::Tokens { open_rows, .. } => *open_rows,
+            WordMatch::Pattern(_) => i64::MAX,
+        })
+        .collect();
+    let driver = (0..words.len())
+        .filter(|&n| words[n].len() == 1)
+        .min_by_key(|&n| sizes.get(n).copied().unwrap_or(i64::MAX))?;
+    words.swap(0, driver);
     Some(words)
 }
 
@@ -500,26 +515,39 @@ pub async fn page(
     limit: i64,
 ) -> Result<(Vec<Interaction>, bool), sqlx::Error> {
     let mut qb = page_query(filter, after, limit + 1);
-    let mut rows = qb
+    let query = qb
         .build_query_as::<Interaction>()
-        .persistent(!plan_each_time(filter))
-        .fetch_all(pool)
-        .await?;
+        .persistent(!plan_each_time(filter));
+    let mut rows = if word_index_page(filter).is_some() {
+        // A walk of one word's rows in order reads a few hundred index entries, yet the
+        // planner may hand it to parallel workers, which take longer to start (8 ms measured at
+        // 1,000,000 interactions) than the walk takes.
+        let mut tx = pool.begin().await?;
+        sqlx::query!("SET LOCAL max_parallel_workers_per_gather = 0")
+            .execute(&mut *tx)
+            .await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows
+    } else {
+        query.fetch_all(pool).await?
+    };
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, more))
 }
 
-/// The filter's total. For everyone it comes from the day counters (migration 0006): exact,
+/// The filter's total. For everyone it comes from the day counters (migration 0006; with a
+/// type filter, the per-type ones of migration 0022): exact,
 /// without counting every row. Per assignee the open items are counted from their partial
 /// index: for the busiest user of the benchmark that is 0.42 ms, their day counters 0.66 ms
 /// (549 rows to sum, spread over as many pages), so [`stats`] alone, which counts done items
 /// too, reads the counters. A search for everyone, without other refinements, is counted from
 /// the word index alone (see [`push_count_query`]).
 pub async fn count(pool: &PgPool, filter: &InboxFilter) -> Result<i64, sqlx::Error> {
-    // The counters know assignee, status and day only: a refined filter counts its rows.
-    if filter.assignee == AssigneeFilter::Everyone && filter.refine.is_empty() {
-        let counts = counted_by_status(pool, filter.window).await?;
+    // The counters know assignee, type, status and day only: a refined filter counts its rows.
+    if let (AssigneeFilter::Everyone, Some(types)) = (filter.assignee, counted_types(filter)) {
+        let counts = counted_by_status_of(pool, filter.window, types).await?;
         return Ok(statuses(filter.status).iter().map(|s| counts.get(s)).sum());
     }
     // A total from the bitmaps reads chunks, whatever the words: one plan serves them all.
@@ -567,10 +595,36 @@ fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
+/// When everyone's counters can answer for `filter`'s refinements (none, or only types:
+/// migration 0022), those types (empty: every type).
+fn counted_types(filter: &InboxFilter) -> Option<&[InteractionType]> {
+    let others = Refinements {
+        types: Vec::new(),
+        ..filter.refine.clone()
+    };
+    others.is_empty().then_some(filter.refine.types.as_slice())
+}
+
+/// Whether [`count`] reads `filter`'s total from the day counters rather than from rows.
+pub fn counted_from_counters(filter: &InboxFilter) -> bool {
+    filter.assignee == AssigneeFilter::Everyone && counted_types(filter).is_some()
+}
+
 /// Everyone's interactions per status with `next_action_at` in `window`: whole UTC days from
 /// the counters, the partial days at either end counted from the index (less than a day of
 /// rows each).
 pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCounts, sqlx::Error> {
+    counted_by_status_of(pool, window, &[]).await
+}
+
+/// [`counted_by_status`] for interactions of `types` only (empty: every type), from the
+/// per-type counters of migration 0022.
+pub async fn counted_by_status_of(
+    pool: &PgPool,
+    window: Window,
+    types: &[InteractionType],
+) -> Result<StatusCounts, sqlx::Error> {
+    let type_names: Vec<String> = types.iter().map(|t| t.as_str().to_owned()).collect();
     // Whole days: [first_day, end_day), None = unbounded (the 'infinity' bucket of rows without
     // a next action only counts when the window has no end).
     let first_day = window.from.map(|from| {
@@ -593,19 +647,38 @@ pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCo
         _ => {
             // Whole UTC days [first_day, end_day) (NULL: unbounded) from the counters and their
             // pending deltas.
-            let rows = sqlx::query!(
-                r#"SELECT status AS "status!: InteractionStatus", sum(n)::bigint AS "n!"
-                   FROM (SELECT status, day, n FROM inbox_counts
-                         UNION ALL SELECT status, day, delta FROM inbox_count_deltas) c
-                   WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
-                   GROUP BY status"#,
-                first_day,
-                end_day
-            )
-            .fetch_all(pool)
-            .await?;
-            for row in rows {
-                counts.add(row.status, row.n);
+            if type_names.is_empty() {
+                let rows = sqlx::query!(
+                    r#"SELECT status AS "status!: InteractionStatus", sum(n)::bigint AS "n!"
+                       FROM (SELECT status, day, n FROM inbox_counts
+                             UNION ALL SELECT status, day, delta FROM inbox_count_deltas) c
+                       WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+                       GROUP BY status"#,
+                    first_day,
+                    end_day
+                )
+                .fetch_all(pool)
+                .await?;
+                for row in rows {
+                    counts.add(row.status, row.n);
+                }
+            } else {
+                let rows = sqlx::query!(
+                    r#"SELECT status AS "status!: InteractionStatus", sum(n)::bigint AS "n!"
+                       FROM (SELECT type, status, day, n FROM inbox_type_counts
+                             UNION ALL SELECT type, status, day, delta FROM inbox_count_deltas) c
+                       WHERE type::text = ANY($3)
+                         AND ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+                       GROUP BY status"#,
+                    first_day,
+                    end_day,
+                    &type_names
+                )
+                .fetch_all(pool)
+                .await?;
+                for row in rows {
+                    counts.add(row.status, row.n);
+                }
             }
             if let (Some(from), Some(first)) = (window.from, first_day) {
                 if from < day_start(first) {
@@ -625,9 +698,12 @@ pub async fn counted_by_status(pool: &PgPool, window: Window) -> Result<StatusCo
         let rows = sqlx::query!(
             r#"SELECT status AS "status!: InteractionStatus", count(*) AS "n!"
                FROM crm_interactions
-               WHERE next_action_at >= $1 AND next_action_at < $2 GROUP BY status"#,
+               WHERE next_action_at >= $1 AND next_action_at < $2
+                 AND (cardinality($3::text[]) = 0 OR type::text = ANY($3))
+               GROUP BY status"#,
             from,
-            until
+            until,
+            &type_names
         )
         .fetch_all(pool)
         .await?;
@@ -798,10 +874,12 @@ pub fn stats_query<'a>(filter: &InboxFilter) -> QueryBuilder<'a, Postgres> {
 }
 
 pub async fn stats(pool: &PgPool, filter: &InboxFilter) -> Result<Stats, sqlx::Error> {
-    let counts = match filter.assignee {
+    let counts = match (filter.assignee, counted_types(filter)) {
+        (AssigneeFilter::Everyone, Some(types)) => {
+            Some(counted_by_status_of(pool, filter.window, types).await?)
+        }
         _ if !filter.refine.is_empty() => None,
-        AssigneeFilter::Everyone => Some(counted_by_status(pool, filter.window).await?),
-        _ => counted_for_assignee(pool, filter.assignee, filter.window).await?,
+        (assignee, _) => counted_for_assignee(pool, assignee, filter.window).await?,
     };
     if let Some(c) = counts {
         return Ok(Stats {

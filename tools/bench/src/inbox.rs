@@ -255,6 +255,12 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             let mut qb = QueryBuilder::new(prefix);
             inbox_query::push_page_query(&mut qb, &f, None, 51);
             explain(&pool, &format!("page 1 of {label}"), qb).await?;
+            if inbox_query::counted_from_counters(&f) {
+                println!(
+                    "#### total of {label}\n\nfrom the day counters per type (migration 0022)\n"
+                );
+                continue;
+            }
             let mut qb = QueryBuilder::new(prefix);
             inbox_query::push_count_query(&mut qb, &f);
             explain(&pool, &format!("total of {label}"), qb).await?;

@@ -280,7 +280,9 @@ async fn bad_parameters_are_each_named() {
 }
 
 /// Stats for one due window, counted row by row.
-async fn exact(inbox: &TestInbox, due: &str) -> (i64, i64, i64, i64) {
+/// Everyone's stats within `due`, of `types` (comma-separated; None: every type), counted row
+/// by row.
+async fn exact(inbox: &TestInbox, due: &str, types: Option<&str>) -> (i64, i64, i64, i64) {
     let (from, until) = match due {
         "overdue" => (None, Some(at(NOW))),
         "today" => (
@@ -297,10 +299,12 @@ async fn exact(inbox: &TestInbox, due: &str) -> (i64, i64, i64, i64) {
         "SELECT count(*), count(*) FILTER (WHERE status = 'todo'), \
          count(*) FILTER (WHERE status = 'in_progress'), count(*) FILTER (WHERE status = 'done') \
          FROM crm_interactions WHERE ($1::timestamptz IS NULL OR next_action_at >= $1) \
-         AND ($2::timestamptz IS NULL OR next_action_at < $2)",
+         AND ($2::timestamptz IS NULL OR next_action_at < $2) \
+         AND ($3::text IS NULL OR type::text = ANY(string_to_array($3, ',')))",
     )
     .bind(from)
     .bind(until)
+    .bind(types)
     .fetch_one(&inbox.db.pool)
     .await
     .unwrap()
@@ -350,26 +354,34 @@ async fn check_counters(inbox: &TestInbox, label: &str) {
             "{label}, assignee={param}"
         );
     }
+    // Everyone, every type or some (the per-type counters of migration 0022).
     for due in ["all", "overdue", "today", "week"] {
-        let (total, todo, in_progress, done) = exact(inbox, due).await;
-        let reply = inbox
-            .get(
-                &format!("/api/v1/interactions/inbox/stats?due={due}"),
-                Some(ALICE),
-            )
-            .await;
-        assert_eq!(
-            reply.body,
-            json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done}),
-            "{label}, due={due}"
-        );
-        let open = inbox
-            .get(
-                &format!("/api/v1/interactions/inbox?due={due}"),
-                Some(ALICE),
-            )
-            .await;
-        assert_eq!(open.body["total"], todo + in_progress, "{label}, due={due}");
+        for types in [None, Some("call"), Some("email,note")] {
+            let (total, todo, in_progress, done) = exact(inbox, due, types).await;
+            let type_param = types.map(|t| format!("&type={t}")).unwrap_or_default();
+            let reply = inbox
+                .get(
+                    &format!("/api/v1/interactions/inbox/stats?due={due}{type_param}"),
+                    Some(ALICE),
+                )
+                .await;
+            assert_eq!(
+                reply.body,
+                json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done}),
+                "{label}, due={due}, type={types:?}"
+            );
+            let open = inbox
+                .get(
+                    &format!("/api/v1/interactions/inbox?due={due}{type_param}"),
+                    Some(ALICE),
+                )
+                .await;
+            assert_eq!(
+                open.body["total"],
+                todo + in_progress,
+                "{label}, due={due}, type={types:?}"
+            );
+        }
     }
 }
 
@@ -393,6 +405,8 @@ async fn everyone_totals_from_the_counters_stay_exact_through_changes() {
          UPDATE crm_interactions SET notified_at = now(); \
          UPDATE crm_interactions SET assignee_id = NULL WHERE title = 'tie-a'; \
          UPDATE crm_interactions SET assignee_id = 1 WHERE title = 'in-8-days'; \
+         UPDATE crm_interactions SET type = 'note' WHERE title LIKE 'tie-%'; \
+         UPDATE crm_interactions SET type = 'email', status = 'in_progress' WHERE title = 'overdue-yesterday'; \
          DELETE FROM crm_interactions WHERE title = 'no-next-older'; \
          INSERT INTO crm_interactions (type, title, status, next_action_at) \
            VALUES ('note', 'new', 'todo', '2026-06-10T23:59:00Z');",

@@ -381,7 +381,8 @@ async fn words_inside_one_token_go_through_the_word_index_and_the_others_through
         matches[0],
         WordMatch::Tokens {
             tokens: vec!["lefevre".into()],
-            bitmapped: false
+            bitmapped: false,
+            open_rows: 0
         }
     );
     // A separator, 33 letters: the trigram path.
@@ -392,7 +393,8 @@ async fn words_inside_one_token_go_through_the_word_index_and_the_others_through
         matches[3],
         WordMatch::Tokens {
             tokens: vec![],
-            bitmapped: false
+            bitmapped: false,
+            open_rows: 0
         }
     );
     // One letter: in most tokens; a handful here.
@@ -411,6 +413,7 @@ async fn words_inside_one_token_go_through_the_word_index_and_the_others_through
         matches[0],
         WordMatch::Tokens {
             bitmapped: true,
+            open_rows: 1,
             ..
         }
     ));

@@ -174,6 +174,9 @@ pub struct InboxSettings {
     /// Live streams one user may hold open at once (each one is a JetStream consumer); one
     /// more is a 429.
     pub max_streams_per_user: usize,
+    /// A search's (`q`) totals are exact up to this many rows; beyond, the answer says
+    /// `total_is_lower_bound` (the web app shows "10 000+"), so no request counts more.
+    pub exact_total_limit: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -460,6 +463,12 @@ impl Settings {
             if secret.expose_secret().len() < 32 {
                 return Err(invalid("auth.jwt_secret", "must be at least 32 bytes"));
             }
+        }
+        if !(1..=1_000_000).contains(&self.inbox.exact_total_limit) {
+            return Err(invalid(
+                "inbox.exact_total_limit",
+                "must be between 1 and 1000000",
+            ));
         }
         if self.inbox.max_streams_per_user == 0 {
             return Err(invalid("inbox.max_streams_per_user", "must be at least 1"));

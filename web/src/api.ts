@@ -31,6 +31,8 @@ export type Interaction = z.infer<typeof Interaction>;
 export const InboxPage = z.object({
   items: z.array(Interaction),
   total: z.number(),
+  /** A search past the server's exact limit: `total` is that limit, the real count higher. */
+  total_is_lower_bound: z.boolean().default(false),
   limit: z.number(),
   cursor: z.string().nullable(),
 });
@@ -41,6 +43,7 @@ export const Stats = z.object({
   todo: z.number(),
   in_progress: z.number(),
   done: z.number(),
+  total_is_lower_bound: z.boolean().default(false),
 });
 export type Stats = z.infer<typeof Stats>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { heat, snooze, urgency } from './format';
+import { formatTotal, heat, snooze, urgency } from './format';
 
 describe('urgency', () => {
   const now = new Date(2026, 10, 24, 15, 0);
@@ -35,5 +35,13 @@ describe('heat', () => {
     expect(heat(59, other)).toMatchObject({ flames: '🔥', label: 'Tiède' });
     expect(heat(60, other)).toMatchObject({ flames: '🔥🔥', label: 'Chaud' });
     expect(heat(14, levels)).toEqual({ flames: '', label: 'Froid', level: 'cold' });
+  });
+});
+
+describe('formatTotal', () => {
+  it('writes thousands as French readers do, with "+" past the exact limit', () => {
+    expect(formatTotal(7)).toBe('7');
+    expect(formatTotal(10000)).toBe('10\u00a0000');
+    expect(formatTotal(10000, true)).toBe('10\u00a0000+');
   });
 });

@@ -56,3 +56,8 @@ export function formatDay(iso: string | null): string {
 export function reasonLabel(reason: string): string {
   return fr.reasons[reason] ?? reason;
 }
+
+/** A total as French readers write it ("10 000"), with "+" when it is a lower bound. */
+export function formatTotal(n: number, lowerBound = false): string {
+  return `${new Intl.NumberFormat('fr-FR').format(n).replace(/\u202f/g, '\u00a0')}${lowerBound ? '+' : ''}`;
+}

@@ -18,7 +18,7 @@ function page(status: 'todo' | 'done' = 'todo'): InboxPage {
         created_at: '2026-11-01T00:00:00Z', updated_at: '2026-11-01T00:00:00Z',
       },
     ],
-    total: 1, limit: 20, cursor: null,
+    total: 1, total_is_lower_bound: false, limit: 20, cursor: null,
   };
 }
 

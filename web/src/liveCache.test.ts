@@ -20,7 +20,7 @@ function item(id: number, over: Partial<Interaction> = {}): Interaction {
 function data(pages: Interaction[][], lastCursor: string | null = null): InfiniteData<InboxPage> {
   const total = pages.flat().length;
   return {
-    pages: pages.map((items, i) => ({ items, total, limit: 2, cursor: i === pages.length - 1 ? lastCursor : `c${i}` })),
+    pages: pages.map((items, i) => ({ items, total, total_is_lower_bound: false, limit: 2, cursor: i === pages.length - 1 ? lastCursor : `c${i}` })),
     pageParams: pages.map((_, i) => (i === 0 ? null : `c${i - 1}`)),
   };
 }

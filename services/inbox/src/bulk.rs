@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 use relance_shared::http::{ApiError, FieldError};
 
 use crate::filters::{self, ScopeParams, SearchParams, StatusParams};
-use crate::inbox_query::{push_where, resolve_words};
 use crate::interactions::{fk_violation, require_active_user, Change, InteractionStatus};
+use crate::query::push_where;
 
 pub const MAX_IDS: usize = 1_000;
 pub const MAX_FILTER_ROWS: i64 = 50_000;
@@ -212,8 +212,9 @@ pub async fn apply(
             }
             found
         }
-        Target::Filter(mut filter) => {
-            resolve_words(&mut *tx, &mut filter).await?;
+        // Words as patterns (`LIKE` on the rows themselves), never the word index, which
+        // follows the table by the relay's delay: a bulk edit acts on the rows as they are.
+        Target::Filter(filter) => {
             let mut qb = QueryBuilder::new("SELECT i.id FROM crm_interactions i");
             push_where(&mut qb, &filter, true);
             qb.push(" ORDER BY i.id LIMIT ")

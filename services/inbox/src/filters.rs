@@ -89,27 +89,19 @@ impl Refinements {
     }
 }
 
-/// How one word of `q` is matched (migrations 0015 and 0018).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How one word of `q` is matched (see [`crate::search`], which decides it).
+#[derive(Debug, Clone, PartialEq)]
 pub enum WordMatch {
-    /// The word lies inside one token of the text: the interactions holding any of these
-    /// lexicon tokens (none: no row matches), from the word index. `bitmapped`: one of them
-    /// is a common token with bitmaps (migration 0021), so the open rows' total is counted
-    /// from them; `open_rows`: how many open interactions those held at the last rebuild (0
-    /// without bitmaps: fewer than [`crate::inbox_query::BITMAP_MIN_ROWS`] each), which says
-    /// which word a page walks first.
-    Tokens {
-        tokens: Vec<String>,
-        bitmapped: bool,
-        open_rows: i64,
-    },
-    /// The `LIKE` pattern, through the trigram indexes: the folded word holds a separator, is
-    /// longer than a token piece, or more than [`crate::inbox_query::MAX_TOKENS_PER_WORD`] tokens contain
-    /// it.
+    /// The interactions holding any of these lexicon tokens (none: no row matches), from the
+    /// word index. `frequency`: the share of the index's rows these tokens hold, by
+    /// PostgreSQL's statistics (0 for a token too rare to be among its most common values);
+    /// a page walks the rarest word first.
+    Tokens { tokens: Vec<String>, frequency: f64 },
+    /// The `LIKE` pattern (`%word%`, not yet folded), through the trigram indexes.
     Pattern(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InboxFilter {
     pub assignee: AssigneeFilter,
     pub status: StatusFilter,
@@ -117,7 +109,7 @@ pub struct InboxFilter {
     pub tz: Tz,
     pub window: Window,
     pub refine: Refinements,
-    /// How each of `refine.words` is matched, once [`crate::inbox_query::resolve_words`] has
+    /// How each of `refine.words` is matched, once [`crate::search::resolve_words`] has
     /// asked the lexicon; `None`: every word through the trigram indexes (same rows, slower).
     pub word_matches: Option<Vec<WordMatch>>,
 }

@@ -1,5 +1,5 @@
 //! CRM interactions as the inbox shows them, and their one-row reads and writes. The inbox
-//! query (filters, pages, counts) lives in [`crate::inbox_query`].
+//! query (filters, pages, counts) lives in [`crate::query`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,8 @@
 //! relance-inbox: the workflow inbox HTTP API, one-click actions, bulk edits, CSV exports, hot
 //! leads, and tokens. Where to look:
-//! - the filters and due windows: [`filters`]; the SQL and its order: [`inbox_query`];
-//!   the page cursor: [`cursor`];
+//! - the filters and due windows: [`filters`]; the SQL (page, totals, stats, export) and its
+//!   order: [`query`]; the free-text search and its word index: [`search`]; the page cursor:
+//!   [`cursor`]; background chores: [`chores`];
 //! - one interaction's reads and writes: [`interactions`]; bulk edits: [`bulk`];
 //! - hot leads and score history: [`leads`]; CSV: [`csv_export`];
 //! - people and organisations as the web app reads them: [`people`];
@@ -14,6 +15,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod chores;
 pub mod clock;
 pub mod csv_export;
 pub mod cursor;
@@ -21,7 +23,6 @@ pub mod directory;
 pub mod fields;
 pub mod filters;
 pub mod handlers;
-pub mod inbox_query;
 pub mod interactions;
 pub mod leads;
 pub mod live;
@@ -29,7 +30,9 @@ pub mod oidc;
 pub mod openapi;
 pub mod people;
 pub mod preferences;
+pub mod query;
 pub mod routes;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod web;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -107,6 +106,7 @@ impl Application {
                 token: settings.directory.token.clone(),
                 max_batch: settings.directory.max_batch,
             },
+            exact_total_limit: settings.inbox.exact_total_limit,
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
             live: Live {
@@ -122,10 +122,7 @@ impl Application {
         if settings.auth.dev_login {
             tracing::warn!("auth.dev_login is on: anyone can get a token for any user");
         }
-        tokio::spawn(compact_counts_forever(pool.clone()));
-        tokio::spawn(sweep_search_lexicon_forever(pool.clone()));
-        tokio::spawn(refresh_search_bitmaps_forever(pool.clone()));
-        tokio::spawn(rebuild_search_bitmaps_forever(pool.clone()));
+        crate::chores::spawn_all(&pool, &closing);
         let mut app = crate::routes::router(state).merge(health::routes(health::Dependencies {
             db: Some(pool),
             nats: client,
@@ -144,104 +141,4 @@ impl Application {
             closing,
         })
     }
-}
-
-/// Runs a database chore every `period`, for ever, from now: any replica may, and a failure
-/// only delays it. `job` returns how many rows it handled.
-async fn every<F, Fut>(period: std::time::Duration, what: &'static str, pool: PgPool, job: F)
-where
-    F: Fn(PgPool) -> Fut,
-    Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
-{
-    every_from(tokio::time::Instant::now(), period, what, pool, job).await;
-}
-
-/// [`every`], the first run at `start`.
-async fn every_from<F, Fut>(
-    start: tokio::time::Instant,
-    period: std::time::Duration,
-    what: &'static str,
-    pool: PgPool,
-    job: F,
-) where
-    F: Fn(PgPool) -> Fut,
-    Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
-{
-    let mut ticks = tokio::time::interval_at(start, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match job(pool.clone()).await {
-            Ok(0) => {}
-            Ok(rows) => tracing::debug!(rows, "{what}"),
-            Err(error) => tracing::warn!(%error, "{what}: failed"),
-        }
-    }
-}
-
-/// Folds the inbox counters' deltas every few seconds (migration 0006), so reads sum a few
-/// thousand rows whatever the write rate.
-async fn compact_counts_forever(pool: PgPool) {
-    every(
-        std::time::Duration::from_secs(5),
-        "inbox counters compacted",
-        pool,
-        |pool| async move { crate::inbox_query::compact_counts(&pool).await },
-    )
-    .await;
-}
-
-/// Drops the search tokens nothing holds any more (a renamed person's old name, an edited
-/// title's old words) every ten minutes, so they do not outlive their text (migration 0018).
-async fn sweep_search_lexicon_forever(pool: PgPool) {
-    every(
-        std::time::Duration::from_secs(600),
-        "search lexicon swept",
-        pool,
-        |pool| async move { crate::inbox_query::sweep_search_lexicon(&pool).await },
-    )
-    .await;
-}
-
-/// Folds the search bitmaps' journal every two seconds (migration 0021): a total counts the
-/// journaled interactions one by one, so the journal is kept short.
-async fn refresh_search_bitmaps_forever(pool: PgPool) {
-    every(
-        std::time::Duration::from_secs(2),
-        "search bitmaps refreshed",
-        pool,
-        |pool| async move {
-            let folded = crate::inbox_query::refresh_search_bitmaps(&pool).await?;
-            Ok(folded.unwrap_or(0))
-        },
-    )
-    .await;
-}
-
-/// Rebuilds the search bitmaps every ten minutes, which gives bitmaps to tokens that became
-/// common (migration 0021); at start too when no token has any yet (a new deployment). Not at
-/// every start otherwise: at 1,000,000 interactions a rebuild reads every open row's words
-/// (about 4 s of the database's time).
-async fn rebuild_search_bitmaps_forever(pool: PgPool) {
-    let period = std::time::Duration::from_secs(600);
-    let now = tokio::time::Instant::now();
-    let start = match crate::inbox_query::search_bitmaps_built(&pool).await {
-        Ok(true) => now + period,
-        Ok(false) | Err(_) => now,
-    };
-    every_from(
-        start,
-        period,
-        "search bitmaps rebuilt",
-        pool,
-        |pool| async move {
-            let tokens = crate::inbox_query::rebuild_search_bitmaps(
-                &pool,
-                crate::inbox_query::BITMAP_MIN_ROWS,
-            )
-            .await?;
-            Ok(tokens.unwrap_or(0))
-        },
-    )
-    .await;
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     /// The hot-lead threshold and heat levels (`scoring.rules`).
     pub heat: HeatLevels,
     pub directory: DirectoryAccess,
+    /// `inbox.exact_total_limit`: a search's totals stop counting past it.
+    pub exact_total_limit: i64,
 }
 
 impl FromRef<Arc<AppState>> for DirectoryAccess {

@@ -44,6 +44,8 @@ async fn observe(service: &'static str, req: Request, next: Next) -> Response {
         http.method = %method,
         http.route = %route,
         http.status = tracing::field::Empty,
+        // How the inbox counted a total (its `query::Counting`), where it counted one.
+        query.counting = tracing::field::Empty,
     );
     if req.headers().contains_key("traceparent") {
         let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new()

@@ -316,24 +316,10 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         // A database seeded by an earlier version gets this version's migrations, as a deploy would.
         let pool = sqlx::PgPool::connect(&bench_db).await?;
         relance_shared::db::migrate(&pool).await?;
-        // The search bitmaps as the inbox's ten-minute rebuild keeps them (migration 0021),
-        // built before the inbox starts so that no rebuild runs while it is measured.
-        let started = Instant::now();
-        let tokens = relance_inbox::inbox_query::rebuild_search_bitmaps(
-            &pool,
-            relance_inbox::inbox_query::BITMAP_MIN_ROWS,
-        )
-        .await?;
-        println!(
-            "search bitmaps rebuilt for {} tokens in {:.1} s",
-            tokens.unwrap_or(0),
-            started.elapsed().as_secs_f64()
-        );
-        sqlx::raw_sql(
-            "VACUUM ANALYZE search_word_bitmaps, search_bitmap_words, search_bitmap_changes",
-        )
-        .execute(&pool)
-        .await?;
+        // The word index's statistics (a search walks its rarest word first by them).
+        sqlx::raw_sql("VACUUM ANALYZE interaction_search_words")
+            .execute(&pool)
+            .await?;
         pool.close().await;
         let inbox_settings = crate::stack::settings(&bench_db, &nats);
         let stop = CancellationToken::new();

@@ -22,11 +22,14 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use relance_inbox::auth::TokenKeys;
 use relance_inbox::cursor::{self, Position};
 use relance_inbox::filters::{self, InboxFilter, ScopeParams, SearchParams, StatusParams};
-use relance_inbox::inbox_query;
+use relance_inbox::query::{count::push_count_query, page::push_page_query, Counting};
+use relance_inbox::search;
 
 use crate::args::{percentile, Args};
 
 const DEV_JWT_SECRET: &str = "dev-jwt-secret-change-me-0123456789";
+/// `inbox.exact_total_limit` as built in.
+const EXACT_TOTAL_LIMIT: i64 = 10_000;
 
 struct Scenario {
     name: String,
@@ -237,32 +240,30 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             let after: Position = cursor::decode(&raw, &f.fingerprint())
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             let mut qb = QueryBuilder::new(prefix);
-            inbox_query::push_page_query(&mut qb, &f, Some(&after), 51);
+            push_page_query(&mut qb, &f, Some(&after), 51);
             explain(&pool, &format!("page 10 of {label}"), qb).await?;
             if assignee.is_some() {
                 let mut qb = QueryBuilder::new(prefix);
-                inbox_query::push_count_query(&mut qb, &f);
+                push_count_query(&mut qb, &f, Some(f.status), EXACT_TOTAL_LIMIT);
                 explain(&pool, &format!("total of {label}"), qb).await?;
             }
         }
-        let f = filter(Some(&user.to_string()), "all", user)?;
-        let mut qb = QueryBuilder::new(prefix);
-        inbox_query::push_stats_query(&mut qb, &f);
-        explain(&pool, "stats assignee=<user>", qb).await?;
         for (label, assignee, params) in search.explained(user) {
             let mut f = filter_with(assignee.as_deref(), "all", user, Some(&params))?;
-            inbox_query::resolve_words(&pool, &mut f).await?;
+            search::resolve_words(&pool, &mut f).await?;
             let mut qb = QueryBuilder::new(prefix);
-            inbox_query::push_page_query(&mut qb, &f, None, 51);
+            push_page_query(&mut qb, &f, None, 51);
             explain(&pool, &format!("page 1 of {label}"), qb).await?;
-            if inbox_query::counted_from_counters(&f) {
+            let counting = Counting::for_total(&f);
+            if counting == Counting::DayCounters {
                 println!(
-                    "#### total of {label}\n\nfrom the day counters per type (migration 0022)\n"
+                    "#### total of {label}\n\nfrom the day counters (migrations 0006, 0022)\n"
                 );
                 continue;
             }
+            println!("#### total of {label}: counted by {}\n", counting.as_str());
             let mut qb = QueryBuilder::new(prefix);
-            inbox_query::push_count_query(&mut qb, &f);
+            push_count_query(&mut qb, &f, Some(f.status), EXACT_TOTAL_LIMIT);
             explain(&pool, &format!("total of {label}"), qb).await?;
         }
     }

@@ -276,6 +276,9 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     );
     fill(&mut conn, "lead scores", scored as i64, &scores_sql).await?;
 
+    // The search index, which the change relay keeps for new changes (migration 0023).
+    let indexed = relance_inbox::search::index::rebuild(&mut conn, 20_000).await?;
+    println!("search index built for {indexed} interactions");
     // A bulk load is not news: the live relay (migration 0008) would otherwise publish a
     // million "created" changes to whoever is watching, and people seeded hot are not new
     // hot leads.

@@ -7,7 +7,7 @@ import { ErrorBox } from '../components/ErrorBox';
 import { InteractionCard } from '../components/InteractionCard';
 import { NewInteractionForm, type Draft } from '../components/NewInteractionForm';
 import { readFilters, toApi, writeFilters } from '../filters';
-import { snooze, TYPE_LABEL } from '../format';
+import { formatTotal, snooze, TYPE_LABEL } from '../format';
 import { fr } from '../fr';
 import { useBulk, useDebounced, useInbox, useInboxStats, useOrganisation, usePerson, useQuickAction, useUsers } from '../hooks';
 import { triageKey } from '../keys';
@@ -108,6 +108,7 @@ export function Inbox() {
   const bulk = useBulk();
   const items = useMemo(() => inbox.data?.pages.flatMap((p) => p.items) ?? [], [inbox.data]);
   const total = inbox.data?.pages[0]?.total ?? 0;
+  const totalLabel = formatTotal(total, inbox.data?.pages[0]?.total_is_lower_bound);
 
   // Selection: ids on screen, or every row matching the filter.
   const [selected, setSelected] = useState<Set<number>>(new Set());
@@ -298,7 +299,7 @@ export function Inbox() {
       ) : (
         <dl className="stats" aria-label={fr.inbox.stats}>
           {[
-            [fr.inbox.total, stats.data?.total],
+            [fr.inbox.total, stats.data && formatTotal(stats.data.total, stats.data.total_is_lower_bound)],
             [fr.status.todo, stats.data?.todo],
             [fr.status.in_progress, stats.data?.in_progress],
             [fr.status.done, stats.data?.done],
@@ -331,11 +332,11 @@ export function Inbox() {
           {selectionCount > 0 && (
             <>
               <span data-testid="selection-count">
-                {allMatching ? fr.inbox.allMatching(total) : fr.inbox.selected(selected.size)}
+                {allMatching ? fr.inbox.allMatching(totalLabel) : fr.inbox.selected(selected.size)}
               </span>
               {!allMatching && pageAllSelected && total > selected.size && (
                 <button type="button" className="link" onClick={() => setAllMatching(true)}>
-                  {fr.inbox.selectMatching(total)}
+                  {fr.inbox.selectMatching(totalLabel)}
                 </button>
               )}
               <button type="button" disabled={bulk.isPending} onClick={() => runBulk({ status: 'done' })}>{fr.inbox.bulkDone}</button>

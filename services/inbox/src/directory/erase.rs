@@ -2,8 +2,9 @@
 //!
 //! Erasure, in the caller's transaction: nothing left that names the person. Their sends keep
 //! their counters but lose the recipient, the subject and the link, and take no more events;
-//! interactions about them lose the link, their title (replaced) and their text, and the search
-//! lexicon the tokens no other interaction holds (migration 0018); their score,
+//! interactions about them lose the link, their title (replaced) and their text, the search
+//! index is refreshed before the commit (it otherwise follows the relay) and the lexicon loses
+//! the tokens no other interaction holds (migration 0018); their score,
 //! its history and the notifications about them go; the row goes. The address is kept only as
 //! a SHA-256 digest, so later events for it identify nobody and create nothing. Their dead
 //! letters are purged from `EMAIL_DLQ` by the caller (NATS is not in the transaction).
@@ -68,15 +69,22 @@ async fn erase_row(
     )
     .execute(&mut *conn)
     .await?;
-    // The search tokens of their interactions (their name among them), forgotten below once
-    // nothing else holds them.
+    // The search tokens of their interactions and of their name and address, forgotten below
+    // once nothing else holds them.
     let tokens = sqlx::query_scalar!(
-        r#"SELECT DISTINCT w.word AS "word!" FROM interaction_search_words w
-           JOIN crm_interactions i ON i.id = w.interaction_id WHERE i.person_id = $1"#,
+        r#"SELECT w.word AS "word!" FROM interaction_search_words w
+           JOIN crm_interactions i ON i.id = w.interaction_id WHERE i.person_id = $1
+           UNION
+           SELECT t FROM people p,
+               relance_search_tokens(relance_person_text(p.first_name, p.last_name, p.email)) t
+           WHERE p.id = $1"#,
         id
     )
     .fetch_all(&mut *conn)
     .await?;
+    let about = sqlx::query_scalar!("SELECT id FROM crm_interactions WHERE person_id = $1", id)
+        .fetch_all(&mut *conn)
+        .await?;
     sqlx::query!(
         "UPDATE crm_interactions SET person_id = NULL, title = $2, description = NULL,
                 updated_at = now()
@@ -90,6 +98,8 @@ async fn erase_row(
     sqlx::query!("DELETE FROM people WHERE id = $1", id)
         .execute(&mut *conn)
         .await?;
+    // The index follows the tables through the relay: here, before the commit.
+    crate::search::index::refresh_with_pending(conn, &about).await?;
     sqlx::query_scalar!("SELECT search_lexicon_forget($1)", &tokens)
         .fetch_one(&mut *conn)
         .await?;
@@ -223,6 +233,9 @@ pub async fn merge(
     sqlx::query!("DELETE FROM people WHERE id = $1", merged_id)
         .execute(&mut *conn)
         .await?;
+    // The moved interactions no longer carry the merged person's name in the index when this
+    // commits.
+    crate::search::index::refresh_with_pending(conn, &[]).await?;
     Ok(Merged {
         person_id: survivor_id,
         score,

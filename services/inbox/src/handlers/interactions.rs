@@ -24,18 +24,23 @@ use crate::bulk::{self, BulkRequest, BulkResult};
 use crate::csv_export::{self, CsvLine, CsvRow};
 use crate::cursor::{self, Position};
 use crate::filters::{self, PageParams, ScopeParams, SearchParams, StatusParams};
-use crate::inbox_query::{self, Stats};
 use crate::interactions::{
     self, Change, Interaction, InteractionEdit, InteractionStatus, NewInteraction,
 };
+use crate::query::{self, Stats};
+use crate::search;
 use crate::state::AppState;
 use relance_shared::http::openapi::Problem;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxPage {
     pub items: Vec<Interaction>,
-    /// Rows matching the filters, over all pages.
+    /// Rows matching the filters, over all pages; with `q`, counted up to
+    /// `inbox.exact_total_limit` (see `total_is_lower_bound`).
     pub total: i64,
+    /// True when a search matched more than `inbox.exact_total_limit` rows: `total` is that
+    /// limit and the real count is higher ("10 000+").
+    pub total_is_lower_bound: bool,
     pub limit: i64,
     /// Pass it back as `cursor` for the next page; `null` on the last page.
     pub cursor: Option<String>,
@@ -78,10 +83,10 @@ pub async fn inbox(
             .ok(),
     };
     let mut filter = filters::into_result(filter, errors)?;
-    inbox_query::resolve_words(&state.pool, &mut filter).await?;
+    search::resolve_words(&state.pool, &mut filter).await?;
     let ((items, more), total) = futures::try_join!(
-        inbox_query::page(&state.pool, &filter, after.as_ref(), limit),
-        inbox_query::count(&state.pool, &filter),
+        query::page(&state.pool, &filter, after.as_ref(), limit),
+        query::total(&state.pool, &filter, state.exact_total_limit),
     )?;
     let cursor = match items.last() {
         Some(last) if more => Some(cursor::encode(
@@ -96,7 +101,8 @@ pub async fn inbox(
     };
     Ok(Json(InboxPage {
         items,
-        total,
+        total: total.count,
+        total_is_lower_bound: total.lower_bound,
         limit,
         cursor,
     }))
@@ -128,8 +134,10 @@ pub async fn stats(
         &mut errors,
     );
     let mut filter = filters::into_result(filter, errors)?;
-    inbox_query::resolve_words(&state.pool, &mut filter).await?;
-    Ok(Json(inbox_query::stats(&state.pool, &filter).await?))
+    search::resolve_words(&state.pool, &mut filter).await?;
+    Ok(Json(
+        query::stats(&state.pool, &filter, state.exact_total_limit).await?,
+    ))
 }
 
 impl CsvRow for Interaction {
@@ -194,11 +202,11 @@ pub async fn export(
         &mut errors,
     );
     let mut filter = filters::into_result(filter, errors)?;
-    inbox_query::resolve_words(&state.pool, &mut filter).await?;
+    search::resolve_words(&state.pool, &mut filter).await?;
     let tz = filter.tz;
     csv_export::stream(
         state.pool.clone(),
-        csv_export::Built::<Interaction>(inbox_query::export_query(&filter), Default::default()),
+        csv_export::Built::<Interaction>(query::export_query(&filter), Default::default()),
         tz,
         "relance-inbox.csv",
     )

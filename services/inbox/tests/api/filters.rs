@@ -219,23 +219,23 @@ async fn stats_count_every_status_over_the_same_filters() {
     for (query, expected) in [
         (
             "",
-            json!({"total": 13, "todo": 9, "in_progress": 2, "done": 2}),
+            json!({"total": 13, "todo": 9, "in_progress": 2, "done": 2, "total_is_lower_bound": false}),
         ),
         (
             "assignee=me",
-            json!({"total": 4, "todo": 3, "in_progress": 0, "done": 1}),
+            json!({"total": 4, "todo": 3, "in_progress": 0, "done": 1, "total_is_lower_bound": false}),
         ),
         (
             "due=overdue",
-            json!({"total": 3, "todo": 2, "in_progress": 0, "done": 1}),
+            json!({"total": 3, "todo": 2, "in_progress": 0, "done": 1, "total_is_lower_bound": false}),
         ),
         (
             "due=today&tz=UTC",
-            json!({"total": 3, "todo": 2, "in_progress": 1, "done": 0}),
+            json!({"total": 3, "todo": 2, "in_progress": 1, "done": 0, "total_is_lower_bound": false}),
         ),
         (
             "assignee=unassigned",
-            json!({"total": 3, "todo": 1, "in_progress": 2, "done": 0}),
+            json!({"total": 3, "todo": 1, "in_progress": 2, "done": 0, "total_is_lower_bound": false}),
         ),
     ] {
         let reply = inbox
@@ -339,7 +339,7 @@ async fn check_counters(inbox: &TestInbox, label: &str) {
             .await;
         assert_eq!(
             reply.body,
-            json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done}),
+            json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done, "total_is_lower_bound": false}),
             "{label}, assignee={param}"
         );
         let open = inbox
@@ -367,7 +367,7 @@ async fn check_counters(inbox: &TestInbox, label: &str) {
                 .await;
             assert_eq!(
                 reply.body,
-                json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done}),
+                json!({"total": total, "todo": todo, "in_progress": in_progress, "done": done, "total_is_lower_bound": false}),
                 "{label}, due={due}, type={types:?}"
             );
             let open = inbox

@@ -102,7 +102,26 @@ impl TestInbox {
     }
 
     pub async fn get(&self, path: &str, user: Option<i64>) -> Reply {
+        if path.contains("q=") {
+            self.search_settled().await;
+        }
         self.client.get(path, user).await
+    }
+
+    /// Waits until the change relay has taken in every captured change, so the search index
+    /// (which follows the tables by the relay's delay) is in step with what the test wrote.
+    pub async fn search_settled(&self) {
+        let started = std::time::Instant::now();
+        while !relance_inbox::search::index::caught_up(self.pool())
+            .await
+            .unwrap()
+        {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "the change relay did not catch up within 20 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     pub async fn send(&self, method: &str, path: &str, user: Option<i64>, body: Value) -> Reply {
@@ -111,6 +130,9 @@ impl TestInbox {
 
     /// Titles of one inbox page.
     pub async fn titles(&self, query: &str, user: i64) -> Vec<String> {
+        if query.contains("q=") {
+            self.search_settled().await;
+        }
         let reply = self.client.inbox(user, query).await;
         assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text);
         titles(&reply.body)

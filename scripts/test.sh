@@ -51,7 +51,7 @@ done
 log "benchmark smoke run (relance-bench all at tiny sizes: the tool works end to end; its figures mean nothing)"
 cargo run -q --locked -p relance-bench -- all --events 400 --rate 400 --seconds 0.5 --baseline-events 400 \
   --interactions 3000 --users 20 --people 300 --organisations 30 --due 500 --requests 5 \
-  --inbox-rate 50 --ingest-rate 50 --mixed-seconds 1 \
+  --inbox-rate 50 --ingest-rate 50 --mixed-seconds 1 --ladder-seconds 0.25 \
   --database-prefix relance_smoke
 cargo run -q --locked -p relance-bench -- directory --people 3000 --database relance_smoke_directory
 

@@ -160,6 +160,15 @@ pub struct ScoringSettings {
     pub rules: ScoringRules,
 }
 
+// Here rather than in scoring.rs, so that the rules (a leaf) do not depend on the settings
+// that hold them.
+impl Default for ScoringRules {
+    /// The built-in rules (`config/default.toml`).
+    fn default() -> Self {
+        Settings::built_in().scoring.rules
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InboxSettings {

@@ -33,13 +33,6 @@ pub struct ScoringRules {
     pub heat_very_hot: i32,
 }
 
-impl Default for ScoringRules {
-    /// The built-in rules (`config/default.toml`).
-    fn default() -> Self {
-        crate::Settings::built_in().scoring.rules
-    }
-}
-
 /// Why a score moved; stored in the score history so every score can be explained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,7 +9,7 @@
 //! - a user's notification preferences (email off, instant or daily): [`preferences`];
 //! - the CRM's directory (users, organisations, people; erasure, merge): [`directory`];
 //! - the live inbox (change relay, SSE): [`live`];
-//! - tokens: [`auth`] (HS256) and [`oidc`] (the company's OpenID provider); the handlers: [`handlers`]; the route table: [`routes`]; OpenAPI:
+//! - tokens: [`auth`] (one verifier: HS256 and the company's OpenID provider); the handlers: [`handlers`]; the route table: [`routes`]; OpenAPI:
 //!   [`openapi`]; the web app: [`web`];
 //! - what handlers share: [`state`]; building and serving: [`startup`].
 
@@ -26,7 +26,6 @@ pub mod handlers;
 pub mod interactions;
 pub mod leads;
 pub mod live;
-pub mod oidc;
 pub mod openapi;
 pub mod people;
 pub mod preferences;

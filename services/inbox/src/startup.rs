@@ -11,13 +11,13 @@ use relance_shared::http::{health, observe, serve};
 use relance_shared::service::Service;
 use relance_shared::{db, nats, Settings};
 
+use crate::auth::oidc::Oidc;
 use crate::auth::{AuthConfig, TokenKeys};
 use crate::clock::Clock;
 use crate::directory::consumer::DirectoryConsumer;
 use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
 use crate::live::sse::{Live, StreamSlots};
-use crate::oidc::Oidc;
 use crate::state::AppState;
 
 pub struct Application {

@@ -6,12 +6,12 @@ use axum::extract::FromRef;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
+use crate::auth::oidc::Oidc;
 use crate::auth::{AuthConfig, TokenKeys, Verifier};
 use crate::clock::Clock;
 use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
 use crate::live::sse::Live;
-use crate::oidc::Oidc;
 
 pub struct AppState {
     pub pool: PgPool,

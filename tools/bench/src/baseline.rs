@@ -4,6 +4,9 @@
 //! - the per-event transaction: scoring's reference apply (`apply::reference::apply_one`, a
 //!   lookup per reference, an upsert per event, one commit per event), from `--concurrency`
 //!   connections: what a plain synchronous design reaches;
+//! - the minimal per-event transaction: one upsert of the send, one of the score, one commit,
+//!   from `--concurrency` connections, none of scoring's rules: the floor any design that
+//!   commits each event pays;
 //! - the set-based statements (`apply_batch`) in batches of `--batch`, from `--concurrency`
 //!   connections: the database's ceiling for what the consumer does;
 //! - raw JetStream publish with acknowledgements (file storage, the local server).
@@ -51,6 +54,7 @@ fn event(n: usize, run: &str) -> EmailEvent {
 /// The machine's limits, in events (or messages) per second.
 #[derive(Debug, Clone, Copy)]
 pub struct BaselineFigures {
+    pub minimal_transaction: f64,
     pub per_event_transaction: f64,
     pub batched_transaction: f64,
     pub jetstream_publish: f64,
@@ -78,6 +82,19 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
     let rules = Arc::new(ScoringRules::default());
 
     println!("baseline on this machine: {events} events, {concurrency} connections");
+    // The minimal transaction per event.
+    let started = Instant::now();
+    let results: Vec<Result<(), sqlx::Error>> = futures::stream::iter(0..events)
+        .map(|n| {
+            let pool = pool.clone();
+            async move { minimal_one(&pool, &event(n, "minimal")).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<(), sqlx::Error>>()?;
+    let minimal = events as f64 / started.elapsed().as_secs_f64();
+    println!("  minimal per-event transaction (2 upserts, 1 commit):  {minimal:>8.0} events/s");
     // One transaction per event.
     let started = Instant::now();
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..events)
@@ -172,8 +189,42 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
         batched / single
     );
     Ok(BaselineFigures {
+        minimal_transaction: minimal,
         per_event_transaction: single,
         batched_transaction: batched,
         jetstream_publish: jetstream,
     })
+}
+
+/// One event the simplest way that still commits it: upsert the send, upsert the score
+/// (floored at 0), commit.
+async fn minimal_one(pool: &sqlx::PgPool, e: &EmailEvent) -> Result<(), sqlx::Error> {
+    let delta: i32 = match e.event {
+        EventKind::Opened => 1,
+        EventKind::Clicked => 2,
+        _ => 0,
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO email_sends (provider, external_id, person_id, status, updated_at) \
+         VALUES ($1, $2, $3, 'sent', $4) \
+         ON CONFLICT (provider, external_id) DO UPDATE SET updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&e.provider)
+    .bind(&e.external_id)
+    .bind(e.person_id)
+    .bind(e.occurred_at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO lead_scores (person_id, score, last_event_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (person_id) DO UPDATE SET score = greatest(0, lead_scores.score + EXCLUDED.score), \
+         last_event_at = EXCLUDED.last_event_at",
+    )
+    .bind(e.person_id)
+    .bind(delta)
+    .bind(e.occurred_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }

@@ -159,6 +159,8 @@ options!(AllOptions {
     rate,
     /// Seconds of each open-loop run (10).
     seconds,
+    /// Seconds of each step of the open-loop ladder (--seconds).
+    ladder_seconds,
     /// Requests in flight (4).
     concurrency,
     /// Events per baseline measure (20000).
@@ -212,7 +214,7 @@ pub enum Bench {
     Inbox(InboxOptions),
     /// One reminder pass over due interactions.
     Reminder(ReminderOptions),
-    /// The per-event transaction, the same SQL batched, and raw JetStream publish.
+    /// The minimal and scoring's per-event transactions, the same SQL batched, and raw JetStream publish.
     Baseline(BaselineOptions),
     /// Realistic data at scale (as relance-seed).
     Seed(SeedOptions),

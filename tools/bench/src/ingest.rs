@@ -60,6 +60,17 @@ pub struct IngestFigures {
     pub p99: Duration,
     pub max: Duration,
     pub peak_lag: usize,
+    /// Requests the gateway shed (429/503, nothing stored) and refused otherwise (or that got
+    /// no answer); their events are not waited for.
+    pub shed: usize,
+    pub refused: usize,
+}
+
+impl IngestFigures {
+    /// Whether the gateway took every request of the run.
+    pub fn took_everything(&self) -> bool {
+        self.shed == 0 && self.refused == 0
+    }
 }
 
 impl IngestFigures {
@@ -93,6 +104,12 @@ impl IngestFigures {
             "  peak consumer lag: {} messages (pending + unacknowledged)",
             self.peak_lag
         );
+        if !self.took_everything() {
+            println!(
+                "  NOT TAKEN: {} requests shed (429/503), {} refused or unanswered",
+                self.shed, self.refused
+            );
+        }
     }
 }
 
@@ -248,22 +265,31 @@ async fn sample_until_aborted(
     }
 }
 
-async fn post(http: &reqwest::Client, url: &str, token: &str, body: String) -> anyhow::Result<()> {
+/// What the gateway made of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// 202: every event of the request stored.
+    Accepted,
+    /// 429 or 503 with `Retry-After`: load shedding or a rate limit, nothing stored (a provider
+    /// retries later).
+    Shed,
+    /// Any other answer, or no answer: counted, and reported.
+    Refused,
+}
+
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: String) -> Outcome {
     let response = http
         .post(url)
         .bearer_auth(token)
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await?;
-    if response.status().as_u16() != 202 {
-        bail!(
-            "gateway answered {}: {}",
-            response.status(),
-            response.text().await.unwrap_or_default()
-        );
+        .await;
+    match response.map(|r| r.status().as_u16()) {
+        Ok(202) => Outcome::Accepted,
+        Ok(429 | 503) => Outcome::Shed,
+        Ok(_) | Err(_) => Outcome::Refused,
     }
-    Ok(())
 }
 
 /// Posts `load` to `target`, waits for scoring's last commit, and returns the figures.
@@ -301,7 +327,7 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
     let lag = sample_lag(target.nats.clone(), target.namespace.clone());
     let per_request = load.batch.min(load.events);
     let started = Instant::now();
-    let latencies: Vec<anyhow::Result<Duration>> = match load.rate {
+    let answers: Vec<(Outcome, Duration)> = match load.rate {
         None => {
             futures::stream::iter(bodies.into_iter().map(|body| {
                 let (http, url, token, progress) = (
@@ -312,9 +338,9 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
                 );
                 async move {
                     let t = Instant::now();
-                    post(&http, &url, &token, body).await?;
+                    let outcome = post(&http, &url, &token, body).await;
                     progress.inc(per_request as u64);
-                    Ok(t.elapsed())
+                    (outcome, t.elapsed())
                 }
             }))
             .buffer_unordered(load.concurrency)
@@ -336,14 +362,14 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
                     progress.clone(),
                 );
                 tasks.push(tokio::spawn(async move {
-                    post(&http, &url, &token, body).await?;
+                    let outcome = post(&http, &url, &token, body).await;
                     progress.inc(per_request as u64);
-                    Ok(due.elapsed())
+                    (outcome, due.elapsed())
                 }));
             }
             let mut out = Vec::with_capacity(tasks.len());
             for task in tasks {
-                out.push(task.await.map_err(anyhow::Error::from).and_then(|r| r));
+                out.push(task.await.unwrap_or((Outcome::Refused, Duration::ZERO)));
             }
             out
         }
@@ -355,14 +381,33 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
         n => n,
     };
     progress.finish_and_clear();
-    let mut latencies: Vec<Duration> = latencies.into_iter().collect::<anyhow::Result<_>>()?;
+    // Latencies of every answered request, shed ones included (a shed request is answered
+    // fast, and counted apart).
+    let count = |o: Outcome| answers.iter().filter(|(a, _)| *a == o).count();
+    let (accepted, shed, refused) = (
+        count(Outcome::Accepted),
+        count(Outcome::Shed),
+        count(Outcome::Refused),
+    );
+    let mut latencies: Vec<Duration> = answers
+        .iter()
+        .filter(|(a, _)| *a != Outcome::Refused)
+        .map(|(_, d)| *d)
+        .collect();
     latencies.sort();
+    // Requests hold `per_request` events each but the last, which may hold fewer: the events
+    // a run waits for are those of accepted requests, counted exactly when all were.
+    let accepted_events = if accepted == requests {
+        load.events
+    } else {
+        accepted * per_request
+    };
 
     if !load.wait_for_commits {
         lag.task.abort();
         return Ok(IngestFigures {
             load,
-            accepted_per_sec: load.events as f64 / accepted_in.as_secs_f64(),
+            accepted_per_sec: accepted_events as f64 / accepted_in.as_secs_f64(),
             requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
             end_to_end_per_sec: f64::NAN,
             drain_per_sec: f64::NAN,
@@ -370,9 +415,13 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
             p99: percentile(&latencies, 99.0),
             max: latencies.last().copied().unwrap_or_default(),
             peak_lag: lag.peak.load(Ordering::Relaxed),
+            shed,
+            refused,
         });
     }
-    let expected = load.events as i64;
+    // A shed request stored nothing; a refused or unanswered one may have (a timeout after
+    // the commit), so at least the accepted events are waited for.
+    let expected = accepted_events as i64;
     // Counting commits is a query over this run's rows: done only once JetStream says the
     // consumer has nothing pending (cheap to ask), so the polling does not compete with scoring.
     let committed_in = loop {
@@ -391,15 +440,16 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
             break started.elapsed();
         }
         if started.elapsed() > Duration::from_secs(1800) {
-            bail!("only {done} of {expected} events committed after 30 minutes");
+            eprintln!("  only {done} of {expected} accepted events committed after 30 minutes");
+            break started.elapsed();
         }
     };
     lag.task.abort();
     Ok(IngestFigures {
         load,
-        accepted_per_sec: load.events as f64 / accepted_in.as_secs_f64(),
+        accepted_per_sec: accepted_events as f64 / accepted_in.as_secs_f64(),
         requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
-        end_to_end_per_sec: load.events as f64 / committed_in.as_secs_f64(),
+        end_to_end_per_sec: accepted_events as f64 / committed_in.as_secs_f64(),
         // Only a backlog of some size says anything about scoring's own rate.
         drain_per_sec: if left_at_last_post * 20 >= load.events {
             left_at_last_post as f64 / (committed_in - accepted_in).as_secs_f64()
@@ -410,5 +460,79 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
         p99: percentile(&latencies, 99.0),
         max: latencies.last().copied().unwrap_or_default(),
         peak_lag: lag.peak.load(Ordering::Relaxed),
+        shed,
+        refused,
     })
+}
+
+/// One step of [`rate_ladder`].
+#[derive(Debug, Clone, Copy)]
+pub struct LadderStep {
+    pub rate: f64,
+    pub figures: IngestFigures,
+    pub held: bool,
+}
+
+/// Single events, open loop, at each of `rates` in turn for `seconds` each (scoring running,
+/// each step drained before the next): which rates the gateway holds with a p99 within
+/// `p99_goal` and nothing shed or refused. Stops after two steps in a row that miss. Prints a
+/// table and the highest rate held.
+pub async fn rate_ladder(
+    target: &Target,
+    rates: &[f64],
+    seconds: f64,
+    p99_goal: Duration,
+    people: &[i64],
+) -> anyhow::Result<Vec<LadderStep>> {
+    let mut steps = Vec::new();
+    let mut misses = 0;
+    for &rate in rates {
+        let load = Load {
+            events: ((rate * seconds).round() as usize).max(1),
+            batch: 1,
+            concurrency: 1,
+            rate: Some(rate),
+            wait_for_commits: true,
+        };
+        let figures = measure(target, load, people).await?;
+        let held = figures.took_everything() && figures.p99 <= p99_goal;
+        steps.push(LadderStep {
+            rate,
+            figures,
+            held,
+        });
+        misses = if held { 0 } else { misses + 1 };
+        if misses == 2 {
+            break;
+        }
+    }
+    println!(
+        "\n| requests/s offered | accepted events/s | p50 ms | p99 ms | max ms | shed | refused | p99 ≤ {:.0} ms, nothing shed |",
+        ms(p99_goal)
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---|");
+    for s in &steps {
+        let f = &s.figures;
+        println!(
+            "| {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+            s.rate,
+            f.accepted_per_sec,
+            ms(f.p50),
+            ms(f.p99),
+            ms(f.max),
+            f.shed,
+            f.refused,
+            if s.held { "held" } else { "missed" }
+        );
+    }
+    match steps
+        .iter()
+        .filter(|s| s.held)
+        .map(|s| s.rate)
+        .reduce(f64::max)
+    {
+        Some(best) => println!("\nhighest rate held: {best:.0} requests/s\n"),
+        None => println!("\nno rate held\n"),
+    }
+    Ok(steps)
 }

@@ -1,5 +1,6 @@
 //! Request extractors whose every refusal is an [`ApiError`] (problem+json), instead of axum's
-//! plain-text rejections: `ApiJson` for bodies and `ApiQuery` for query strings. A
+//! plain-text rejections: `ApiJson` for bodies, `ApiQuery` for query strings and `PathId` for
+//! a numeric id in the path. A
 //! deserialization failure names the field at fault (`set.status`), via `serde_path_to_error`.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -199,6 +200,32 @@ mod tests {
                 h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
             }
             assert_eq!(require_json(&h).is_ok(), ok, "{ct}");
+        }
+    }
+}
+
+/// A positive numeric id, the route's one path parameter (`/…/{id}`): 422 naming `id`
+/// otherwise (never axum's plain-text 400). Take `Result<PathId, ApiError>` to report it with
+/// other bad parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathId(pub i64);
+
+impl<S> FromRequestParts<S> for PathId
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let invalid =
+            || ApiError::Validation(vec![FieldError::new("id", "must be a positive integer")]);
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| invalid())?;
+        match raw.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(PathId(id)),
+            _ => Err(invalid()),
         }
     }
 }

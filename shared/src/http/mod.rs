@@ -8,5 +8,5 @@ pub mod openapi;
 pub mod problem;
 pub mod serve;
 
-pub use extract::{one_or_many, AnyJson, ApiJson, ApiQuery};
+pub use extract::{one_or_many, AnyJson, ApiJson, ApiQuery, PathId};
 pub use problem::{ApiError, FieldError};

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,9 +15,8 @@ use utoipa::ToSchema;
 use relance_shared::http::openapi::{
     BadJson, Forbidden, Invalid, NotFound, NotJsonMediaType, Unauthorized,
 };
-use relance_shared::http::{ApiError, ApiJson, ApiQuery};
+use relance_shared::http::{ApiError, ApiJson, ApiQuery, PathId};
 
-use super::path_id;
 use crate::auth::CurrentUser;
 use crate::bulk::{self, BulkRequest, BulkResult};
 use crate::csv_export::{self, CsvLine, CsvRow};
@@ -225,9 +223,8 @@ pub async fn export(
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
 ) -> Result<Json<Interaction>, ApiError> {
-    let id = path_id(path)?;
     Ok(Json(interactions::get(&state.pool, id).await?))
 }
 
@@ -246,10 +243,9 @@ pub async fn get_one(
 pub async fn edit(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<InteractionEdit>,
 ) -> Result<Json<Interaction>, ApiError> {
-    let id = path_id(path)?;
     Ok(Json(interactions::edit(&state.pool, id, body).await?))
 }
 
@@ -328,10 +324,9 @@ pub struct NextActionChange {
 pub async fn set_status(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<StatusChange>,
 ) -> Result<Json<Interaction>, ApiError> {
-    let id = path_id(path)?;
     let change = Change::Status(body.status);
     Ok(Json(interactions::apply(&state.pool, id, change).await?))
 }
@@ -351,10 +346,9 @@ pub async fn set_status(
 pub async fn set_assignee(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<AssigneeChange>,
 ) -> Result<Json<Interaction>, ApiError> {
-    let id = path_id(path)?;
     let change = Change::Assignee(body.assignee_id);
     Ok(Json(interactions::apply(&state.pool, id, change).await?))
 }
@@ -374,10 +368,9 @@ pub async fn set_assignee(
 pub async fn set_next_action(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<NextActionChange>,
 ) -> Result<Json<Interaction>, ApiError> {
-    let id = path_id(path)?;
     let change = Change::NextAction(body.next_action_at.map(|at| at.with_timezone(&Utc)));
     Ok(Json(interactions::apply(&state.pool, id, change).await?))
 }

@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use chrono_tz::Tz;
@@ -11,9 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
-use relance_shared::http::{ApiError, ApiQuery, FieldError};
+use relance_shared::http::{ApiError, ApiQuery, FieldError, PathId};
 
-use super::path_id;
 use crate::auth::CurrentUser;
 use crate::csv_export::{self, CsvLine, CsvRow};
 use crate::leads::{self, HeatLevels, HotLead, PersonScore};
@@ -171,8 +169,7 @@ pub async fn export(
 pub async fn person_score(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
 ) -> Result<Json<PersonScore>, ApiError> {
-    let id = path_id(path)?;
     Ok(Json(leads::person_score(&state.pool, id).await?))
 }

@@ -4,17 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
-use relance_shared::http::{ApiError, ApiQuery, FieldError};
+use relance_shared::http::{ApiError, ApiQuery, FieldError, PathId};
 
-use super::path_id;
 use crate::auth::CurrentUser;
 use crate::state::AppState;
 
@@ -101,9 +99,8 @@ pub async fn list(
 pub async fn mark_read(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
 ) -> Result<Json<Notification>, ApiError> {
-    let id = path_id(path)?;
     sqlx::query_as!(
         Notification,
         "UPDATE notifications SET read_at = COALESCE(read_at, now()) \

@@ -3,16 +3,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
-use relance_shared::http::{ApiError, ApiQuery, FieldError};
+use relance_shared::http::{ApiError, ApiQuery, FieldError, PathId};
 
-use super::path_id;
 use crate::auth::CurrentUser;
 use crate::filters::MAX_Q_CHARS;
 use crate::people::{self, EmailSends, Organisation, PeopleCursor, PeoplePage, Person};
@@ -111,9 +109,8 @@ pub async fn search(
 pub async fn person(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
 ) -> Result<Json<Person>, ApiError> {
-    let id = path_id(path)?;
     Ok(Json(people::person(&state.pool, id, state.heat).await?))
 }
 
@@ -130,14 +127,14 @@ pub async fn person(
 pub async fn sends(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<PathId, ApiError>,
     ApiQuery(params): ApiQuery<SendsParams>,
 ) -> Result<Json<EmailSends>, ApiError> {
     let mut errors = Vec::new();
     let limit = limit(params.limit.as_deref(), 20, &mut errors);
     // Every bad parameter in one answer: the path's id first.
-    let id = match path_id(path) {
-        Ok(id) if errors.is_empty() => id,
+    let id = match path {
+        Ok(PathId(id)) if errors.is_empty() => id,
         Ok(_) => return Err(ApiError::Validation(errors)),
         Err(ApiError::Validation(mut bad)) => {
             bad.append(&mut errors);
@@ -161,9 +158,8 @@ pub async fn sends(
 pub async fn organisation(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
-    path: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
 ) -> Result<Json<Organisation>, ApiError> {
-    let id = path_id(path)?;
     Ok(Json(
         people::organisation(&state.pool, id, state.heat).await?,
     ))

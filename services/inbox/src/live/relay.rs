@@ -5,8 +5,9 @@
 //! the same `Nats-Msg-Id` (row id and capture time), which JetStream drops inside its duplicate
 //! window.
 //!
-//! Before publishing a batch it refreshes the search index's words of those interactions
-//! (`search::index`), which keeps that index off the writers' transactions.
+//! Once a batch is published, and before it is deleted, it refreshes the search index's words
+//! of those interactions (`search::index`), which keeps that index off the writers'
+//! transactions.
 //!
 //! Every inbox replica runs the relay; a transaction-scoped advisory lock lets one of them work
 //! at a time, which keeps the stream in capture order.
@@ -75,17 +76,6 @@ pub async fn relay_batch(
     if rows.is_empty() {
         return Ok(0);
     }
-    // The search index first (its own short transaction): it reads the tables as committed,
-    // so a change relayed twice only refreshes twice.
-    let mut changed: Vec<i64> = rows.iter().map(|r| r.interaction_id).collect();
-    changed.sort_unstable();
-    changed.dedup();
-    crate::search::index::refresh_now(pool, &changed)
-        .instrument(tracing::info_span!(
-            "inbox.search_index",
-            interactions = changed.len()
-        ))
-        .await?;
     let span = tracing::info_span!("inbox.relay", changes = rows.len());
     async {
         let mut acks = Vec::with_capacity(rows.len());
@@ -123,6 +113,18 @@ pub async fn relay_batch(
     }
     .instrument(span)
     .await?;
+    // Then the search index (its own short transaction), before the changes are deleted: it
+    // reads the tables as committed, so a change relayed twice only refreshes twice. After
+    // the publish, so the live stream does not wait for it.
+    let mut changed: Vec<i64> = rows.iter().map(|r| r.interaction_id).collect();
+    changed.sort_unstable();
+    changed.dedup();
+    crate::search::index::refresh_now(pool, &changed)
+        .instrument(tracing::info_span!(
+            "inbox.search_index",
+            interactions = changed.len()
+        ))
+        .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     sqlx::query!("DELETE FROM interaction_changes WHERE id = ANY($1)", &ids)
         .execute(&mut *tx)

@@ -32,6 +32,49 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// `key` must be at least `min`.
+fn at_least<T: PartialOrd + std::fmt::Display>(
+    key: &'static str,
+    value: T,
+    min: T,
+) -> Result<(), ConfigError> {
+    if value < min {
+        let message = if min.to_string() == "0" {
+            "must be 0 or more".to_owned()
+        } else {
+            format!("must be at least {min}")
+        };
+        return Err(invalid(key, message));
+    }
+    Ok(())
+}
+
+/// `key` must lie in `min..=max`.
+fn between<T: PartialOrd + std::fmt::Display>(
+    key: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ConfigError> {
+    if value < min || value > max {
+        return Err(invalid(key, format!("must be between {min} and {max}")));
+    }
+    Ok(())
+}
+
+/// A secret, when set, of at least `min` bytes.
+fn long_enough(
+    key: &'static str,
+    secret: Option<&SecretString>,
+    min: usize,
+    message: &str,
+) -> Result<(), ConfigError> {
+    match secret {
+        Some(secret) if secret.expose_secret().len() < min => Err(invalid(key, message)),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -362,15 +405,22 @@ impl Settings {
 
     /// Checks ranges and relations the types cannot say; names the key at fault.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_connections()?;
+        self.validate_credentials()?;
+        self.validate_limits()?;
+        self.validate_scoring()?;
+        self.validate_sign_in()?;
+        self.validate_mail()
+    }
+
+    /// Where PostgreSQL and NATS are, and how the streams are named.
+    fn validate_connections(&self) -> Result<(), ConfigError> {
         let db = self.database.url.expose_secret();
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             return Err(invalid("database.url", "must be a postgres:// URL"));
         }
-        if self.database.max_connections == 0 {
-            return Err(invalid("database.max_connections", "must be at least 1"));
-        }
-        let nats = self.nats.url.expose_secret();
-        if nats.is_empty() {
+        at_least("database.max_connections", self.database.max_connections, 1)?;
+        if self.nats.url.expose_secret().is_empty() {
             return Err(invalid("nats.url", "must not be empty"));
         }
         if !self
@@ -384,64 +434,80 @@ impl Settings {
                 "only letters, digits, `_` and `-` (it becomes part of stream names)",
             ));
         }
-        if self.nats.replicas == 0 || self.nats.replicas > 5 {
-            return Err(invalid("nats.replicas", "must be between 1 and 5"));
-        }
-        if let Some(token) = &self.gateway.ingest_token {
-            if token.expose_secret().len() < 16 {
-                return Err(invalid(
-                    "gateway.ingest_token",
-                    "must be at least 16 characters (or unset to turn the endpoint off)",
-                ));
-            }
-        }
-        if let Some(token) = &self.directory.token {
-            if token.expose_secret().len() < 16 {
-                return Err(invalid(
-                    "directory.token",
-                    "must be at least 16 characters (or unset to turn the directory API off)",
-                ));
-            }
-        }
-        if self.directory.max_batch == 0 || self.directory.max_batch > 10_000 {
-            return Err(invalid(
-                "directory.max_batch",
-                "must be between 1 and 10000",
-            ));
-        }
-        if self.directory.ack_wait_secs == 0 {
-            return Err(invalid("directory.ack_wait_secs", "must be at least 1"));
-        }
-        if self.http.header_timeout_secs == 0 {
-            return Err(invalid("http.header_timeout_secs", "must be at least 1"));
-        }
-        if self.http.max_connections == 0 {
-            return Err(invalid("http.max_connections", "must be at least 1"));
-        }
-        if self.http.request_timeout_secs == 0 {
-            return Err(invalid("http.request_timeout_secs", "must be at least 1"));
-        }
-        if self.gateway.max_in_flight == 0 {
-            return Err(invalid("gateway.max_in_flight", "must be at least 1"));
-        }
+        between("nats.replicas", self.nats.replicas, 1, 5)?;
+        at_least(
+            "nats.live_retention_hours",
+            self.nats.live_retention_hours,
+            1,
+        )
+    }
+
+    /// Shared secrets long enough to resist guessing.
+    fn validate_credentials(&self) -> Result<(), ConfigError> {
+        long_enough(
+            "gateway.ingest_token",
+            self.gateway.ingest_token.as_ref(),
+            16,
+            "must be at least 16 characters (or unset to turn the endpoint off)",
+        )?;
+        long_enough(
+            "directory.token",
+            self.directory.token.as_ref(),
+            16,
+            "must be at least 16 characters (or unset to turn the directory API off)",
+        )?;
+        long_enough(
+            "auth.jwt_secret",
+            self.auth.jwt_secret.as_ref(),
+            32,
+            "must be at least 32 bytes",
+        )
+    }
+
+    /// What one request, connection or batch may hold or take.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        between("directory.max_batch", self.directory.max_batch, 1, 10_000)?;
+        at_least("directory.ack_wait_secs", self.directory.ack_wait_secs, 1)?;
+        at_least("http.header_timeout_secs", self.http.header_timeout_secs, 1)?;
+        at_least("http.max_connections", self.http.max_connections, 1)?;
+        at_least(
+            "http.request_timeout_secs",
+            self.http.request_timeout_secs,
+            1,
+        )?;
+        at_least("gateway.max_in_flight", self.gateway.max_in_flight, 1)?;
         if self.gateway.rate_limit_per_second == Some(0) {
             return Err(invalid(
                 "gateway.rate_limit_per_second",
                 "must be at least 1 (or unset for no limit)",
             ));
         }
-        if self.gateway.max_batch == 0 {
-            return Err(invalid("gateway.max_batch", "must be at least 1"));
-        }
-        if self.gateway.max_body_bytes < 1024 {
-            return Err(invalid("gateway.max_body_bytes", "must be at least 1024"));
-        }
-        if self.scoring.batch_size == 0 || self.scoring.batch_size > 10_000 {
-            return Err(invalid("scoring.batch_size", "must be between 1 and 10000"));
-        }
-        if self.scoring.in_flight == 0 || self.scoring.in_flight > 16 {
-            return Err(invalid("scoring.in_flight", "must be between 1 and 16"));
-        }
+        at_least("gateway.max_batch", self.gateway.max_batch, 1)?;
+        at_least("gateway.max_body_bytes", self.gateway.max_body_bytes, 1024)?;
+        between(
+            "inbox.exact_total_limit",
+            self.inbox.exact_total_limit,
+            1,
+            1_000_000,
+        )?;
+        at_least(
+            "inbox.max_streams_per_user",
+            self.inbox.max_streams_per_user,
+            1,
+        )?;
+        at_least(
+            "inbox.live_heartbeat_secs",
+            self.inbox.live_heartbeat_secs,
+            1,
+        )?;
+        at_least("reminder.interval_secs", self.reminder.interval_secs, 1)?;
+        between("reminder.batch_size", self.reminder.batch_size, 1, 10_000)
+    }
+
+    /// The consumer's batches and the scoring rules.
+    fn validate_scoring(&self) -> Result<(), ConfigError> {
+        between("scoring.batch_size", self.scoring.batch_size, 1, 10_000)?;
+        between("scoring.in_flight", self.scoring.in_flight, 1, 16)?;
         // One connection per batch in flight, and one left for the readiness probe.
         if self.scoring.in_flight as u64 >= u64::from(self.database.max_connections) {
             return Err(invalid(
@@ -450,9 +516,7 @@ impl Settings {
             ));
         }
         let rules = &self.scoring.rules;
-        if rules.hot_threshold < 1 {
-            return Err(invalid("scoring.rules.hot_threshold", "must be at least 1"));
-        }
+        at_least("scoring.rules.hot_threshold", rules.hot_threshold, 1)?;
         if rules.heat_hot < rules.hot_threshold || rules.heat_very_hot < rules.heat_hot {
             return Err(invalid(
                 "scoring.rules.heat_hot",
@@ -465,29 +529,12 @@ impl Settings {
                 "must be between 0 and scoring.rules.hot_threshold",
             ));
         }
-        if self.scoring.ack_wait_secs == 0 {
-            return Err(invalid("scoring.ack_wait_secs", "must be at least 1"));
-        }
-        if let Some(secret) = &self.auth.jwt_secret {
-            if secret.expose_secret().len() < 32 {
-                return Err(invalid("auth.jwt_secret", "must be at least 32 bytes"));
-            }
-        }
-        if !(1..=1_000_000).contains(&self.inbox.exact_total_limit) {
-            return Err(invalid(
-                "inbox.exact_total_limit",
-                "must be between 1 and 1000000",
-            ));
-        }
-        if self.inbox.max_streams_per_user == 0 {
-            return Err(invalid("inbox.max_streams_per_user", "must be at least 1"));
-        }
-        if self.inbox.live_heartbeat_secs == 0 {
-            return Err(invalid("inbox.live_heartbeat_secs", "must be at least 1"));
-        }
-        if self.nats.live_retention_hours == 0 {
-            return Err(invalid("nats.live_retention_hours", "must be at least 1"));
-        }
+        at_least("scoring.ack_wait_secs", self.scoring.ack_wait_secs, 1)?;
+        at_least("decay.points_per_week", self.decay.points_per_week, 0)
+    }
+
+    /// The OpenID provider and the tokens the inbox issues.
+    fn validate_sign_in(&self) -> Result<(), ConfigError> {
         if let Some(issuer) = &self.auth.oidc.issuer {
             if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
                 return Err(invalid("auth.oidc.issuer", "must be an http(s) URL"));
@@ -505,21 +552,11 @@ impl Settings {
                 ));
             }
         }
-        if self.auth.token_ttl_secs == 0 {
-            return Err(invalid("auth.token_ttl_secs", "must be at least 1"));
-        }
-        if self.reminder.interval_secs == 0 {
-            return Err(invalid("reminder.interval_secs", "must be at least 1"));
-        }
-        if self.reminder.batch_size == 0 || self.reminder.batch_size > 10_000 {
-            return Err(invalid(
-                "reminder.batch_size",
-                "must be between 1 and 10000",
-            ));
-        }
-        if self.decay.points_per_week < 0 {
-            return Err(invalid("decay.points_per_week", "must be 0 or more"));
-        }
+        at_least("auth.token_ttl_secs", self.auth.token_ttl_secs, 1)
+    }
+
+    /// Email and the links it carries.
+    fn validate_mail(&self) -> Result<(), ConfigError> {
         if let Some(url) = self.mail.smtp_url() {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
                 return Err(invalid(
@@ -534,9 +571,7 @@ impl Settings {
                 "must be an address, e.g. Relance <relance@example.com>",
             ));
         }
-        if self.mail.timeout_secs == 0 {
-            return Err(invalid("mail.timeout_secs", "must be at least 1"));
-        }
+        at_least("mail.timeout_secs", self.mail.timeout_secs, 1)?;
         let public = self.web.public_url.trim_end_matches('/');
         if !(public.starts_with("https://") || public.starts_with("http://")) || public.len() < 10 {
             return Err(invalid("web.public_url", "must be an http(s) URL"));

@@ -132,24 +132,22 @@ pub fn parse_events(
     }
 }
 
-/// Collects every problem of one event, so the caller fixes them all in one go.
-fn validate_event(
-    item: &Value,
-    prefix: &str,
-    now: DateTime<Utc>,
-) -> Result<EmailEvent, Vec<FieldError>> {
-    let field = |name: &str| format!("{prefix}{name}");
-    let Some(obj) = item.as_object() else {
-        let at = if prefix.is_empty() {
-            "body".to_owned()
-        } else {
-            prefix.trim_end_matches('.').to_owned()
-        };
-        return Err(vec![FieldError::new(at, "must be an object")]);
-    };
-    let mut errors = Vec::new();
+/// The four fields every event has.
+struct Required {
+    provider: String,
+    external_id: String,
+    event: EventKind,
+    occurred_at: DateTime<Utc>,
+}
 
-    let provider = required_str(obj, "provider", &field, &mut errors).and_then(|p| {
+/// The required fields, every problem collected; `None` unless all four are good.
+fn required_fields(
+    obj: &serde_json::Map<String, Value>,
+    field: &dyn Fn(&str) -> String,
+    now: DateTime<Utc>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Required> {
+    let provider = required_str(obj, "provider", field, errors).and_then(|p| {
         if is_valid_provider(p) {
             Some(p.to_owned())
         } else {
@@ -160,7 +158,7 @@ fn validate_event(
             None
         }
     });
-    let external_id = required_str(obj, "external_id", &field, &mut errors).and_then(|id| {
+    let external_id = required_str(obj, "external_id", field, errors).and_then(|id| {
         if id.is_empty() || id.chars().count() > 255 {
             errors.push(FieldError::new(
                 field("external_id"),
@@ -171,16 +169,15 @@ fn validate_event(
             Some(id.to_owned())
         }
     });
-    let event = required_str(obj, "event", &field, &mut errors).and_then(|e| {
-        match e.parse::<EventKind>() {
+    let event =
+        required_str(obj, "event", field, errors).and_then(|e| match e.parse::<EventKind>() {
             Ok(kind) => Some(kind),
             Err(err) => {
                 errors.push(FieldError::new(field("event"), err.to_string()));
                 None
             }
-        }
-    });
-    let occurred_at = required_str(obj, "occurred_at", &field, &mut errors).and_then(|t| {
+        });
+    let occurred_at = required_str(obj, "occurred_at", field, errors).and_then(|t| {
         match DateTime::parse_from_rfc3339(t) {
             Ok(t) if t.with_timezone(&Utc) > now + MAX_CLOCK_SKEW => {
                 errors.push(FieldError::new(
@@ -199,6 +196,32 @@ fn validate_event(
             }
         }
     });
+    Some(Required {
+        provider: provider?,
+        external_id: external_id?,
+        event: event?,
+        occurred_at: occurred_at?,
+    })
+}
+
+/// Collects every problem of one event, so the caller fixes them all in one go.
+fn validate_event(
+    item: &Value,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<EmailEvent, Vec<FieldError>> {
+    let field = |name: &str| format!("{prefix}{name}");
+    let Some(obj) = item.as_object() else {
+        let at = if prefix.is_empty() {
+            "body".to_owned()
+        } else {
+            prefix.trim_end_matches('.').to_owned()
+        };
+        return Err(vec![FieldError::new(at, "must be an object")]);
+    };
+    let mut errors = Vec::new();
+
+    let required = required_fields(obj, &field, now, &mut errors);
     let person_id = optional_id(obj, "person_id", &field, &mut errors);
     let organisation_id = optional_id(obj, "organisation_id", &field, &mut errors);
     let person_external_id = optional_str(
@@ -231,10 +254,13 @@ fn validate_event(
         ));
     }
 
-    match (provider, external_id, event, occurred_at) {
-        (Some(provider), Some(external_id), Some(event), Some(occurred_at))
-            if errors.is_empty() =>
-        {
+    match required {
+        Some(Required {
+            provider,
+            external_id,
+            event,
+            occurred_at,
+        }) if errors.is_empty() => {
             let event_key = match event_id {
                 Some(id) => format!("{provider}-{id}"),
                 None => digest_event_key(&provider, &external_id, event, occurred_at),

@@ -163,19 +163,9 @@ fn constrain(doc: &mut Value, max_batch: usize) {
         "anyOf": [{"$ref": "#/components/schemas/TimeZone"}, {"type": "string", "enum": [""]}],
     });
     let zone = json!({"$ref": "#/components/schemas/TimeZoneOrDefault"});
-    // An empty query parameter is an absent one, as browsers' forms send them.
-    let instant_or_empty = json!({"anyOf": [
-        {"type": "string", "format": "date-time"}, {"type": "string", "enum": [""]}
-    ]});
-    let external_id =
-        json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": EXTERNAL_ID});
     let nullable = |schema: &Value| json!({"oneOf": [{"type": "null"}, schema]});
-    let text = |max: usize| json!({"type": "string", "maxLength": max, "pattern": REQUIRED_TEXT});
-    let optional_text =
-        |max: usize| json!({"type": "string", "maxLength": max, "pattern": NO_CONTROL});
     let title =
         json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": REQUIRED_TEXT});
-    let email = json!({"type": "string", "maxLength": 320, "pattern": EMAIL});
 
     set(schemas, "PreferencesChange", |s| {
         // A preference always has a value: no `null`, no empty zone.
@@ -224,6 +214,19 @@ fn constrain(doc: &mut Value, max_batch: usize) {
     set(schemas, "DevLogin", |s| {
         s["properties"]["user_id"]["minimum"] = json!(1)
     });
+    constrain_directory(schemas);
+    constrain_parameters(doc, max_batch);
+}
+
+/// The directory's ids, names and addresses (`relance_shared::directory`'s rules).
+fn constrain_directory(schemas: &mut Value) {
+    let external_id =
+        json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": EXTERNAL_ID});
+    let nullable = |schema: &Value| json!({"oneOf": [{"type": "null"}, schema]});
+    let text = |max: usize| json!({"type": "string", "maxLength": max, "pattern": REQUIRED_TEXT});
+    let optional_text =
+        |max: usize| json!({"type": "string", "maxLength": max, "pattern": NO_CONTROL});
+    let email = json!({"type": "string", "maxLength": 320, "pattern": EMAIL});
     set(schemas, "UserVersion", |s| {
         s["properties"]["external_id"] = external_id.clone();
         s["properties"]["email"] = email.clone();
@@ -249,7 +252,18 @@ fn constrain(doc: &mut Value, max_batch: usize) {
             s["properties"][field] = external_id.clone();
         }
     });
+}
 
+/// Query and path parameters (zones, free text, filters, external ids) and the directory's
+/// batch sizes.
+fn constrain_parameters(doc: &mut Value, max_batch: usize) {
+    let zone = json!({"$ref": "#/components/schemas/TimeZoneOrDefault"});
+    // An empty query parameter is an absent one, as browsers' forms send them.
+    let instant_or_empty = json!({"anyOf": [
+        {"type": "string", "format": "date-time"}, {"type": "string", "enum": [""]}
+    ]});
+    let external_id =
+        json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": EXTERNAL_ID});
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };

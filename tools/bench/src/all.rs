@@ -125,12 +125,6 @@ fn machine() -> String {
 }
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
-    let events: usize = args.number("events", 100_000)?;
-    let rate: f64 = args.number("rate", 4_000.0)?;
-    let seconds: f64 = args.number("seconds", 10.0)?;
-    let concurrency: usize = args.number("concurrency", 4)?;
-    let interactions: i64 = args.number("interactions", 1_000_000)?;
-    let baseline_events: usize = args.number("baseline-events", 20_000)?;
     let prefix = args.get("database-prefix", "relance_bench");
     if prefix.is_empty()
         || !prefix
@@ -161,208 +155,14 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
     let mut runs: Vec<(&str, IngestFigures)> = Vec::new();
     if section("ingest") {
-        // 1. The pipeline, in this process, on a database of its own.
-        println!("## 1. Ingest: gateway → JetStream → scoring → PostgreSQL\n");
-        let db_name = format!("{prefix}_pipeline");
-        let pool = fresh_database(&server, &db_name, 4).await?;
-        let mut settings = settings(&format!("{server}/{db_name}"), &nats);
-        settings.scoring.batch_size = args.number("scoring-batch", settings.scoring.batch_size)?;
-        settings.scoring.in_flight =
-            args.number("scoring-in-flight", settings.scoring.in_flight)?;
-        println!(
-            "scoring: batches of {}, {} in flight\n",
-            settings.scoring.batch_size, settings.scoring.in_flight
-        );
-        // Each service on a runtime (and threads) of its own, as separate processes would be, so the
-        // load generator's tasks and scoring's batches do not queue behind each other's.
-        let gateway = OwnRuntime::start("gateway", {
-            let settings = settings.clone();
-            move |stop| async move {
-                let app = relance_gateway::Application::build(settings).await?;
-                let port = app.port();
-                Ok((port, async move { app.run(stop).await }))
-            }
-        })?;
-        let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
-        let scoring = OwnRuntime::start("scoring", {
-            let settings = settings.clone();
-            move |stop| async move {
-                let app = relance_scoring::Application::build(settings).await?;
-                let port = app.port();
-                Ok((port, async move { app.run(stop).await }))
-            }
-        })?;
-        let people = ingest::bench_people(&pool, 500).await?;
-        let target = Target {
-            gateway: gateway_url,
-            token: BENCH_TOKEN.into(),
-            pool,
-            nats: nats.clone(),
-            namespace: settings.nats.namespace.clone(),
-        };
-        for (label, load) in [
-            (
-                "batches of 100",
-                Load {
-                    events,
-                    batch: 100,
-                    concurrency,
-                    rate: None,
-                    wait_for_commits: true,
-                },
-            ),
-            (
-                "one event per request",
-                Load {
-                    events,
-                    batch: 1,
-                    concurrency: concurrency * 2,
-                    rate: None,
-                    wait_for_commits: true,
-                },
-            ),
-        ] {
-            println!("### {label}");
-            let figures = ingest::measure(&target, load, &people).await?;
-            figures.print();
-            println!();
-            runs.push((label, figures));
-        }
-        // Single events, open loop, at rising rates with scoring running: the highest rate the
-        // gateway holds with p99 ≤ 10 ms and nothing shed (each step drained before the next).
-        println!("### one event per request, open loop, rising rates (scoring running)\n");
-        let ladder: Vec<f64> = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
-            .iter()
-            .map(|f| (rate * f).round())
-            .collect();
-        let steps = ingest::rate_ladder(
-            &target,
-            &ladder,
-            args.number("ladder-seconds", seconds)?,
-            std::time::Duration::from_millis(10),
-            &people,
-        )
-        .await?;
-        if let Some(at_rate) = steps.iter().find(|s| s.rate == rate.round()) {
-            runs.push(("one event per request, fixed rate", at_rate.figures));
-        }
-        // The gateway alone at the same rate: scoring stopped, so the difference is what sharing
-        // two cores with the consumer and PostgreSQL's commits costs the gateway's tail.
-        scoring.stop();
-        println!("### one event per request, fixed rate, scoring stopped (gateway alone)");
-        let alone = ingest::measure(
-            &target,
-            Load {
-                events: (rate * seconds).round() as usize,
-                batch: 1,
-                concurrency: 1,
-                rate: Some(rate),
-                wait_for_commits: false,
-            },
-            &people,
-        )
-        .await?;
-        alone.print();
-        println!();
-        gateway.stop();
-        delete_streams(&settings).await;
+        runs = ingest_section(args, &server, &nats, &prefix).await?;
     }
-
     if section("limits") {
-        // 2. The limits the pipeline competes with.
-        println!("## 2. This machine's limits\n");
-        let limits = baseline::run(
-            &args.with(&[
-                ("events", baseline_events.to_string()),
-                ("database", format!("{prefix}_baseline")),
-                // The ceiling of what scoring does: its statements at its batch size.
-                (
-                    "batch",
-                    args.get(
-                        "scoring-batch",
-                        &relance_shared::Settings::built_in()
-                            .scoring
-                            .batch_size
-                            .to_string(),
-                    ),
-                ),
-            ]),
-        )
-        .await?;
-        println!();
-        println!("| ingest run | end to end, events/s | ÷ minimal transaction (goal ≥ 4×) | ÷ scoring's per-event transaction | ÷ set-based ceiling (goal ≥ 0.6×) | ÷ raw JetStream |");
-        println!("|---|---:|---:|---:|---:|---:|");
-        for (label, f) in &runs {
-            println!(
-                "| {label} | {:.0} | {:.2}× | {:.2}× | {:.2}× | {:.3}× |",
-                f.end_to_end_per_sec,
-                f.end_to_end_per_sec / limits.minimal_transaction,
-                f.end_to_end_per_sec / limits.per_event_transaction,
-                f.end_to_end_per_sec / limits.batched_transaction,
-                f.end_to_end_per_sec / limits.jetstream_publish
-            );
-        }
-        // Scoring alone on a backlog, against its own statements driven directly.
-        for (label, f) in &runs {
-            if f.drain_per_sec.is_finite() && f.drain_per_sec > 0.0 {
-                println!(
-                    "\nscoring draining the backlog of \"{label}\": {:.0} events/s, {:.2}× its set-based \
-                     statements driven directly (goal ≥ 0.8×)",
-                    f.drain_per_sec,
-                    f.drain_per_sec / limits.batched_transaction
-                );
-            }
-        }
-        println!();
+        limits_section(args, &prefix, &runs).await?;
     }
-
     if section("inbox") {
-        // 3. The inbox at a million interactions.
-        println!("## 3. Inbox API at {interactions} interactions\n");
-        let bench_db = format!("{server}/{prefix}");
-        let held: i64 = match sqlx::PgPool::connect(&bench_db).await {
-            Ok(pool) => sqlx::query_scalar("SELECT count(*) FROM crm_interactions")
-                .fetch_one(&pool)
-                .await
-                .unwrap_or(0),
-            Err(_) => 0,
-        };
-        if held < interactions {
-            println!("seeding {prefix} ({held} interactions held)");
-            seed::run(&args.with(&[
-                ("database-url", bench_db.clone()),
-                ("interactions", interactions.to_string()),
-                ("reset", "yes".into()),
-            ]))
-            .await?;
-        }
-        // A database seeded by an earlier version gets this version's migrations, as a deploy would.
-        let pool = sqlx::PgPool::connect(&bench_db).await?;
-        relance_shared::db::migrate(&pool).await?;
-        // The word index's statistics (a search walks its rarest word first by them).
-        sqlx::raw_sql("VACUUM ANALYZE interaction_search_words")
-            .execute(&pool)
-            .await?;
-        pool.close().await;
-        let inbox_settings = crate::stack::settings(&bench_db, &nats);
-        let stop = CancellationToken::new();
-        let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;
-        let inbox_url = format!("http://127.0.0.1:{}", inbox_app.port());
-        let inbox_task = tokio::spawn(inbox_app.run(stop.clone()));
-        inbox::run(&args.with(&[
-            ("inbox", inbox_url),
-            ("database-url", bench_db),
-            ("jwt-secret", BENCH_JWT_SECRET.into()),
-            ("requests", args.get("requests", "500")),
-            ("explain", args.get("explain", "no")),
-        ]))
-        .await?;
-        stop.cancel();
-        let _ = inbox_task.await;
-        delete_streams(&inbox_settings).await;
-        println!();
+        inbox_section(args, &server, &nats, &prefix).await?;
     }
-
     if section("mixed") {
         // 4. The inbox under load while ingest runs, services as processes of their own.
         println!("## 4. Inbox under mixed load, services as processes\n");
@@ -381,4 +181,240 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Section 1: the pipeline, in this process, on a database of its own: batches, single
+/// events, the open-loop ladder, and the gateway alone.
+async fn ingest_section(
+    args: &Args,
+    server: &str,
+    nats: &str,
+    prefix: &str,
+) -> anyhow::Result<Vec<(&'static str, IngestFigures)>> {
+    let events: usize = args.number("events", 100_000)?;
+    let rate: f64 = args.number("rate", 4_000.0)?;
+    let seconds: f64 = args.number("seconds", 10.0)?;
+    let concurrency: usize = args.number("concurrency", 4)?;
+    let mut runs = Vec::new();
+    println!("## 1. Ingest: gateway → JetStream → scoring → PostgreSQL\n");
+    let db_name = format!("{prefix}_pipeline");
+    let pool = fresh_database(server, &db_name, 4).await?;
+    let mut settings = settings(&format!("{server}/{db_name}"), nats);
+    settings.scoring.batch_size = args.number("scoring-batch", settings.scoring.batch_size)?;
+    settings.scoring.in_flight = args.number("scoring-in-flight", settings.scoring.in_flight)?;
+    println!(
+        "scoring: batches of {}, {} in flight\n",
+        settings.scoring.batch_size, settings.scoring.in_flight
+    );
+    // Each service on a runtime (and threads) of its own, as separate processes would be, so the
+    // load generator's tasks and scoring's batches do not queue behind each other's.
+    let gateway = OwnRuntime::start("gateway", {
+        let settings = settings.clone();
+        move |stop| async move {
+            let app = relance_gateway::Application::build(settings).await?;
+            let port = app.port();
+            Ok((port, async move { app.run(stop).await }))
+        }
+    })?;
+    let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
+    let scoring = OwnRuntime::start("scoring", {
+        let settings = settings.clone();
+        move |stop| async move {
+            let app = relance_scoring::Application::build(settings).await?;
+            let port = app.port();
+            Ok((port, async move { app.run(stop).await }))
+        }
+    })?;
+    let people = ingest::bench_people(&pool, 500).await?;
+    let target = Target {
+        gateway: gateway_url,
+        token: BENCH_TOKEN.into(),
+        pool,
+        nats: nats.to_owned(),
+        namespace: settings.nats.namespace.clone(),
+    };
+    for (label, load) in [
+        (
+            "batches of 100",
+            Load {
+                events,
+                batch: 100,
+                concurrency,
+                rate: None,
+                wait_for_commits: true,
+            },
+        ),
+        (
+            "one event per request",
+            Load {
+                events,
+                batch: 1,
+                concurrency: concurrency * 2,
+                rate: None,
+                wait_for_commits: true,
+            },
+        ),
+    ] {
+        println!("### {label}");
+        let figures = ingest::measure(&target, load, &people).await?;
+        figures.print();
+        println!();
+        runs.push((label, figures));
+    }
+    if let Some(at_rate) = ladder(args, &target, rate, seconds, &people).await? {
+        runs.push(("one event per request, fixed rate", at_rate));
+    }
+    // The gateway alone at the same rate: scoring stopped, so the difference is what sharing
+    // two cores with the consumer and PostgreSQL's commits costs the gateway's tail.
+    scoring.stop();
+    println!("### one event per request, fixed rate, scoring stopped (gateway alone)");
+    let alone = ingest::measure(
+        &target,
+        Load {
+            events: (rate * seconds).round() as usize,
+            batch: 1,
+            concurrency: 1,
+            rate: Some(rate),
+            wait_for_commits: false,
+        },
+        &people,
+    )
+    .await?;
+    alone.print();
+    println!();
+    gateway.stop();
+    delete_streams(&settings).await;
+    Ok(runs)
+}
+
+/// Section 2: the limits the pipeline competes with, and the ingest runs as ratios of them.
+async fn limits_section(
+    args: &Args,
+    prefix: &str,
+    runs: &[(&str, IngestFigures)],
+) -> anyhow::Result<()> {
+    let baseline_events: usize = args.number("baseline-events", 20_000)?;
+    println!("## 2. This machine's limits\n");
+    let limits = baseline::run(
+        &args.with(&[
+            ("events", baseline_events.to_string()),
+            ("database", format!("{prefix}_baseline")),
+            // The ceiling of what scoring does: its statements at its batch size.
+            (
+                "batch",
+                args.get(
+                    "scoring-batch",
+                    &relance_shared::Settings::built_in()
+                        .scoring
+                        .batch_size
+                        .to_string(),
+                ),
+            ),
+        ]),
+    )
+    .await?;
+    println!();
+    println!("| ingest run | end to end, events/s | ÷ minimal transaction (goal ≥ 4×) | ÷ scoring's per-event transaction | ÷ set-based ceiling (goal ≥ 0.6×) | ÷ raw JetStream |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (label, f) in runs {
+        println!(
+            "| {label} | {:.0} | {:.2}× | {:.2}× | {:.2}× | {:.3}× |",
+            f.end_to_end_per_sec,
+            f.end_to_end_per_sec / limits.minimal_transaction,
+            f.end_to_end_per_sec / limits.per_event_transaction,
+            f.end_to_end_per_sec / limits.batched_transaction,
+            f.end_to_end_per_sec / limits.jetstream_publish
+        );
+    }
+    // Scoring alone on a backlog, against its own statements driven directly.
+    for (label, f) in runs {
+        if f.drain_per_sec.is_finite() && f.drain_per_sec > 0.0 {
+            println!(
+                "\nscoring draining the backlog of \"{label}\": {:.0} events/s, {:.2}× its set-based \
+                 statements driven directly (goal ≥ 0.8×)",
+                f.drain_per_sec,
+                f.drain_per_sec / limits.batched_transaction
+            );
+        }
+    }
+    println!();
+    Ok(())
+}
+
+/// Section 3: the inbox at a million interactions (seeded when the database holds fewer).
+async fn inbox_section(args: &Args, server: &str, nats: &str, prefix: &str) -> anyhow::Result<()> {
+    let interactions: i64 = args.number("interactions", 1_000_000)?;
+    println!("## 3. Inbox API at {interactions} interactions\n");
+    let bench_db = format!("{server}/{prefix}");
+    let held: i64 = match sqlx::PgPool::connect(&bench_db).await {
+        Ok(pool) => sqlx::query_scalar("SELECT count(*) FROM crm_interactions")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0),
+        Err(_) => 0,
+    };
+    if held < interactions {
+        println!("seeding {prefix} ({held} interactions held)");
+        seed::run(&args.with(&[
+            ("database-url", bench_db.clone()),
+            ("interactions", interactions.to_string()),
+            ("reset", "yes".into()),
+        ]))
+        .await?;
+    }
+    // A database seeded by an earlier version gets this version's migrations, as a deploy would.
+    let pool = sqlx::PgPool::connect(&bench_db).await?;
+    relance_shared::db::migrate(&pool).await?;
+    // The word index's statistics (a search walks its rarest word first by them).
+    sqlx::raw_sql("VACUUM ANALYZE interaction_search_words")
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    let inbox_settings = crate::stack::settings(&bench_db, nats);
+    let stop = CancellationToken::new();
+    let inbox_app = relance_inbox::Application::build(inbox_settings.clone()).await?;
+    let inbox_url = format!("http://127.0.0.1:{}", inbox_app.port());
+    let inbox_task = tokio::spawn(inbox_app.run(stop.clone()));
+    inbox::run(&args.with(&[
+        ("inbox", inbox_url),
+        ("database-url", bench_db),
+        ("jwt-secret", BENCH_JWT_SECRET.into()),
+        ("requests", args.get("requests", "500")),
+        ("explain", args.get("explain", "no")),
+    ]))
+    .await?;
+    stop.cancel();
+    let _ = inbox_task.await;
+    delete_streams(&inbox_settings).await;
+    println!();
+    Ok(())
+}
+
+/// Single events, open loop, at rising rates with scoring running: the highest rate the
+/// gateway holds with p99 ≤ 10 ms and nothing shed (each step drained before the next). The
+/// step at `rate`, for the ratios.
+async fn ladder(
+    args: &Args,
+    target: &Target,
+    rate: f64,
+    seconds: f64,
+    people: &[i64],
+) -> anyhow::Result<Option<IngestFigures>> {
+    println!("### one event per request, open loop, rising rates (scoring running)\n");
+    let ladder: Vec<f64> = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
+        .iter()
+        .map(|f| (rate * f).round())
+        .collect();
+    let steps = ingest::rate_ladder(
+        target,
+        &ladder,
+        args.number("ladder-seconds", seconds)?,
+        std::time::Duration::from_millis(10),
+        people,
+    )
+    .await?;
+    Ok(steps
+        .iter()
+        .find(|s| s.rate == rate.round())
+        .map(|s| s.figures))
 }

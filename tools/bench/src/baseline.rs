@@ -155,34 +155,7 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
         println!();
     }
 
-    // Raw JetStream publish, acknowledged, file storage.
-    let client = async_nats::connect(&nats_url).await?;
-    let js = async_nats::jetstream::new(client);
-    let stream = format!("BENCH_BASELINE_{}", std::process::id());
-    js.create_stream(async_nats::jetstream::stream::Config {
-        name: stream.clone(),
-        subjects: vec![format!("bench.baseline.{}", std::process::id())],
-        storage: async_nats::jetstream::stream::StorageType::File,
-        ..Default::default()
-    })
-    .await?;
-    let payload = bytes::Bytes::from(serde_json::to_vec(&event(0, "js"))?);
-    let subject = format!("bench.baseline.{}", std::process::id());
-    let started = Instant::now();
-    let mut pending = Vec::with_capacity(256);
-    for _ in 0..events {
-        pending.push(js.publish(subject.clone(), payload.clone()).await?);
-        if pending.len() == 256 {
-            for ack in pending.drain(..) {
-                ack.await?;
-            }
-        }
-    }
-    for ack in pending {
-        ack.await?;
-    }
-    let jetstream = events as f64 / started.elapsed().as_secs_f64();
-    js.delete_stream(&stream).await?;
+    let jetstream = jetstream_publish(&nats_url, events).await?;
     println!("  raw JetStream publish (acked, file storage):      {jetstream:>8.0} messages/s");
     println!(
         "  batching gains {:.1}× over one commit per event",
@@ -227,4 +200,36 @@ async fn minimal_one(pool: &sqlx::PgPool, e: &EmailEvent) -> Result<(), sqlx::Er
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// Raw JetStream publish, acknowledged, file storage, in a stream of its own: messages/s.
+async fn jetstream_publish(nats_url: &str, events: usize) -> anyhow::Result<f64> {
+    let client = async_nats::connect(nats_url).await?;
+    let js = async_nats::jetstream::new(client);
+    let stream = format!("BENCH_BASELINE_{}", std::process::id());
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: stream.clone(),
+        subjects: vec![format!("bench.baseline.{}", std::process::id())],
+        storage: async_nats::jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    let payload = bytes::Bytes::from(serde_json::to_vec(&event(0, "js"))?);
+    let subject = format!("bench.baseline.{}", std::process::id());
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(256);
+    for _ in 0..events {
+        pending.push(js.publish(subject.clone(), payload.clone()).await?);
+        if pending.len() == 256 {
+            for ack in pending.drain(..) {
+                ack.await?;
+            }
+        }
+    }
+    for ack in pending {
+        ack.await?;
+    }
+    let jetstream = events as f64 / started.elapsed().as_secs_f64();
+    js.delete_stream(&stream).await?;
+    Ok(jetstream)
 }

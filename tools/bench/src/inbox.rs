@@ -226,46 +226,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
 
     if args.get("explain", "yes") == "yes" {
-        let prefix = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ";
-        for (label, assignee, due) in [
-            ("assignee=<user>&due=all", Some(user.to_string()), "all"),
-            ("due=overdue", None, "overdue"),
-        ] {
-            let f = filter(assignee.as_deref(), due, user)?;
-            let query = match &assignee {
-                Some(a) => format!("assignee={a}&due={due}"),
-                None => format!("due={due}"),
-            };
-            let (raw, _) = cursor_of_page(&http, &base, &token, &query, 10).await?;
-            let after: Position = cursor::decode(&raw, &f.fingerprint())
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            let mut qb = QueryBuilder::new(prefix);
-            push_page_query(&mut qb, &f, Some(&after), 51);
-            explain(&pool, &format!("page 10 of {label}"), qb).await?;
-            if assignee.is_some() {
-                let mut qb = QueryBuilder::new(prefix);
-                push_count_query(&mut qb, &f, Some(f.status), EXACT_TOTAL_LIMIT);
-                explain(&pool, &format!("total of {label}"), qb).await?;
-            }
-        }
-        for (label, assignee, params) in search.explained(user) {
-            let mut f = filter_with(assignee.as_deref(), "all", user, Some(&params))?;
-            search::resolve_words(&pool, &mut f).await?;
-            let mut qb = QueryBuilder::new(prefix);
-            push_page_query(&mut qb, &f, None, 51);
-            explain(&pool, &format!("page 1 of {label}"), qb).await?;
-            let counting = Counting::for_total(&f);
-            if counting == Counting::DayCounters {
-                println!(
-                    "#### total of {label}\n\nfrom the day counters (migrations 0006, 0022)\n"
-                );
-                continue;
-            }
-            println!("#### total of {label}: counted by {}\n", counting.as_str());
-            let mut qb = QueryBuilder::new(prefix);
-            push_count_query(&mut qb, &f, Some(f.status), EXACT_TOTAL_LIMIT);
-            explain(&pool, &format!("total of {label}"), qb).await?;
-        }
+        explain_plans(&pool, &http, &base, &token, user, &search).await?;
     }
     Ok(())
 }
@@ -375,4 +336,54 @@ impl SearchCase {
             ),
         ]
     }
+}
+
+/// The plans of a deep page, a total and each search scenario (`--explain yes`).
+async fn explain_plans(
+    pool: &PgPool,
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    user: i64,
+    search: &SearchCase,
+) -> anyhow::Result<()> {
+    let prefix = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ";
+    for (label, assignee, due) in [
+        ("assignee=<user>&due=all", Some(user.to_string()), "all"),
+        ("due=overdue", None, "overdue"),
+    ] {
+        let f = filter(assignee.as_deref(), due, user)?;
+        let query = match &assignee {
+            Some(a) => format!("assignee={a}&due={due}"),
+            None => format!("due={due}"),
+        };
+        let (raw, _) = cursor_of_page(http, base, token, &query, 10).await?;
+        let after: Position =
+            cursor::decode(&raw, &f.fingerprint()).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let mut qb = QueryBuilder::new(prefix);
+        push_page_query(&mut qb, &f, Some(&after), 51);
+        explain(pool, &format!("page 10 of {label}"), qb).await?;
+        if assignee.is_some() {
+            let mut qb = QueryBuilder::new(prefix);
+            push_count_query(&mut qb, &f, Some(f.status), EXACT_TOTAL_LIMIT);
+            explain(pool, &format!("total of {label}"), qb).await?;
+        }
+    }
+    for (label, assignee, params) in search.explained(user) {
+        let mut f = filter_with(assignee.as_deref(), "all", user, Some(&params))?;
+        search::resolve_words(pool, &mut f).await?;
+        let mut qb = QueryBuilder::new(prefix);
+        push_page_query(&mut qb, &f, None, 51);
+        explain(pool, &format!("page 1 of {label}"), qb).await?;
+        let counting = Counting::for_total(&f);
+        if counting == Counting::DayCounters {
+            println!("#### total of {label}\n\nfrom the day counters (migrations 0006, 0022)\n");
+            continue;
+        }
+        println!("#### total of {label}: counted by {}\n", counting.as_str());
+        let mut qb = QueryBuilder::new(prefix);
+        push_count_query(&mut qb, &f, Some(f.status), EXACT_TOTAL_LIMIT);
+        explain(pool, &format!("total of {label}"), qb).await?;
+    }
+    Ok(())
 }

@@ -327,53 +327,7 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
     let lag = sample_lag(target.nats.clone(), target.namespace.clone());
     let per_request = load.batch.min(load.events);
     let started = Instant::now();
-    let answers: Vec<(Outcome, Duration)> = match load.rate {
-        None => {
-            futures::stream::iter(bodies.into_iter().map(|body| {
-                let (http, url, token, progress) = (
-                    http.clone(),
-                    url.clone(),
-                    target.token.clone(),
-                    progress.clone(),
-                );
-                async move {
-                    let t = Instant::now();
-                    let outcome = post(&http, &url, &token, body).await;
-                    progress.inc(per_request as u64);
-                    (outcome, t.elapsed())
-                }
-            }))
-            .buffer_unordered(load.concurrency)
-            .collect()
-            .await
-        }
-        Some(rate) => {
-            // Open loop: request i is due at i / rate; its latency counts from then, so a
-            // gateway that falls behind shows it instead of slowing the sender down.
-            let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut tasks = Vec::with_capacity(requests);
-            for body in bodies {
-                let due = ticks.tick().await;
-                let (http, url, token, progress) = (
-                    http.clone(),
-                    url.clone(),
-                    target.token.clone(),
-                    progress.clone(),
-                );
-                tasks.push(tokio::spawn(async move {
-                    let outcome = post(&http, &url, &token, body).await;
-                    progress.inc(per_request as u64);
-                    (outcome, due.elapsed())
-                }));
-            }
-            let mut out = Vec::with_capacity(tasks.len());
-            for task in tasks {
-                out.push(task.await.unwrap_or((Outcome::Refused, Duration::ZERO)));
-            }
-            out
-        }
-    };
+    let answers = post_all(&http, &url, &target.token, bodies, load, &progress).await;
     let accepted_in = started.elapsed();
     // usize::MAX until the first sample: unknown, reported as no figure.
     let left_at_last_post = match lag.current.load(Ordering::Relaxed) {
@@ -419,31 +373,7 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
             refused,
         });
     }
-    // A shed request stored nothing; a refused or unanswered one may have (a timeout after
-    // the commit), so at least the accepted events are waited for.
-    let expected = accepted_events as i64;
-    // Counting commits is a query over this run's rows: done only once JetStream says the
-    // consumer has nothing pending (cheap to ask), so the polling does not compete with scoring.
-    let committed_in = loop {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if lag.current.load(Ordering::Relaxed) != 0 && started.elapsed() < Duration::from_secs(1800)
-        {
-            continue;
-        }
-        let done: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM processed_events WHERE provider = $1 AND processed_at >= now() - interval '1 hour'",
-        )
-        .bind(&provider)
-        .fetch_one(&target.pool)
-        .await?;
-        if done >= expected {
-            break started.elapsed();
-        }
-        if started.elapsed() > Duration::from_secs(1800) {
-            eprintln!("  only {done} of {expected} accepted events committed after 30 minutes");
-            break started.elapsed();
-        }
-    };
+    let committed_in = wait_for_commits(target, &provider, accepted_events, &lag, started).await?;
     lag.task.abort();
     Ok(IngestFigures {
         load,
@@ -535,4 +465,102 @@ pub async fn rate_ladder(
         None => println!("\nno rate held\n"),
     }
     Ok(steps)
+}
+
+/// Posts every body: `load.concurrency` in flight (closed loop), or one every `1 / rate`
+/// seconds (open loop, latencies from each request's due time). Each request's outcome and
+/// latency.
+async fn post_all(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    bodies: Vec<String>,
+    load: Load,
+    progress: &indicatif::ProgressBar,
+) -> Vec<(Outcome, Duration)> {
+    let per_request = load.batch.min(load.events);
+    let requests = bodies.len();
+    match load.rate {
+        None => {
+            futures::stream::iter(bodies.into_iter().map(|body| {
+                let (http, url, token, progress) = (
+                    http.clone(),
+                    url.to_owned(),
+                    token.to_owned(),
+                    progress.clone(),
+                );
+                async move {
+                    let t = Instant::now();
+                    let outcome = post(&http, &url, &token, body).await;
+                    progress.inc(per_request as u64);
+                    (outcome, t.elapsed())
+                }
+            }))
+            .buffer_unordered(load.concurrency)
+            .collect()
+            .await
+        }
+        Some(rate) => {
+            // Open loop: request i is due at i / rate; its latency counts from then, so a
+            // gateway that falls behind shows it instead of slowing the sender down.
+            let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut tasks = Vec::with_capacity(requests);
+            for body in bodies {
+                let due = ticks.tick().await;
+                let (http, url, token, progress) = (
+                    http.clone(),
+                    url.to_owned(),
+                    token.to_owned(),
+                    progress.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let outcome = post(&http, &url, &token, body).await;
+                    progress.inc(per_request as u64);
+                    (outcome, due.elapsed())
+                }));
+            }
+            let mut out = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                out.push(task.await.unwrap_or((Outcome::Refused, Duration::ZERO)));
+            }
+            out
+        }
+    }
+}
+
+/// Waits until scoring has committed this run's accepted events (at most 30 minutes); how long
+/// from the first POST.
+async fn wait_for_commits(
+    target: &Target,
+    provider: &str,
+    accepted_events: usize,
+    lag: &LagSampler,
+    started: Instant,
+) -> anyhow::Result<Duration> {
+    // A shed request stored nothing; a refused or unanswered one may have (a timeout after
+    // the commit), so at least the accepted events are waited for.
+    let expected = accepted_events as i64;
+    // Counting commits is a query over this run's rows: done only once JetStream says the
+    // consumer has nothing pending (cheap to ask), so the polling does not compete with scoring.
+    Ok(loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if lag.current.load(Ordering::Relaxed) != 0 && started.elapsed() < Duration::from_secs(1800)
+        {
+            continue;
+        }
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM processed_events WHERE provider = $1 AND processed_at >= now() - interval '1 hour'",
+        )
+        .bind(provider)
+        .fetch_one(&target.pool)
+        .await?;
+        if done >= expected {
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            eprintln!("  only {done} of {expected} accepted events committed after 30 minutes");
+            break started.elapsed();
+        }
+    })
 }

@@ -244,21 +244,9 @@ pub async fn run(args: &Args, bench_db: &str, nats: &str) -> anyhow::Result<()> 
     let inbox_rate: f64 = args.number("inbox-rate", 1_000.0)?;
     let ingest_rate: f64 = args.number("ingest-rate", 2_000.0)?;
     let seconds: f64 = args.number("mixed-seconds", 10.0)?;
-    let dir: PathBuf = std::env::current_exe()?
-        .parent()
-        .context("the benchmark's own directory")?
-        .to_owned();
-    let missing: Vec<&str> = ["relance-gateway", "relance-scoring", "relance-inbox"]
-        .into_iter()
-        .filter(|b| !dir.join(b).exists())
-        .collect();
-    if !missing.is_empty() {
-        println!(
-            "skipped: {} not built beside relance-bench (run `cargo build --release` first)",
-            missing.join(", ")
-        );
+    let Some(dir) = service_binaries()? else {
         return Ok(());
-    }
+    };
 
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
@@ -266,26 +254,7 @@ pub async fn run(args: &Args, bench_db: &str, nats: &str) -> anyhow::Result<()> 
         .await?;
     relance_shared::db::migrate(&pool).await?;
     let user = crate::inbox::busiest_user(&pool).await?;
-    let namespace = format!("mixed{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let env = [
-        ("RELANCE__DATABASE__URL", bench_db.to_owned()),
-        ("RELANCE__DATABASE__MIGRATE_ON_START", "false".to_owned()),
-        ("RELANCE__NATS__URL", nats.to_owned()),
-        ("RELANCE__NATS__NAMESPACE", namespace.clone()),
-        ("RELANCE__GATEWAY__INGEST_TOKEN", BENCH_TOKEN.to_owned()),
-        ("RELANCE__AUTH__JWT_SECRET", BENCH_JWT_SECRET.to_owned()),
-    ];
-    let services = [
-        start(&dir, "relance-gateway", "RELANCE__GATEWAY__LISTEN", &env)?,
-        start(&dir, "relance-scoring", "RELANCE__SCORING__LISTEN", &env)?,
-        start(&dir, "relance-inbox", "RELANCE__INBOX__LISTEN", &env)?,
-    ];
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()?;
-    for service in &services {
-        wait_ready(&http, service).await?;
-    }
+    let (namespace, services, http) = start_services(&dir, bench_db, nats).await?;
     let [gateway, _, inbox] = &services;
     let base = format!("http://127.0.0.1:{}", inbox.port);
     let token = TokenKeys::new(SecretString::from(BENCH_JWT_SECRET)).issue(
@@ -303,20 +272,7 @@ pub async fn run(args: &Args, bench_db: &str, nats: &str) -> anyhow::Result<()> 
 
     // Peak resident memory, sampled while the loads run.
     let pids: Vec<(&'static str, u32)> = services.iter().map(|s| (s.name, s.child.id())).collect();
-    let peaks: Arc<Vec<AtomicUsize>> = Arc::new(pids.iter().map(|_| AtomicUsize::new(0)).collect());
-    let sampler = {
-        let (pids, peaks) = (pids.clone(), peaks.clone());
-        tokio::spawn(async move {
-            loop {
-                for (i, (_, pid)) in pids.iter().enumerate() {
-                    let kb = status_kb(*pid, "VmRSS:") as usize;
-                    peaks[i].fetch_max(kb, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
-
+    let (peaks, sampler) = sample_peak_memory(&pids);
     println!(
         "services as processes of their own; user {user} (the busiest); {CONNECTIONS} connections\n"
     );
@@ -357,26 +313,7 @@ pub async fn run(args: &Args, bench_db: &str, nats: &str) -> anyhow::Result<()> 
         postgres_ticks().saturating_sub(pg_before),
     );
     saturated.print("inbox closed loop, no ingest");
-    // Where the CPU goes, request by request.
-    let mut costs = Vec::new();
-    for (label, url) in [
-        "busiest user's inbox",
-        "everyone's overdue",
-        "busiest user's stats",
-    ]
-    .into_iter()
-    .zip(&urls)
-    {
-        let (inbox_before, pg_before) = (cpu_ticks(inbox.child.id()), postgres_ticks());
-        let alone = closed_loop(&http, std::slice::from_ref(url), &token, seconds / 2.0).await;
-        let n = alone.times.len().max(1) as f64;
-        costs.push((
-            label,
-            cpu_ticks(inbox.child.id()).saturating_sub(inbox_before) as f64 * 10.0 / n,
-            postgres_ticks().saturating_sub(pg_before) as f64 * 10.0 / n,
-        ));
-        alone.print(&format!("closed loop, {label} only"));
-    }
+    let costs = cost_per_request(&http, &urls, &token, inbox.child.id(), seconds).await;
     sampler.abort();
     println!(
         "\ningest meanwhile: {:.0} events/s accepted, {:.0} events/s scored; gateway p99 {:.1} ms",
@@ -393,6 +330,89 @@ pub async fn run(args: &Args, bench_db: &str, nats: &str) -> anyhow::Result<()> 
     for (label, inbox_ms, pg_ms) in costs {
         println!("  {label}: inbox {inbox_ms:.2} ms, PostgreSQL {pg_ms:.2} ms");
     }
+    print_memory(&pids, &peaks);
+    drop(services);
+    let mut settings = relance_shared::Settings::default();
+    settings.nats.url = SecretString::from(nats.to_owned());
+    settings.nats.namespace = namespace;
+    crate::stack::delete_streams(&settings).await;
+    Ok(())
+}
+
+/// Each process's peak resident memory (kB), sampled every 100 ms until the task is aborted.
+fn sample_peak_memory(
+    pids: &[(&'static str, u32)],
+) -> (Arc<Vec<AtomicUsize>>, tokio::task::JoinHandle<()>) {
+    let peaks: Arc<Vec<AtomicUsize>> = Arc::new(pids.iter().map(|_| AtomicUsize::new(0)).collect());
+    let sampler = {
+        let (pids, peaks) = (pids.to_vec(), peaks.clone());
+        tokio::spawn(async move {
+            loop {
+                for (i, (_, pid)) in pids.iter().enumerate() {
+                    let kb = status_kb(*pid, "VmRSS:") as usize;
+                    peaks[i].fetch_max(kb, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    (peaks, sampler)
+}
+
+/// Where the CPU goes, request by request: each request type alone in a closed loop, with the
+/// inbox's and PostgreSQL's CPU milliseconds per request.
+async fn cost_per_request(
+    http: &reqwest::Client,
+    urls: &[String],
+    token: &str,
+    inbox_pid: u32,
+    seconds: f64,
+) -> Vec<(&'static str, f64, f64)> {
+    let mut costs = Vec::new();
+    for (label, url) in [
+        "busiest user's inbox",
+        "everyone's overdue",
+        "busiest user's stats",
+    ]
+    .into_iter()
+    .zip(urls)
+    {
+        let (inbox_before, pg_before) = (cpu_ticks(inbox_pid), postgres_ticks());
+        let alone = closed_loop(http, std::slice::from_ref(url), token, seconds / 2.0).await;
+        let n = alone.times.len().max(1) as f64;
+        costs.push((
+            label,
+            cpu_ticks(inbox_pid).saturating_sub(inbox_before) as f64 * 10.0 / n,
+            postgres_ticks().saturating_sub(pg_before) as f64 * 10.0 / n,
+        ));
+        alone.print(&format!("closed loop, {label} only"));
+    }
+    costs
+}
+
+/// The directory of the services' binaries, built beside the benchmark's; `None` (and why,
+/// printed) when one is missing.
+fn service_binaries() -> anyhow::Result<Option<PathBuf>> {
+    let dir: PathBuf = std::env::current_exe()?
+        .parent()
+        .context("the benchmark's own directory")?
+        .to_owned();
+    let missing: Vec<&str> = ["relance-gateway", "relance-scoring", "relance-inbox"]
+        .into_iter()
+        .filter(|b| !dir.join(b).exists())
+        .collect();
+    if !missing.is_empty() {
+        println!(
+            "skipped: {} not built beside relance-bench (run `cargo build --release` first)",
+            missing.join(", ")
+        );
+        return Ok(None);
+    }
+    Ok(Some(dir))
+}
+
+/// Each service's peak resident memory under the loads, and since it started.
+fn print_memory(pids: &[(&'static str, u32)], peaks: &[AtomicUsize]) {
     println!("\n| service | peak RSS under load | peak RSS since start |");
     println!("|---|---:|---:|");
     for (i, (name, pid)) in pids.iter().enumerate() {
@@ -402,10 +422,34 @@ pub async fn run(args: &Args, bench_db: &str, nats: &str) -> anyhow::Result<()> 
             status_kb(*pid, "VmHWM:") as f64 / 1024.0
         );
     }
-    drop(services);
-    let mut settings = relance_shared::Settings::default();
-    settings.nats.url = SecretString::from(nats.to_owned());
-    settings.nats.namespace = namespace;
-    crate::stack::delete_streams(&settings).await;
-    Ok(())
+}
+
+/// The gateway, scoring and the inbox as processes of their own, on a NATS namespace of their
+/// own, once each answers `/readyz`; and an HTTP client for them.
+async fn start_services(
+    dir: &std::path::Path,
+    bench_db: &str,
+    nats: &str,
+) -> anyhow::Result<(String, [Service; 3], reqwest::Client)> {
+    let namespace = format!("mixed{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = [
+        ("RELANCE__DATABASE__URL", bench_db.to_owned()),
+        ("RELANCE__DATABASE__MIGRATE_ON_START", "false".to_owned()),
+        ("RELANCE__NATS__URL", nats.to_owned()),
+        ("RELANCE__NATS__NAMESPACE", namespace.clone()),
+        ("RELANCE__GATEWAY__INGEST_TOKEN", BENCH_TOKEN.to_owned()),
+        ("RELANCE__AUTH__JWT_SECRET", BENCH_JWT_SECRET.to_owned()),
+    ];
+    let services = [
+        start(dir, "relance-gateway", "RELANCE__GATEWAY__LISTEN", &env)?,
+        start(dir, "relance-scoring", "RELANCE__SCORING__LISTEN", &env)?,
+        start(dir, "relance-inbox", "RELANCE__INBOX__LISTEN", &env)?,
+    ];
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    for service in &services {
+        wait_ready(&http, service).await?;
+    }
+    Ok((namespace, services, http))
 }

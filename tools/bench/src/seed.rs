@@ -193,9 +193,67 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     // The CRM's records go through the directory API, as a real CRM's would (an inbox of the
     // tool's own serves it); on a database emptied with RESTART IDENTITY their ids are 1..N,
     // which the interactions below pick from.
-    let loader = DirectoryLoader::start(&url, &nats, 1_000, 4).await?;
+    load_directory(
+        &url,
+        &nats,
+        users as usize,
+        organisations as usize,
+        people as usize,
+    )
+    .await?;
+    let people = people as usize;
+    let interactions_sql = format!(
+        "INSERT INTO crm_interactions (id, type, title, status, assignee_id, next_action_at, \
+           person_id, organisation_id, author_id, created_at, updated_at) \
+         SELECT g, (ARRAY['call','email','meeting','note'])[1 + floor(r.t * 4)::int]::interaction_type, \
+           (ARRAY['Rappeler','Relancer','Envoyer le devis à','Préparer la démo pour','Point d''étape avec','Confirmer le rendez-vous avec'])[1 + g % 6] \
+             || ' ' || p.first_name || ' ' || p.last_name, \
+           s.status, \
+           CASE WHEN r.a < 0.08 THEN NULL ELSE 1 + floor(power(random(), 1.5) * {users})::bigint END, \
+           CASE \
+             WHEN s.status <> 'done' AND r.n < 0.15 THEN NULL \
+             WHEN s.status <> 'done' THEN now() + (random() * 90 - 45) * interval '1 day' \
+             WHEN r.n < 0.30 THEN NULL \
+             ELSE now() - random() * interval '365 days' END, \
+           p.id, p.organisation_id, p.owner_id, c.at, c.at + random() * (now() - c.at) \
+         FROM generate_series($1::bigint, $2::bigint) g \
+         CROSS JOIN LATERAL (SELECT random() AS s, random() AS a, random() AS n, random() AS t, \
+           1 + floor(random() * {people})::bigint AS person, g AS pin) r \
+         CROSS JOIN LATERAL (SELECT CASE WHEN r.s < 0.55 THEN 'done' WHEN r.s < 0.85 THEN 'todo' \
+           ELSE 'in_progress' END::interaction_status AS status) s \
+         CROSS JOIN LATERAL (SELECT now() - random() * interval '730 days' AS at, g AS pin) c \
+         JOIN people p ON p.id = r.person"
+    );
+    fill(&mut conn, "interactions", interactions, &interactions_sql).await?;
+    let scored = (people / 5).max(1);
+    let scores_sql = format!(
+        "INSERT INTO lead_scores (person_id, score, last_event_at, updated_at) \
+         SELECT p, floor(power(random(), 2) * 60)::int, now() - random() * interval '60 days', now() \
+         FROM (SELECT DISTINCT 1 + floor(random() * {people})::bigint AS p \
+               FROM generate_series($1::bigint, $2::bigint)) picked \
+         ON CONFLICT (person_id) DO NOTHING"
+    );
+    fill(&mut conn, "lead scores", scored as i64, &scores_sql).await?;
+
+    finish(&mut conn).await?;
+    println!(
+        "seeded {users} users, {organisations} organisations, {people} people, \
+         {interactions} interactions in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The CRM's users, organisations and people through the directory API, with progress bars.
+async fn load_directory(
+    url: &str,
+    nats: &str,
+    users: usize,
+    organisations: usize,
+    people: usize,
+) -> anyhow::Result<()> {
+    let loader = DirectoryLoader::start(url, nats, 1_000, 4).await?;
     let at = "2026-01-01T00:00:00Z";
-    let (users, organisations, people) = (users as usize, organisations as usize, people as usize);
     let bar_for = |n: usize, what: &str| bar(n as i64, what);
     let progress = bar_for(users, "users");
     loader
@@ -243,47 +301,20 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         .await?;
     progress.finish();
     loader.stop().await;
-    let interactions_sql = format!(
-        "INSERT INTO crm_interactions (id, type, title, status, assignee_id, next_action_at, \
-           person_id, organisation_id, author_id, created_at, updated_at) \
-         SELECT g, (ARRAY['call','email','meeting','note'])[1 + floor(r.t * 4)::int]::interaction_type, \
-           (ARRAY['Rappeler','Relancer','Envoyer le devis à','Préparer la démo pour','Point d''étape avec','Confirmer le rendez-vous avec'])[1 + g % 6] \
-             || ' ' || p.first_name || ' ' || p.last_name, \
-           s.status, \
-           CASE WHEN r.a < 0.08 THEN NULL ELSE 1 + floor(power(random(), 1.5) * {users})::bigint END, \
-           CASE \
-             WHEN s.status <> 'done' AND r.n < 0.15 THEN NULL \
-             WHEN s.status <> 'done' THEN now() + (random() * 90 - 45) * interval '1 day' \
-             WHEN r.n < 0.30 THEN NULL \
-             ELSE now() - random() * interval '365 days' END, \
-           p.id, p.organisation_id, p.owner_id, c.at, c.at + random() * (now() - c.at) \
-         FROM generate_series($1::bigint, $2::bigint) g \
-         CROSS JOIN LATERAL (SELECT random() AS s, random() AS a, random() AS n, random() AS t, \
-           1 + floor(random() * {people})::bigint AS person, g AS pin) r \
-         CROSS JOIN LATERAL (SELECT CASE WHEN r.s < 0.55 THEN 'done' WHEN r.s < 0.85 THEN 'todo' \
-           ELSE 'in_progress' END::interaction_status AS status) s \
-         CROSS JOIN LATERAL (SELECT now() - random() * interval '730 days' AS at, g AS pin) c \
-         JOIN people p ON p.id = r.person"
-    );
-    fill(&mut conn, "interactions", interactions, &interactions_sql).await?;
-    let scored = (people / 5).max(1);
-    let scores_sql = format!(
-        "INSERT INTO lead_scores (person_id, score, last_event_at, updated_at) \
-         SELECT p, floor(power(random(), 2) * 60)::int, now() - random() * interval '60 days', now() \
-         FROM (SELECT DISTINCT 1 + floor(random() * {people})::bigint AS p \
-               FROM generate_series($1::bigint, $2::bigint)) picked \
-         ON CONFLICT (person_id) DO NOTHING"
-    );
-    fill(&mut conn, "lead scores", scored as i64, &scores_sql).await?;
+    Ok(())
+}
 
+/// What follows a bulk load: the search index built, no change left for the relay, hot leads
+/// armed, sequences past the explicit ids, fresh statistics.
+async fn finish(conn: &mut PgConnection) -> anyhow::Result<()> {
     // The search index, which the change relay keeps for new changes (migration 0023).
-    let indexed = relance_inbox::search::index::rebuild(&mut conn, 20_000).await?;
+    let indexed = relance_inbox::search::index::rebuild(&mut *conn, 20_000).await?;
     println!("search index built for {indexed} interactions");
     // A bulk load is not news: the live relay (migration 0008) would otherwise publish a
     // million "created" changes to whoever is watching, and people seeded hot are not new
     // hot leads.
     sqlx::raw_sql("TRUNCATE interaction_changes")
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("UPDATE lead_scores SET hot_armed = score < $1")
         .bind(
@@ -292,7 +323,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                 .rules
                 .hot_threshold,
         )
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await?;
     // Identities continue after the explicit ids; fresh statistics and visibility map so the
     // planner sees the real data and count(*) can use index-only scans.
@@ -302,17 +333,12 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
          SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people)); \
          SELECT setval(pg_get_serial_sequence('crm_interactions', 'id'), (SELECT max(id) FROM crm_interactions));",
     )
-    .execute(&mut conn)
+    .execute(&mut *conn)
     .await?;
     let vacuum = ProgressBar::new_spinner();
     vacuum.set_message("VACUUM ANALYZE");
     vacuum.enable_steady_tick(std::time::Duration::from_millis(200));
-    sqlx::raw_sql("VACUUM ANALYZE").execute(&mut conn).await?;
+    sqlx::raw_sql("VACUUM ANALYZE").execute(&mut *conn).await?;
     vacuum.finish_and_clear();
-    println!(
-        "seeded {users} users, {organisations} organisations, {people} people, \
-         {interactions} interactions in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }

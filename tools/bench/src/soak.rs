@@ -562,9 +562,10 @@ async fn soak(
     let live: Vec<_> = tokens
         .iter()
         .map(|t| {
+            let url = format!("{inbox_url}/api/v1/stream");
             tokio::spawn(live_stream(
                 http.clone(),
-                format!("{inbox_url}/api/v1/stream"),
+                url,
                 t.clone(),
                 stop_live.clone(),
                 tally.clone(),
@@ -586,7 +587,6 @@ async fn soak(
     // Alone and under attack alternate in rounds of about 30 s, so both sides meet the same
     // data: accepted events create interactions, and a second half that alone started with
     // three times the rows would be slower for that reason, not for the attack.
-    let rounds = ((half / ROUND_SECONDS).floor() as usize).max(1);
     let round = half / rounds as f64;
     let hostile = Hostile {
         gateway_url: &gateway_url,
@@ -601,39 +601,225 @@ async fn soak(
             .pool_idle_timeout(Duration::from_millis(HEADER_TIMEOUT_SECS * 1000 / 2))
             .build()?,
     };
-    let (mut baseline, mut attacked) = (Healthy::default(), Healthy::default());
-    let (mut rss_alone, mut rss_attacked) = (vec![0u64; pids.len()], vec![0u64; pids.len()]);
-    let mut account = HostileAccount::default();
-    for _ in 0..rounds {
-        let stop_rss = CancellationToken::new();
-        let rss = sample_rss(pids.clone(), stop_rss.clone());
-        baseline.append(healthy_phase(&load, round).await);
-        stop_rss.cancel();
-        max_into(&mut rss_alone, rss.await?);
-
-        let stop_rss = CancellationToken::new();
-        let rss = sample_rss(pids.clone(), stop_rss.clone());
-        attacked.append(attacked_phase(&load, &hostile, round, &mut account).await?);
-        stop_rss.cancel();
-        max_into(&mut rss_attacked, rss.await?);
-    }
+    let (mut baseline, mut attacked, rss_alone, rss_attacked, mut account) =
+        alternate(&load, &hostile, &pids, rounds, round).await?;
     baseline.sort();
     attacked.sort();
-    let HostileAccount {
-        oversized,
-        malformed,
-        streams,
-        streams_per_round_ok,
-        mut closes,
-        still_open,
-    } = account;
-    closes.sort();
+    account.closes.sort();
 
     // The exact account: wait for scoring to drain, then count per credential.
     let expected_ingest = tally.ingest_accepted.load(Ordering::Relaxed) as i64;
     let expected_flood = tally.flood_accepted.load(Ordering::Relaxed) as i64;
+    let (ingest_applied, flood_applied, sends, opens) =
+        applied_when_drained(pool, expected_ingest, expected_flood).await?;
+    stop_live.cancel();
+    for l in live {
+        let _ = l.await;
+    }
+
+    let failures = Run {
+        baseline: &baseline,
+        attacked: &attacked,
+        account,
+        tally: &tally,
+        applied: (ingest_applied, flood_applied, sends, opens),
+        expected: (expected_ingest, expected_flood),
+        rss: (&rss_alone, &rss_attacked),
+        rounds,
+    }
+    .judge(services, floor);
+    if failures.is_empty() {
+        println!("\nsoak: every check passed");
+        Ok(())
+    } else {
+        bail!(
+            "soak: {} check(s) failed: {}",
+            failures.len(),
+            failures.join("; ")
+        )
+    }
+}
+
+/// What one soak measured, to be judged.
+struct Run<'a> {
+    baseline: &'a Healthy,
+    attacked: &'a Healthy,
+    account: HostileAccount,
+    tally: &'a Tally,
+    /// Events applied for the ingest token and the flood; sends and their opens.
+    applied: (i64, i64, i64, i64),
+    /// Events answered 2xx for the ingest token and the flood.
+    expected: (i64, i64),
+    /// Each service's peak RSS alone and under attack.
+    rss: (&'a [u64], &'a [u64]),
+    rounds: usize,
+}
+
+impl Run<'_> {
+    /// Prints the latency table and every check; returns the failed ones.
+    fn judge(self, services: &[Service; 3], floor: Duration) -> Vec<String> {
+        let mut failures = self.judge_latency(floor);
+        failures.extend(self.judge_account(services));
+        failures
+    }
+
+    /// The healthy clients' latencies alone and under attack.
+    fn judge_latency(&self, floor: Duration) -> Vec<String> {
+        let Run {
+            baseline, attacked, ..
+        } = self;
+        let p99 = |v: &[Duration]| percentile(v, 99.0);
+        let within = |alone: Duration, attacked: Duration| attacked <= (alone * 3).max(floor);
+        let mut failures = Vec::new();
+        let mut check = |ok: bool, what: String| {
+            println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+            if !ok {
+                failures.push(what);
+            }
+        };
+        println!("| healthy client | alone p50 / p99 ms | under attack p50 / p99 ms | errors alone / attacked |");
+        println!("|---|---:|---:|---:|");
+        for (label, a, b) in [
+            ("ingest (gateway)", &baseline.ingest, &attacked.ingest),
+            ("inbox readers", &baseline.inbox, &attacked.inbox),
+        ] {
+            println!(
+                "| {label} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
+                ms(percentile(a, 50.0)),
+                ms(p99(a)),
+                ms(percentile(b, 50.0)),
+                ms(p99(b)),
+                baseline.errors,
+                attacked.errors
+            );
+        }
+        println!();
+        check(
+            baseline.errors == 0 && attacked.errors == 0,
+            format!(
+                "healthy requests all answered 2xx ({} and {} errors)",
+                baseline.errors, attacked.errors
+            ),
+        );
+        check(
+            within(p99(&baseline.ingest), p99(&attacked.ingest)),
+            format!(
+                "ingest p99 under attack {:.1} ms within 3x of {:.1} ms (floor {:.0} ms)",
+                ms(p99(&attacked.ingest)),
+                ms(p99(&baseline.ingest)),
+                ms(floor)
+            ),
+        );
+        check(
+            within(p99(&baseline.inbox), p99(&attacked.inbox)),
+            format!(
+                "inbox p99 under attack {:.1} ms within 3x of {:.1} ms (floor {:.0} ms)",
+                ms(p99(&attacked.inbox)),
+                ms(p99(&baseline.inbox)),
+                ms(floor)
+            ),
+        );
+        failures
+    }
+
+    /// The exact account of events, the hostile clients' answers, the memory.
+    fn judge_account(self, services: &[Service; 3]) -> Vec<String> {
+        let Run {
+            baseline: _,
+            attacked: _,
+            account:
+                HostileAccount {
+                    oversized,
+                    malformed,
+                    streams,
+                    streams_per_round_ok,
+                    closes,
+                    still_open,
+                },
+            tally,
+            applied: (ingest_applied, flood_applied, sends, opens),
+            expected: (expected_ingest, expected_flood),
+            rss: (rss_alone, rss_attacked),
+            rounds,
+        } = self;
+        let mut failures = Vec::new();
+        let mut check = |ok: bool, what: String| {
+            println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+            if !ok {
+                failures.push(what);
+            }
+        };
+        check(
+            ingest_applied == expected_ingest,
+            format!(
+                "ingest token: {expected_ingest} events answered 2xx, {ingest_applied} applied"
+            ),
+        );
+        check(flood_applied == expected_flood, format!("postmark flood: {expected_flood} events answered 2xx, {flood_applied} applied; {} answered 429 with Retry-After, {} other", tally.flood_limited.load(Ordering::Relaxed), tally.flood_other.load(Ordering::Relaxed)));
+        check(
+            sends == expected_ingest + expected_flood && opens == sends,
+            format!(
+                "exactly once: {sends} sends with {opens} opens for {} accepted events",
+                expected_ingest + expected_flood
+            ),
+        );
+        check(
+            tally.flood_limited.load(Ordering::Relaxed) > 0,
+            "the flood met the rate limit".to_owned(),
+        );
+        let limit = Duration::from_secs(HEADER_TIMEOUT_SECS + 2);
+        check(
+            still_open == 0 && closes.last().is_some_and(|d| *d <= limit),
+            format!("{} slow-head and idle connections closed by the servers, median {:.1} s, slowest {:.1} s (limit {:.0} s); {still_open} still open", closes.len(), percentile(&closes, 50.0).as_secs_f64(), closes.last().copied().unwrap_or_default().as_secs_f64(), limit.as_secs_f64()),
+        );
+        check(streams_per_round_ok, format!("stream flood, 20 streams a round in {rounds} round(s): {} opened (at most {} a round: cap {MAX_STREAMS}, the user's healthy stream counts), {} refused 429 with Retry-After, {} other", streams.0, MAX_STREAMS - 1, streams.1, streams.2));
+        check(
+            !oversized.is_empty() && oversized.iter().all(|s| *s == 413),
+            format!(
+                "oversized bodies: {} sent, all 413: {}",
+                oversized.len(),
+                oversized.iter().all(|s| *s == 413)
+            ),
+        );
+        check(
+            !malformed.is_empty() && malformed.iter().all(|s| *s == 400 || *s == 422),
+            format!(
+                "malformed bodies: {} sent, all 400/422: {}",
+                malformed.len(),
+                malformed.iter().all(|s| *s == 400 || *s == 422)
+            ),
+        );
+        check(
+            tally.live_events.load(Ordering::Relaxed) > 0,
+            format!(
+                "healthy live streams received {} events",
+                tally.live_events.load(Ordering::Relaxed)
+            ),
+        );
+        for ((service, alone), attacked) in services.iter().zip(rss_alone).zip(rss_attacked) {
+            check(
+                *attacked <= alone * 3 + 64 * 1024,
+                format!(
+                    "{} RSS peak {:.1} MB alone, {:.1} MB under attack",
+                    service.name,
+                    *alone as f64 / 1024.0,
+                    *attacked as f64 / 1024.0
+                ),
+            );
+        }
+        failures
+    }
+}
+
+/// Once scoring has drained (or after two minutes): events applied for the ingest token and
+/// the flood, sends, and their opens.
+async fn applied_when_drained(
+    pool: &sqlx::PgPool,
+    expected_ingest: i64,
+    expected_flood: i64,
+) -> anyhow::Result<(i64, i64, i64, i64)> {
     let deadline = Instant::now() + Duration::from_secs(120);
-    let (ingest_applied, flood_applied, sends, opens) = loop {
+    Ok(loop {
         let row: (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM processed_events WHERE provider = 'soak'), \
                     (SELECT count(*) FROM processed_events WHERE provider = 'postmark'), \
@@ -646,127 +832,34 @@ async fn soak(
             break row;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    stop_live.cancel();
-    for l in live {
-        let _ = l.await;
-    }
+    })
+}
 
-    let p99 = |v: &[Duration]| percentile(v, 99.0);
-    let within = |alone: Duration, attacked: Duration| attacked <= (alone * 3).max(floor);
-    let mut failures = Vec::new();
-    let mut check = |ok: bool, what: String| {
-        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
-        if !ok {
-            failures.push(what);
-        }
-    };
-    println!("| healthy client | alone p50 / p99 ms | under attack p50 / p99 ms | errors alone / attacked |");
-    println!("|---|---:|---:|---:|");
-    for (label, a, b) in [
-        ("ingest (gateway)", &baseline.ingest, &attacked.ingest),
-        ("inbox readers", &baseline.inbox, &attacked.inbox),
-    ] {
-        println!(
-            "| {label} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
-            ms(percentile(a, 50.0)),
-            ms(p99(a)),
-            ms(percentile(b, 50.0)),
-            ms(p99(b)),
-            baseline.errors,
-            attacked.errors
-        );
+/// `rounds` rounds of `round` seconds healthy alone, then as long under attack: the healthy
+/// figures of each side, each service's peak RSS on each side, and the hostile clients'
+/// account.
+async fn alternate(
+    load: &HealthyLoad<'_>,
+    hostile: &Hostile<'_>,
+    pids: &[u32],
+    rounds: usize,
+    round: f64,
+) -> anyhow::Result<(Healthy, Healthy, Vec<u64>, Vec<u64>, HostileAccount)> {
+    let (mut baseline, mut attacked) = (Healthy::default(), Healthy::default());
+    let (mut rss_alone, mut rss_attacked) = (vec![0u64; pids.len()], vec![0u64; pids.len()]);
+    let mut account = HostileAccount::default();
+    for _ in 0..rounds {
+        let stop_rss = CancellationToken::new();
+        let rss = sample_rss(pids.to_vec(), stop_rss.clone());
+        baseline.append(healthy_phase(load, round).await);
+        stop_rss.cancel();
+        max_into(&mut rss_alone, rss.await?);
+
+        let stop_rss = CancellationToken::new();
+        let rss = sample_rss(pids.to_vec(), stop_rss.clone());
+        attacked.append(attacked_phase(load, hostile, round, &mut account).await?);
+        stop_rss.cancel();
+        max_into(&mut rss_attacked, rss.await?);
     }
-    println!();
-    check(
-        baseline.errors == 0 && attacked.errors == 0,
-        format!(
-            "healthy requests all answered 2xx ({} and {} errors)",
-            baseline.errors, attacked.errors
-        ),
-    );
-    check(
-        within(p99(&baseline.ingest), p99(&attacked.ingest)),
-        format!(
-            "ingest p99 under attack {:.1} ms within 3x of {:.1} ms (floor {:.0} ms)",
-            ms(p99(&attacked.ingest)),
-            ms(p99(&baseline.ingest)),
-            ms(floor)
-        ),
-    );
-    check(
-        within(p99(&baseline.inbox), p99(&attacked.inbox)),
-        format!(
-            "inbox p99 under attack {:.1} ms within 3x of {:.1} ms (floor {:.0} ms)",
-            ms(p99(&attacked.inbox)),
-            ms(p99(&baseline.inbox)),
-            ms(floor)
-        ),
-    );
-    check(
-        ingest_applied == expected_ingest,
-        format!("ingest token: {expected_ingest} events answered 2xx, {ingest_applied} applied"),
-    );
-    check(flood_applied == expected_flood, format!("postmark flood: {expected_flood} events answered 2xx, {flood_applied} applied; {} answered 429 with Retry-After, {} other", tally.flood_limited.load(Ordering::Relaxed), tally.flood_other.load(Ordering::Relaxed)));
-    check(
-        sends == expected_ingest + expected_flood && opens == sends,
-        format!(
-            "exactly once: {sends} sends with {opens} opens for {} accepted events",
-            expected_ingest + expected_flood
-        ),
-    );
-    check(
-        tally.flood_limited.load(Ordering::Relaxed) > 0,
-        "the flood met the rate limit".to_owned(),
-    );
-    let limit = Duration::from_secs(HEADER_TIMEOUT_SECS + 2);
-    check(
-        still_open == 0 && closes.last().is_some_and(|d| *d <= limit),
-        format!("{} slow-head and idle connections closed by the servers, median {:.1} s, slowest {:.1} s (limit {:.0} s); {still_open} still open", closes.len(), percentile(&closes, 50.0).as_secs_f64(), closes.last().copied().unwrap_or_default().as_secs_f64(), limit.as_secs_f64()),
-    );
-    check(streams_per_round_ok, format!("stream flood, 20 streams a round in {rounds} round(s): {} opened (at most {} a round: cap {MAX_STREAMS}, the user's healthy stream counts), {} refused 429 with Retry-After, {} other", streams.0, MAX_STREAMS - 1, streams.1, streams.2));
-    check(
-        !oversized.is_empty() && oversized.iter().all(|s| *s == 413),
-        format!(
-            "oversized bodies: {} sent, all 413: {}",
-            oversized.len(),
-            oversized.iter().all(|s| *s == 413)
-        ),
-    );
-    check(
-        !malformed.is_empty() && malformed.iter().all(|s| *s == 400 || *s == 422),
-        format!(
-            "malformed bodies: {} sent, all 400/422: {}",
-            malformed.len(),
-            malformed.iter().all(|s| *s == 400 || *s == 422)
-        ),
-    );
-    check(
-        tally.live_events.load(Ordering::Relaxed) > 0,
-        format!(
-            "healthy live streams received {} events",
-            tally.live_events.load(Ordering::Relaxed)
-        ),
-    );
-    for ((service, alone), attacked) in services.iter().zip(&rss_alone).zip(&rss_attacked) {
-        check(
-            *attacked <= alone * 3 + 64 * 1024,
-            format!(
-                "{} RSS peak {:.1} MB alone, {:.1} MB under attack",
-                service.name,
-                *alone as f64 / 1024.0,
-                *attacked as f64 / 1024.0
-            ),
-        );
-    }
-    if failures.is_empty() {
-        println!("\nsoak: every check passed");
-        Ok(())
-    } else {
-        bail!(
-            "soak: {} check(s) failed: {}",
-            failures.len(),
-            failures.join("; ")
-        )
-    }
+    Ok((baseline, attacked, rss_alone, rss_attacked, account))
 }

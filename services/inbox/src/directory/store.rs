@@ -269,27 +269,8 @@ pub async fn put_people(
     in_batch: bool,
     references: References,
 ) -> Result<Counts, DirectoryError> {
+    check_people(versions, in_batch)?;
     let mut errors = Vec::new();
-    for (index, v) in versions.iter().enumerate() {
-        let mut check = Checks {
-            errors: &mut errors,
-            at: position(index, in_batch),
-        };
-        check.external_id("external_id", &v.external_id);
-        check.text("first_name", v.first_name.as_deref(), false, 200);
-        check.text("last_name", v.last_name.as_deref(), false, 200);
-        check.text("email", v.email.as_deref(), false, 320);
-        check.email("email", v.email.as_deref());
-        check.text("phone", v.phone.as_deref(), false, 50);
-        check.optional_external_id(
-            "organisation_external_id",
-            v.organisation_external_id.as_deref(),
-        );
-        check.optional_external_id("owner_external_id", v.owner_external_id.as_deref());
-    }
-    if !errors.is_empty() {
-        return Err(DirectoryError::Invalid(errors));
-    }
     let (kept, stale) = newest_per_id(versions, |v| &v.external_id, |v| utc(&v.updated_at));
     let emails: Vec<(usize, Option<&str>)> = kept
         .iter()
@@ -317,65 +298,10 @@ pub async fn put_people(
     let at: Vec<DateTime<Utc>> = kept.iter().map(|&i| utc(&versions[i].updated_at)).collect();
 
     if references == References::MustExist {
-        let unknown = sqlx::query!(
-            r#"SELECT t.n AS "n!",
-                      (t.organisation IS NOT NULL AND NOT EXISTS
-                          (SELECT 1 FROM organisations o WHERE o.external_id = t.organisation))
-                          AS "organisation!",
-                      (t.owner IS NOT NULL AND NOT EXISTS
-                          (SELECT 1 FROM users u WHERE u.external_id = t.owner)) AS "owner!"
-               FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS t(organisation, owner, n)"#,
-            &organisation as &[Option<String>],
-            &owner as &[Option<String>]
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in unknown {
-            let at = position(kept[usize::try_from(row.n - 1).unwrap_or(0)], in_batch);
-            if row.organisation {
-                errors.push(FieldError::new(
-                    at.field("organisation_external_id"),
-                    "no organisation with this external id",
-                ));
-            }
-            if row.owner {
-                errors.push(FieldError::new(
-                    at.field("owner_external_id"),
-                    "no user with this external id",
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(DirectoryError::Invalid(errors));
-        }
+        refuse_unknown_references(conn, &organisation, &owner, &kept, in_batch).await?;
     }
 
-    // A person entered before the sync is adopted by address.
-    sqlx::query!(
-        "UPDATE people p SET external_id = t.external_id
-         FROM UNNEST($1::text[], $2::text[]) AS t(external_id, email)
-         WHERE p.external_id IS NULL AND t.email IS NOT NULL AND lower(p.email) = lower(t.email)
-           AND NOT EXISTS (SELECT 1 FROM people o WHERE o.external_id = t.external_id)",
-        &ids as &[&str],
-        &email as &[Option<String>]
-    )
-    .execute(&mut *conn)
-    .await?;
-    let taken = sqlx::query_scalar!(
-        r#"SELECT t.n AS "n!" FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS t(external_id, email, n)
-           JOIN people p ON lower(p.email) = lower(t.email)
-           WHERE t.email IS NOT NULL AND p.external_id IS DISTINCT FROM t.external_id"#,
-        &ids as &[&str],
-        &email as &[Option<String>]
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    refuse_taken(
-        &taken,
-        &kept,
-        in_batch,
-        "already the address of another person",
-    )?;
+    adopt_by_address(conn, &ids, &email, &kept, in_batch).await?;
     let written = sqlx::query!(
         r#"WITH input AS (
                SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
@@ -532,6 +458,113 @@ pub async fn delete(
         }
     }
     Ok(Deleted::Applied)
+}
+
+/// Every field of every person checked, every fault named.
+fn check_people(versions: &[PersonVersion], in_batch: bool) -> Result<(), DirectoryError> {
+    let mut errors = Vec::new();
+    for (index, v) in versions.iter().enumerate() {
+        let mut check = Checks {
+            errors: &mut errors,
+            at: position(index, in_batch),
+        };
+        check.external_id("external_id", &v.external_id);
+        check.text("first_name", v.first_name.as_deref(), false, 200);
+        check.text("last_name", v.last_name.as_deref(), false, 200);
+        check.text("email", v.email.as_deref(), false, 320);
+        check.email("email", v.email.as_deref());
+        check.text("phone", v.phone.as_deref(), false, 50);
+        check.optional_external_id(
+            "organisation_external_id",
+            v.organisation_external_id.as_deref(),
+        );
+        check.optional_external_id("owner_external_id", v.owner_external_id.as_deref());
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DirectoryError::Invalid(errors))
+    }
+}
+
+/// A 422 naming each organisation or owner no row has (`References::MustExist`).
+async fn refuse_unknown_references(
+    conn: &mut PgConnection,
+    organisation: &[Option<String>],
+    owner: &[Option<String>],
+    kept: &[usize],
+    in_batch: bool,
+) -> Result<(), DirectoryError> {
+    let mut errors = Vec::new();
+    let unknown = sqlx::query!(
+        r#"SELECT t.n AS "n!",
+                  (t.organisation IS NOT NULL AND NOT EXISTS
+                      (SELECT 1 FROM organisations o WHERE o.external_id = t.organisation))
+                      AS "organisation!",
+                  (t.owner IS NOT NULL AND NOT EXISTS
+                      (SELECT 1 FROM users u WHERE u.external_id = t.owner)) AS "owner!"
+           FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS t(organisation, owner, n)"#,
+        organisation as &[Option<String>],
+        owner as &[Option<String>]
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in unknown {
+        let at = position(kept[usize::try_from(row.n - 1).unwrap_or(0)], in_batch);
+        if row.organisation {
+            errors.push(FieldError::new(
+                at.field("organisation_external_id"),
+                "no organisation with this external id",
+            ));
+        }
+        if row.owner {
+            errors.push(FieldError::new(
+                at.field("owner_external_id"),
+                "no user with this external id",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DirectoryError::Invalid(errors))
+    }
+}
+
+/// A person entered before the sync is adopted by address; an address another person already
+/// holds is a 422.
+async fn adopt_by_address(
+    conn: &mut PgConnection,
+    ids: &[&str],
+    email: &[Option<String>],
+    kept: &[usize],
+    in_batch: bool,
+) -> Result<(), DirectoryError> {
+    sqlx::query!(
+        "UPDATE people p SET external_id = t.external_id
+         FROM UNNEST($1::text[], $2::text[]) AS t(external_id, email)
+         WHERE p.external_id IS NULL AND t.email IS NOT NULL AND lower(p.email) = lower(t.email)
+           AND NOT EXISTS (SELECT 1 FROM people o WHERE o.external_id = t.external_id)",
+        ids as &[&str],
+        email as &[Option<String>]
+    )
+    .execute(&mut *conn)
+    .await?;
+    let taken = sqlx::query_scalar!(
+        r#"SELECT t.n AS "n!" FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS t(external_id, email, n)
+           JOIN people p ON lower(p.email) = lower(t.email)
+           WHERE t.email IS NOT NULL AND p.external_id IS DISTINCT FROM t.external_id"#,
+        ids as &[&str],
+        email as &[Option<String>]
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    refuse_taken(
+        &taken,
+        kept,
+        in_batch,
+        "already the address of another person",
+    )
 }
 
 #[cfg(test)]

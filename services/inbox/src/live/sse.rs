@@ -112,49 +112,9 @@ pub async fn stream(
             ),
             retry_after_secs: 5,
         })?;
-    let unavailable = |_| ApiError::Unavailable("the live stream is not available");
-    let stream = live
-        .js
-        .get_stream(live.names.live_stream())
-        .await
-        .map_err(unavailable)?;
-    let info = stream
-        .get_info()
-        .await
-        .map_err(|_| ApiError::Unavailable("the live stream is not available"))?;
-    let start = start_for(
-        last_event_id,
-        info.state.first_sequence,
-        info.state.last_sequence,
-    );
-    let after = match start {
-        Start::Resume { after } | Start::Reset { after } => after,
-    };
-    let consumer = stream
-        .create_consumer(push::OrderedConfig {
-            deliver_subject: live.client.new_inbox(),
-            deliver_policy: DeliverPolicy::ByStartSequence {
-                start_sequence: after + 1,
-            },
-            ..Default::default()
-        })
-        .await
-        .map_err(|_| ApiError::Unavailable("the live stream is not available"))?;
-    let messages = consumer
-        .messages()
-        .await
-        .map_err(|_| ApiError::Unavailable("the live stream is not available"))?;
-
-    let first = match start {
-        Start::Resume { after } => Event::default()
-            .event("ready")
-            .id(after.to_string())
-            .data(json!({ "last_event_id": after }).to_string()),
-        Start::Reset { after } => Event::default().event("reset").id(after.to_string()).data(
-            json!({ "last_event_id": after, "reason": "missed events are no longer kept" })
-                .to_string(),
-        ),
-    };
+    let (start, messages) = open_consumer(&live, last_event_id).await?;
+    let after = start.after();
+    let first = start.first_event();
     metrics::gauge!("inbox_live_connections").increment(1.0);
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Event, Infallible>>(CHUNK);
     let pool = live.pool.clone();
@@ -220,6 +180,67 @@ pub async fn stream(
     let headers = [("x-accel-buffering", "no")];
     let heartbeat = KeepAlive::new().interval(live.heartbeat).text("heartbeat");
     Ok((headers, Sse::new(rx).keep_alive(heartbeat)))
+}
+
+impl Start {
+    /// The last event the client has (or will be told it has).
+    fn after(self) -> u64 {
+        match self {
+            Start::Resume { after } | Start::Reset { after } => after,
+        }
+    }
+
+    /// The stream's first event: `ready` when nothing was missed, `reset` when missed events
+    /// are gone (the client then reloads).
+    fn first_event(self) -> Event {
+        match self {
+            Start::Resume { after } => Event::default()
+                .event("ready")
+                .id(after.to_string())
+                .data(json!({ "last_event_id": after }).to_string()),
+            Start::Reset { after } => Event::default().event("reset").id(after.to_string()).data(
+                json!({ "last_event_id": after, "reason": "missed events are no longer kept" })
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+/// An ordered consumer of the live stream from where the client left off.
+async fn open_consumer(
+    live: &Live,
+    last_event_id: Option<u64>,
+) -> Result<(Start, push::Ordered), ApiError> {
+    let unavailable = |_| ApiError::Unavailable("the live stream is not available");
+    let stream = live
+        .js
+        .get_stream(live.names.live_stream())
+        .await
+        .map_err(unavailable)?;
+    let info = stream
+        .get_info()
+        .await
+        .map_err(|_| ApiError::Unavailable("the live stream is not available"))?;
+    let start = start_for(
+        last_event_id,
+        info.state.first_sequence,
+        info.state.last_sequence,
+    );
+    let consumer = stream
+        .create_consumer(push::OrderedConfig {
+            deliver_subject: live.client.new_inbox(),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: start.after() + 1,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|_| ApiError::Unavailable("the live stream is not available"))?;
+    let messages = consumer
+        .messages()
+        .await
+        .map_err(|_| ApiError::Unavailable("the live stream is not available"))?;
+    Ok((start, messages))
 }
 
 /// The live streams each user holds open, bounded by `inbox.max_streams_per_user`.

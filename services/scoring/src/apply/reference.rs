@@ -50,6 +50,52 @@ pub async fn apply_one(
     Ok(outcome)
 }
 
+/// What happens to an event before any write.
+enum Gate {
+    Apply,
+    /// Its send, or its unmatched recipient, was erased: nothing happens.
+    Erased,
+    Poison(String),
+}
+
+/// Erased sends and addresses (`unmatched`: no person was found for the event) take no more
+/// events; an unknown organisation is poison.
+async fn gate(
+    tx: &mut Transaction<'_, Postgres>,
+    event: &EmailEvent,
+    unmatched: bool,
+) -> Result<Gate, sqlx::Error> {
+    let erased = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM email_sends
+                          WHERE provider = $1 AND external_id = $2 AND erased_at IS NOT NULL)
+               OR ($3::text IS NOT NULL AND $4 AND EXISTS (
+                   SELECT 1 FROM erased_addresses
+                   WHERE email_sha256 = sha256(convert_to(lower(btrim($3)), 'UTF8'))))
+               AS "erased!""#,
+        event.provider,
+        event.external_id,
+        event.recipient,
+        unmatched
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if erased {
+        return Ok(Gate::Erased);
+    }
+    if let Some(org) = event.organisation_id {
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS "exists!""#,
+            org
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if !exists {
+            return Ok(Gate::Poison(format!("unknown organisation_id {org}")));
+        }
+    }
+    Ok(Gate::Apply)
+}
+
 /// The event's effects. `Ok(Err(reason))`: poison, nothing written.
 async fn apply_event(
     tx: &mut Transaction<'_, Postgres>,
@@ -61,33 +107,10 @@ async fn apply_event(
         Ok(person) => person,
         Err(reason) => return Ok(Err(reason)),
     };
-    let erased = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM email_sends
-                          WHERE provider = $1 AND external_id = $2 AND erased_at IS NOT NULL)
-               OR ($3::text IS NOT NULL AND $4 AND EXISTS (
-                   SELECT 1 FROM erased_addresses
-                   WHERE email_sha256 = sha256(convert_to(lower(btrim($3)), 'UTF8'))))
-               AS "erased!""#,
-        event.provider,
-        event.external_id,
-        event.recipient,
-        person.is_none()
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if erased {
-        return Ok(Ok(()));
-    }
-    if let Some(org) = event.organisation_id {
-        let exists = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS "exists!""#,
-            org
-        )
-        .fetch_one(&mut **tx)
-        .await?;
-        if !exists {
-            return Ok(Err(format!("unknown organisation_id {org}")));
-        }
+    match gate(tx, event, person.is_none()).await? {
+        Gate::Apply => {}
+        Gate::Erased => return Ok(Ok(())),
+        Gate::Poison(reason) => return Ok(Err(reason)),
     }
     let organisation_id = event.organisation_id.or(person.and_then(|(_, org)| org));
     let human_open = plan::human_open(event);

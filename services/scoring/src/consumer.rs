@@ -77,7 +77,9 @@ impl ScoringConsumer {
         let consumer = nats::scoring_consumer(&self.js, &self.names, self.ack_wait).await?;
         let mut messages = consumer
             .stream()
-            .max_messages_per_batch(self.batch_size)
+            // Enough buffered for every batch in flight: a batch fills at once instead of
+            // waiting on the next pull's round trip.
+            .max_messages_per_batch(self.batch_size * self.in_flight.max(1))
             .heartbeat(Duration::from_secs(5))
             .messages()
             .await?;

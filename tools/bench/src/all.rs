@@ -302,6 +302,9 @@ async fn drain_backlog(
         wait_for_commits: false,
     };
     ingest::measure(target, backlog, people).await?;
+    // Both sides of the ratio start from a fresh checkpoint (the baseline's statements too):
+    // a checkpoint of earlier writes landing in the middle of one of them is most of the noise.
+    sqlx::raw_sql("CHECKPOINT").execute(&target.pool).await?;
     let client = async_nats::connect(settings.nats.url.expose_secret()).await?;
     let js = async_nats::jetstream::new(client);
     let names = relance_shared::nats::Names::new(&settings.nats.namespace);

@@ -357,35 +357,27 @@ pub async fn measure(target: &Target, load: Load, people: &[i64]) -> anyhow::Res
         accepted * per_request
     };
 
-    if !load.wait_for_commits {
-        lag.task.abort();
-        return Ok(IngestFigures {
-            load,
-            accepted_per_sec: accepted_events as f64 / accepted_in.as_secs_f64(),
-            requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
-            end_to_end_per_sec: f64::NAN,
-            drain_per_sec: f64::NAN,
-            p50: percentile(&latencies, 50.0),
-            p99: percentile(&latencies, 99.0),
-            max: latencies.last().copied().unwrap_or_default(),
-            peak_lag: lag.peak.load(Ordering::Relaxed),
-            shed,
-            refused,
-        });
-    }
-    let committed_in = wait_for_commits(target, &provider, accepted_events, &lag, started).await?;
+    // End to end, and scoring's rate on the backlog left at the last POST (only a backlog of
+    // some size says anything about it): measured only when the run waits for the commits.
+    let (end_to_end_per_sec, drain_per_sec) = if load.wait_for_commits {
+        let committed_in =
+            wait_for_commits(target, &provider, accepted_events, &lag, started).await?;
+        let drain = if left_at_last_post * 20 >= load.events {
+            left_at_last_post as f64 / (committed_in - accepted_in).as_secs_f64()
+        } else {
+            f64::NAN
+        };
+        (accepted_events as f64 / committed_in.as_secs_f64(), drain)
+    } else {
+        (f64::NAN, f64::NAN)
+    };
     lag.task.abort();
     Ok(IngestFigures {
         load,
         accepted_per_sec: accepted_events as f64 / accepted_in.as_secs_f64(),
         requests_per_sec: requests as f64 / accepted_in.as_secs_f64(),
-        end_to_end_per_sec: accepted_events as f64 / committed_in.as_secs_f64(),
-        // Only a backlog of some size says anything about scoring's own rate.
-        drain_per_sec: if left_at_last_post * 20 >= load.events {
-            left_at_last_post as f64 / (committed_in - accepted_in).as_secs_f64()
-        } else {
-            f64::NAN
-        },
+        end_to_end_per_sec,
+        drain_per_sec,
         p50: percentile(&latencies, 50.0),
         p99: percentile(&latencies, 99.0),
         max: latencies.last().copied().unwrap_or_default(),

@@ -480,11 +480,7 @@ fn check_people(versions: &[PersonVersion], in_batch: bool) -> Result<(), Direct
         );
         check.optional_external_id("owner_external_id", v.owner_external_id.as_deref());
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DirectoryError::Invalid(errors))
-    }
+    refuse_any(errors)
 }
 
 /// A 422 naming each organisation or owner no row has (`References::MustExist`).
@@ -524,11 +520,7 @@ async fn refuse_unknown_references(
             ));
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DirectoryError::Invalid(errors))
-    }
+    refuse_any(errors)
 }
 
 /// A person entered before the sync is adopted by address; an address another person already
@@ -565,6 +557,15 @@ async fn adopt_by_address(
         in_batch,
         "already the address of another person",
     )
+}
+
+/// A 422 naming every fault, or nothing to refuse.
+fn refuse_any(errors: Vec<FieldError>) -> Result<(), DirectoryError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DirectoryError::Invalid(errors))
+    }
 }
 
 #[cfg(test)]

@@ -69,19 +69,24 @@ async fn erase_row(
     )
     .execute(&mut *conn)
     .await?;
-    // The search tokens of their interactions and of their name and address, forgotten below
+    // The search tokens of their name and address, and of their interactions: forgotten below
     // once nothing else holds them.
-    let tokens = sqlx::query_scalar!(
-        r#"SELECT w.word AS "word!" FROM interaction_search_words w
-           JOIN crm_interactions i ON i.id = w.interaction_id WHERE i.person_id = $1
-           UNION
-           SELECT t FROM people p,
+    let identity = sqlx::query_scalar!(
+        r#"SELECT DISTINCT t AS "word!" FROM people p,
                relance_search_tokens(relance_person_text(p.first_name, p.last_name, p.email)) t
            WHERE p.id = $1"#,
         id
     )
     .fetch_all(&mut *conn)
     .await?;
+    let mut tokens = sqlx::query_scalar!(
+        r#"SELECT DISTINCT w.word AS "word!" FROM interaction_search_words w
+           JOIN crm_interactions i ON i.id = w.interaction_id WHERE i.person_id = $1"#,
+        id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    tokens.extend(identity.iter().cloned());
     let about = sqlx::query_scalar!("SELECT id FROM crm_interactions WHERE person_id = $1", id)
         .fetch_all(&mut *conn)
         .await?;
@@ -99,7 +104,7 @@ async fn erase_row(
         .execute(&mut *conn)
         .await?;
     // The index follows the tables through the relay: here, before the commit.
-    crate::search::index::refresh_with_pending(conn, &about).await?;
+    crate::search::index::refresh_holding(conn, &about, &identity).await?;
     sqlx::query_scalar!("SELECT search_lexicon_forget($1)", &tokens)
         .fetch_one(&mut *conn)
         .await?;
@@ -178,12 +183,13 @@ pub async fn merge(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!(
-        "UPDATE crm_interactions SET person_id = $1, updated_at = now() WHERE person_id = $2",
+    let moved = sqlx::query_scalar!(
+        "UPDATE crm_interactions SET person_id = $1, updated_at = now() WHERE person_id = $2
+         RETURNING id",
         survivor_id,
         merged_id
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
     sqlx::query!(
         "UPDATE lead_score_history SET person_id = $1 WHERE person_id = $2",
@@ -235,7 +241,7 @@ pub async fn merge(
         .await?;
     // The moved interactions no longer carry the merged person's name in the index when this
     // commits.
-    crate::search::index::refresh_with_pending(conn, &[]).await?;
+    crate::search::index::refresh(&mut *conn, &moved).await?;
     Ok(Merged {
         person_id: survivor_id,
         score,

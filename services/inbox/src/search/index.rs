@@ -5,8 +5,9 @@
 //!   changes it reads, in a short transaction of its own, before publishing them: the index
 //!   follows the table by the relay's delay (woken at each commit, every second at worst).
 //! - A person's new name or address is refreshed by a trigger in the same transaction
-//!   (directory writes are rare; migration 0018); an erasure and a merge refresh what they
-//!   touch in theirs, so an erased name is gone from the index when they commit.
+//!   (directory writes are rare; migration 0018); an erasure refreshes what holds the erased
+//!   person's tokens, and a merge the interactions it moves, in theirs, so an erased name is
+//!   gone from the index when they commit.
 //! - [`sweep_lexicon`] drops tokens nothing holds any more, every ten minutes.
 //!
 //! Every refresh takes one advisory lock until its commit (inside
@@ -30,17 +31,25 @@ pub async fn refresh(db: impl PgExecutor<'_>, interaction_ids: &[i64]) -> Result
     Ok(())
 }
 
-/// [`refresh`] of these interactions and of every one with a change the relay has not taken in
-/// yet (whose words may be stale), in the caller's transaction: when it commits, nothing it
-/// erased is left in the index (an erasure, a merge).
-pub async fn refresh_with_pending(
+/// [`refresh`], in the caller's transaction, of these interactions and of every one whose
+/// words still hold one of `tokens` while a change of it waits for the relay (its words may
+/// be stale): when the transaction commits, none of `tokens` is left in the index through
+/// them (an erasure). Each waiting change costs one index lookup; only those holding a token
+/// are rewritten.
+pub async fn refresh_holding(
     conn: &mut sqlx::PgConnection,
     interaction_ids: &[i64],
+    tokens: &[String],
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "SELECT interaction_search_words_refresh(ARRAY(
-             SELECT unnest($1::bigint[]) UNION SELECT interaction_id FROM interaction_changes))",
-        interaction_ids
+             SELECT unnest($1::bigint[])
+             UNION
+             SELECT c.interaction_id FROM interaction_changes c
+             WHERE EXISTS (SELECT 1 FROM interaction_search_words w
+                           WHERE w.interaction_id = c.interaction_id AND w.word = ANY($2))))",
+        interaction_ids,
+        tokens
     )
     .execute(conn)
     .await?;

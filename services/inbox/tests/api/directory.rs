@@ -757,3 +757,72 @@ async fn over_nats_a_person_arriving_before_its_organisation_and_owner_ends_link
     })
     .await;
 }
+
+/// An erasure while the relay is behind: an interaction that left the person a moment ago
+/// still carries their name in the search index (its change waits for the relay, paused here
+/// by holding its lock); the erasure's own refresh clears it before the commit.
+#[tokio::test]
+async fn an_erasure_clears_the_name_from_the_index_even_while_the_relay_is_behind() {
+    let inbox = inbox().await;
+    the_sales_team(&inbox).await;
+    crm(
+        &inbox,
+        "PUT",
+        "/api/v1/directory/people",
+        json!({"external_id": "p-9", "first_name": "Gwenaëlle", "last_name": "Quérouil",
+               "updated_at": "2026-11-21T10:00:00Z"}),
+    )
+    .await
+    .expect(reqwest::StatusCode::OK);
+    let pool = inbox.pool();
+    let moved: i64 = sqlx::query_scalar(
+        "INSERT INTO crm_interactions (type, title, person_id) \
+         SELECT 'call', 'Rappeler', id FROM people WHERE external_id = 'p-9' RETURNING id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    inbox.search_settled().await;
+    let held = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM interaction_search_words \
+             WHERE word IN ('gwenaelle', 'querouil')",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(held().await, 2, "indexed under her name");
+
+    // The relay paused ("relay" in ASCII, live/relay.rs), then the interaction moves to
+    // another person: its words still name her until the relay takes the change in.
+    let mut paused = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(x'72656c6179'::bigint)")
+        .execute(&mut *paused)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE crm_interactions SET person_id = 2 WHERE id = $1")
+        .bind(moved)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(held().await, 2, "stale while the relay is paused");
+
+    let reply = crm(
+        &inbox,
+        "DELETE",
+        "/api/v1/directory/people/p-9",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(reply.status, 204, "{}", reply.text);
+    assert_eq!(held().await, 0, "her name left the index with the erasure");
+    let lexicon: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM search_lexicon WHERE word IN ('gwenaelle', 'querouil')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(lexicon, 0);
+    paused.rollback().await.unwrap();
+}

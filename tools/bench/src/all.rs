@@ -46,6 +46,19 @@ struct OwnRuntime {
 }
 
 impl OwnRuntime {
+    /// A Relance service built from `settings` on a runtime of its own.
+    fn service<A: Service>(
+        name: &'static str,
+        settings: &relance_shared::Settings,
+    ) -> anyhow::Result<Self> {
+        let settings = settings.clone();
+        Self::start(name, move |stop| async move {
+            let app = A::build(settings).await?;
+            let port = app.port();
+            Ok((port, async move { app.run(stop).await }))
+        })
+    }
+
     /// `build` makes the service (inside the new runtime, where its sockets must live) and
     /// returns its port and the future that runs it until the token is cancelled.
     fn start<B, BF, R>(name: &'static str, build: B) -> anyhow::Result<Self>
@@ -208,14 +221,7 @@ async fn ingest_section(
     );
     // Each service on a runtime (and threads) of its own, as separate processes would be, so the
     // load generator's tasks and scoring's batches do not queue behind each other's.
-    let gateway = OwnRuntime::start("gateway", {
-        let settings = settings.clone();
-        move |stop| async move {
-            let app = relance_gateway::Application::build(settings).await?;
-            let port = app.port();
-            Ok((port, async move { app.run(stop).await }))
-        }
-    })?;
+    let gateway = OwnRuntime::service::<relance_gateway::Application>("gateway", &settings)?;
     let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
     let people = ingest::bench_people(&pool, 500).await?;
     let target = Target {
@@ -317,14 +323,7 @@ async fn drain_backlog(
     let info = consumer.info().await?;
     let backlog = info.num_pending as usize + info.num_ack_pending;
     let started = Instant::now();
-    let scoring = OwnRuntime::start("scoring", {
-        let settings = settings.clone();
-        move |stop| async move {
-            let app = relance_scoring::Application::build(settings).await?;
-            let port = app.port();
-            Ok((port, async move { app.run(stop).await }))
-        }
-    })?;
+    let scoring = OwnRuntime::service::<relance_scoring::Application>("scoring", settings)?;
     loop {
         // Each look is a JetStream API request: not so often that it competes with the drain.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -85,8 +85,8 @@ token=$(curl -fsS -X POST http://127.0.0.1:18281/api/v1/auth/dev-login -H 'Conte
   -d '{"user_id":1}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
 
 conformance=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
-# Both documents state every rule a schema can (services/inbox/src/openapi.rs `constrain`,
-# services/gateway/src/openapi.rs `request_schemas`) and hooks.py the rest, so both are also
+# Both documents state every rule a schema can (the inbox's from the types that check them,
+# shared/src/valid.rs; the gateway's in services/gateway/src/openapi.rs `request_schemas`) and hooks.py the rest, so both are also
 # held to schemathesis's data-acceptance checks: every valid generated request accepted, every
 # invalid one refused.
 checks=$conformance

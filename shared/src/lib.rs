@@ -14,5 +14,6 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
+pub mod valid;
 
 pub use config::Settings;

@@ -227,7 +227,7 @@ fn validate_event(
     let person_external_id = optional_str(
         obj,
         "person_external_id",
-        relance_shared::directory::MAX_EXTERNAL_ID,
+        relance_shared::valid::ExternalId::MAX_CHARS,
         &field,
         &mut errors,
     );

@@ -145,7 +145,7 @@ fn request_schemas(max_batch: usize) -> RequestSchemas {
             "occurred_at": { "type": "string", "format": "date-time" },
             "person_id": id,
             "organisation_id": id,
-            "person_external_id": optional_text(relance_shared::directory::MAX_EXTERNAL_ID),
+            "person_external_id": optional_text(relance_shared::valid::ExternalId::MAX_CHARS),
             "subject": optional_text(500),
             "recipient": { "type": ["string", "null"], "maxLength": 320, "pattern": "@" },
             "url": optional_text(2048),

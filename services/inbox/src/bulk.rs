@@ -14,6 +14,7 @@ use sqlx::{PgPool, QueryBuilder};
 use utoipa::ToSchema;
 
 use relance_shared::http::{ApiError, FieldError};
+use relance_shared::valid::{Id, SearchText, TimeZoneOrDefault};
 
 use crate::filters::{self, ScopeParams, SearchParams, StatusParams};
 use crate::interactions::{fk_violation, require_active_user, Change, InteractionStatus};
@@ -28,11 +29,12 @@ pub const MAX_FILTER_ROWS: i64 = 50_000;
 #[schema(min_properties = 2, max_properties = 2)]
 pub struct BulkRequest {
     /// The interactions to change (1 to 1000 ids); or give `filter`.
-    #[serde(default)]
-    #[schema(min_items = 1, max_items = 1000)]
-    pub ids: Option<Vec<i64>>,
+    #[serde(default, deserialize_with = "crate::fields::not_null")]
+    #[schema(nullable = false, min_items = 1, max_items = 1000)]
+    pub ids: Option<Vec<Id>>,
     /// Every interaction matching this inbox filter (same parameters as the inbox).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::fields::not_null")]
+    #[schema(nullable = false)]
     pub filter: Option<BulkFilter>,
     pub set: BulkSet,
 }
@@ -40,8 +42,8 @@ pub struct BulkRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkFilter {
-    /// `me` (the caller), a user id, or `unassigned`; absent: everyone.
-    #[schema(pattern = "^(me|unassigned|[0-9]+)$")]
+    /// `me` (the caller), a user id, or `unassigned`; absent or empty: everyone.
+    #[schema(pattern = "^(me|unassigned|[0-9]+)?$")]
     pub assignee: Option<String>,
     /// Absent: `todo` and `in_progress`.
     #[schema(value_type = Option<InteractionStatus>)]
@@ -50,18 +52,19 @@ pub struct BulkFilter {
     #[schema(value_type = Option<crate::filters::Due>)]
     pub due: Option<String>,
     /// IANA time zone; default `inbox.default_timezone`.
-    #[schema(example = "Europe/Paris")]
+    #[schema(value_type = Option<TimeZoneOrDefault>, example = "Europe/Paris")]
     pub tz: Option<String>,
-    /// Comma-separated interaction types: any of them.
+    /// Comma-separated interaction types: any of them; empty: every type.
     #[serde(rename = "type")]
     #[schema(
         rename = "type",
-        pattern = "^(call|email|meeting|note)(,(call|email|meeting|note))*$"
+        pattern = "^((call|email|meeting|note)(,(call|email|meeting|note))*)?$"
     )]
     pub kind: Option<String>,
-    #[schema(minimum = 1)]
+    /// Read as the inbox's parameters are, so every bad one is named together.
+    #[schema(value_type = Option<Id>)]
     pub person_id: Option<i64>,
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<Id>)]
     pub organisation_id: Option<i64>,
     /// `from <= next_action_at` (RFC 3339 with an offset).
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -70,7 +73,7 @@ pub struct BulkFilter {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub to: Option<String>,
     /// Words to find, as the inbox's `q`.
-    #[schema(max_length = 200)]
+    #[schema(value_type = Option<SearchText>)]
     pub q: Option<String>,
 }
 
@@ -79,12 +82,14 @@ pub struct BulkFilter {
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 1, max_properties = 1)]
 pub struct BulkSet {
-    #[serde(default)]
+    /// Not `null`.
+    #[serde(default, deserialize_with = "crate::fields::not_null")]
+    #[schema(nullable = false)]
     pub status: Option<InteractionStatus>,
     /// A user id, or `null` to unassign.
     #[serde(default, deserialize_with = "crate::fields::null_is_a_value")]
-    #[schema(value_type = Option<i64>)]
-    pub assignee_id: Option<Option<i64>>,
+    #[schema(value_type = Option<Id>)]
+    pub assignee_id: Option<Option<Id>>,
     /// RFC 3339 with an offset, or `null` for no next action.
     #[serde(default, deserialize_with = "crate::fields::null_is_a_value")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -115,7 +120,7 @@ fn validate(
         request.set.next_action_at,
     ) {
         (Some(status), None, None) => Some(Change::Status(status)),
-        (None, Some(user), None) => Some(Change::Assignee(user)),
+        (None, Some(user), None) => Some(Change::Assignee(user.map(Id::get))),
         (None, None, Some(at)) => Some(Change::NextAction(at.map(|at| at.with_timezone(&Utc)))),
         _ => {
             errors.push(FieldError::new(
@@ -130,7 +135,7 @@ fn validate(
             if ids.is_empty() || ids.len() > MAX_IDS {
                 errors.push(FieldError::new("ids", format!("give 1 to {MAX_IDS} ids")));
             }
-            let mut ids = ids;
+            let mut ids: Vec<i64> = ids.into_iter().map(Id::get).collect();
             ids.sort_unstable();
             ids.dedup();
             Some(Target::Ids(ids))

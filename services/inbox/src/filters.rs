@@ -20,6 +20,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use relance_shared::http::{ApiError, FieldError};
+use relance_shared::valid::{Id, InstantOrEmpty, SearchText, TimeZone, TimeZoneOrDefault, Valid};
 
 use crate::interactions::{InteractionStatus, InteractionType};
 
@@ -138,14 +139,14 @@ impl InboxFilter {
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ScopeParams {
-    /// `me` (the caller), a user id, or `unassigned`; absent: everyone.
-    #[param(pattern = "^(me|unassigned|[0-9]+)$", example = "me")]
+    /// `me` (the caller), a user id, or `unassigned`; absent or empty: everyone.
+    #[param(pattern = "^(me|unassigned|[0-9]+)?$", example = "me")]
     pub assignee: Option<String>,
     /// Due window, computed in `tz`; default `all`.
     #[param(value_type = Option<Due>)]
     pub due: Option<String>,
     /// IANA time zone the due windows are computed in; default `inbox.default_timezone`.
-    #[param(example = "Europe/Paris")]
+    #[param(value_type = Option<TimeZoneOrDefault>, example = "Europe/Paris")]
     pub tz: Option<String>,
 }
 
@@ -162,33 +163,31 @@ pub struct StatusParams {
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Comma-separated interaction types: any of them.
+    /// Comma-separated interaction types: any of them; empty: every type.
     #[serde(rename = "type")]
     #[param(
         rename = "type",
-        pattern = "^(call|email|meeting|note)(,(call|email|meeting|note))*$",
+        pattern = "^((call|email|meeting|note)(,(call|email|meeting|note))*)?$",
         example = "call,email"
     )]
     pub kind: Option<String>,
     /// Only this person's interactions.
-    #[param(value_type = Option<i64>, minimum = 1)]
+    #[param(value_type = Option<Id>)]
     pub person_id: Option<String>,
     /// Only this organisation's interactions.
-    #[param(value_type = Option<i64>, minimum = 1)]
+    #[param(value_type = Option<Id>)]
     pub organisation_id: Option<String>,
     /// `from <= next_action_at` (RFC 3339 with an offset).
-    #[param(value_type = Option<DateTime<Utc>>)]
+    #[param(value_type = Option<InstantOrEmpty>)]
     pub from: Option<String>,
     /// `next_action_at < to` (RFC 3339 with an offset; after `from`).
-    #[param(value_type = Option<DateTime<Utc>>)]
+    #[param(value_type = Option<InstantOrEmpty>)]
     pub to: Option<String>,
     /// Words to find in the title, the description, the person's name or email; case and
-    /// accents ignored (`lefevre` finds `Lefèvre`). Up to 200 characters.
-    #[param(max_length = 200, example = "lefevre")]
+    /// accents ignored (`lefevre` finds `Lefèvre`).
+    #[param(value_type = Option<SearchText>, example = "lefevre")]
     pub q: Option<String>,
 }
-
-pub const MAX_Q_CHARS: usize = 200;
 
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -251,16 +250,7 @@ pub fn resolve(
             None
         }),
     };
-    let tz = match scope.tz.as_deref() {
-        None | Some("") => Some(default_tz),
-        Some(name) => name.parse::<Tz>().ok().or_else(|| {
-            errors.push(FieldError::new(
-                "tz",
-                format!("`{name}` is not an IANA time zone (e.g. Europe/Paris)"),
-            ));
-            None
-        }),
-    };
+    let tz = TimeZone::check_param("tz", scope.tz.as_deref(), default_tz, errors);
     let refine = match search {
         None => Some(Refinements::default()),
         Some(search) => refinements(search, errors),
@@ -279,19 +269,6 @@ pub fn resolve(
         refine,
         word_matches: None,
     })
-}
-
-fn positive_id(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<i64> {
-    match value.map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Some(id),
-            _ => {
-                errors.push(FieldError::new(field, "must be a positive integer id"));
-                None
-            }
-        },
-    }
 }
 
 fn instant(
@@ -353,8 +330,9 @@ fn refinements(search: &SearchParams, errors: &mut Vec<FieldError>) -> Option<Re
         types.sort_by_key(|t| t.as_str());
         types.dedup();
     }
-    let person_id = positive_id("person_id", search.person_id.as_deref(), errors);
-    let organisation_id = positive_id("organisation_id", search.organisation_id.as_deref(), errors);
+    let person_id = Id::check_param("person_id", search.person_id.as_deref(), errors).map(Id::get);
+    let organisation_id =
+        Id::check_param("organisation_id", search.organisation_id.as_deref(), errors).map(Id::get);
     let from = instant("from", search.from.as_deref(), errors);
     let to = instant("to", search.to.as_deref(), errors);
     if let (Some(from), Some(to)) = (from, to) {
@@ -363,21 +341,14 @@ fn refinements(search: &SearchParams, errors: &mut Vec<FieldError>) -> Option<Re
         }
     }
     let mut words = Vec::new();
-    if let Some(q) = search.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if q.chars().count() > MAX_Q_CHARS {
-            errors.push(FieldError::new(
-                "q",
-                format!("must be at most {MAX_Q_CHARS} characters"),
-            ));
-        } else if q.chars().any(char::is_control) {
-            errors.push(FieldError::new("q", "must not contain control characters"));
-        } else {
-            for word in q.split_whitespace() {
-                let pattern = contains_pattern(&word.to_lowercase());
-                if !words.contains(&pattern) {
-                    words.push(pattern);
-                }
-            }
+    let q = search
+        .q
+        .clone()
+        .and_then(|q| SearchText::check("q", q, errors));
+    for word in q.as_deref().unwrap_or_default().split_whitespace() {
+        let pattern = contains_pattern(&word.to_lowercase());
+        if !words.contains(&pattern) {
+            words.push(pattern);
         }
     }
     (errors.len() == before).then_some(Refinements {

@@ -7,6 +7,7 @@ use sqlx::{PgExecutor, PgPool};
 use utoipa::ToSchema;
 
 use relance_shared::http::{ApiError, FieldError};
+use relance_shared::valid::{Description, Id, Title};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "interaction_status", rename_all = "snake_case")]
@@ -221,94 +222,36 @@ pub fn fk_violation(error: sqlx::Error) -> ApiError {
     error.into()
 }
 
-/// The longest title and description accepted, in characters.
-pub const MAX_TITLE_CHARS: usize = 500;
-pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
-
-/// A title as stored: trimmed, 1 to 500 characters, no control characters (a NUL byte would
-/// not even reach PostgreSQL).
-pub fn valid_title(title: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        errors.push(FieldError::new("title", "must be 1 to 500 characters"));
-        None
-    } else if title.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            "title",
-            "must not contain control characters",
-        ));
-        None
-    } else {
-        Some(title.to_owned())
-    }
-}
-
-/// A description as stored: up to 10,000 characters, line breaks and tabs allowed but no other
-/// control character; blank is no description.
-pub fn valid_description(
-    description: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<Option<String>> {
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        errors.push(FieldError::new(
-            "description",
-            "must be at most 10000 characters",
-        ));
-        None
-    } else if description
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        errors.push(FieldError::new(
-            "description",
-            "must not contain control characters other than line breaks and tabs",
-        ));
-        None
-    } else if description.trim().is_empty() {
-        Some(None)
-    } else {
-        Some(Some(description.to_owned()))
-    }
-}
-
 /// `PATCH /api/v1/interactions/{id}` body: the fields to change, at least one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InteractionEdit {
-    /// 1 to 500 characters, not only spaces; not `null`.
+    /// Not `null`.
     #[serde(default, deserialize_with = "crate::fields::not_null")]
-    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
-    pub title: Option<String>,
-    /// Up to 10,000 characters; `null` or blank removes it.
+    #[schema(nullable = false)]
+    pub title: Option<Title>,
+    /// `null` or blank removes it.
     #[serde(default, deserialize_with = "crate::fields::null_is_a_value")]
-    #[schema(value_type = Option<String>, max_length = 10000)]
-    pub description: Option<Option<String>>,
+    #[schema(value_type = Option<Description>)]
+    pub description: Option<Option<Description>>,
     /// Not `null`.
     #[serde(default, rename = "type", deserialize_with = "crate::fields::not_null")]
+    #[schema(nullable = false)]
     pub kind: Option<InteractionType>,
 }
 
 /// Changes an interaction's title, description or type (404 if unknown); every bad field named.
 pub async fn edit(pool: &PgPool, id: i64, edit: InteractionEdit) -> Result<Interaction, ApiError> {
-    let mut errors = Vec::new();
     if edit.title.is_none() && edit.description.is_none() && edit.kind.is_none() {
-        errors.push(FieldError::new(
+        return Err(ApiError::Validation(vec![FieldError::new(
             "(body)",
             "give at least one of title, description, type",
-        ));
+        )]));
     }
-    let title = edit
-        .title
-        .as_deref()
-        .and_then(|t| valid_title(t, &mut errors));
-    let description = match &edit.description {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(text)) => valid_description(text, &mut errors),
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let title = edit.title.map(Title::into_inner);
+    let description = edit
+        .description
+        .map(|text| text.and_then(Description::into_stored));
     let mut tx = pool.begin().await?;
     sqlx::query_scalar!(
         "UPDATE crm_interactions SET title = coalesce($1, title), \
@@ -334,25 +277,18 @@ pub async fn edit(pool: &PgPool, id: i64, edit: InteractionEdit) -> Result<Inter
 pub struct NewInteraction {
     #[serde(rename = "type")]
     pub kind: InteractionType,
-    /// 1 to 500 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
-    pub title: String,
-    /// Up to 10,000 characters.
-    #[schema(max_length = 10000)]
-    pub description: Option<String>,
+    pub title: Title,
+    pub description: Option<Description>,
     #[serde(default)]
     pub status: Option<InteractionStatus>,
     /// An active user.
-    #[schema(minimum = 1)]
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<Id>,
     /// RFC 3339 with an offset.
     pub next_action_at: Option<DateTime<chrono::FixedOffset>>,
     /// An existing person.
-    #[schema(minimum = 1)]
-    pub person_id: Option<i64>,
+    pub person_id: Option<Id>,
     /// An existing organisation.
-    #[schema(minimum = 1)]
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<Id>,
 }
 
 pub async fn create(
@@ -361,19 +297,20 @@ pub async fn create(
     new: NewInteraction,
 ) -> Result<Interaction, ApiError> {
     let mut errors = Vec::new();
-    let title = valid_title(&new.title, &mut errors).unwrap_or_default();
-    let description = match new.description.as_deref() {
-        None => None,
-        Some(text) => valid_description(text, &mut errors).flatten(),
-    };
-    if let Some(user) = new.assignee_id {
+    let description = new.description.and_then(Description::into_stored);
+    let (assignee_id, person_id, organisation_id) = (
+        new.assignee_id.map(Id::get),
+        new.person_id.map(Id::get),
+        new.organisation_id.map(Id::get),
+    );
+    if let Some(user) = assignee_id {
         if let Err(ApiError::Validation(mut e)) =
             require_active_user(pool, "assignee_id", user).await
         {
             errors.append(&mut e);
         }
     }
-    if let Some(id) = new.person_id {
+    if let Some(id) = person_id {
         let exists = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM people WHERE id = $1) AS "exists!""#,
             id
@@ -387,7 +324,7 @@ pub async fn create(
             ));
         }
     }
-    if let Some(id) = new.organisation_id {
+    if let Some(id) = organisation_id {
         let exists = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS "exists!""#,
             id
@@ -410,13 +347,13 @@ pub async fn create(
          next_action_at, person_id, organisation_id, author_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         new.kind as InteractionType,
-        title,
+        new.title.as_str(),
         description,
         new.status.unwrap_or(InteractionStatus::Todo) as InteractionStatus,
-        new.assignee_id,
+        assignee_id,
         new.next_action_at.map(|at| at.with_timezone(&Utc)),
-        new.person_id,
-        new.organisation_id,
+        person_id,
+        organisation_id,
         author_id
     )
     .fetch_one(&mut *tx)

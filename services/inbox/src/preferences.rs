@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use relance_shared::http::{ApiError, FieldError};
+use relance_shared::valid::{Hour, TimeZone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "notify_email_mode", rename_all = "snake_case")]
@@ -39,14 +40,14 @@ pub struct Preferences {
 #[schema(min_properties = 1)]
 pub struct PreferencesChange {
     #[serde(default, deserialize_with = "crate::fields::not_null")]
+    #[schema(nullable = false)]
     pub notify_email: Option<NotifyEmail>,
-    /// An IANA zone, e.g. `Europe/Paris`, exactly as the tz database spells it.
     #[serde(default, deserialize_with = "crate::fields::not_null")]
-    #[schema(example = "Europe/Paris")]
-    pub timezone: Option<String>,
+    #[schema(nullable = false, example = "Europe/Paris")]
+    pub timezone: Option<TimeZone>,
     #[serde(default, deserialize_with = "crate::fields::not_null")]
-    #[schema(minimum = 0, maximum = 23)]
-    pub digest_hour: Option<i64>,
+    #[schema(nullable = false)]
+    pub digest_hour: Option<Hour>,
 }
 
 struct Validated {
@@ -56,46 +57,16 @@ struct Validated {
 }
 
 fn validate(change: PreferencesChange) -> Result<Validated, ApiError> {
-    let mut errors = Vec::new();
     if change.notify_email.is_none() && change.timezone.is_none() && change.digest_hour.is_none() {
-        errors.push(FieldError::new(
+        return Err(ApiError::Validation(vec![FieldError::new(
             "notify_email",
             "give at least one of notify_email, timezone, digest_hour",
-        ));
-    }
-    let timezone = match change.timezone.as_deref() {
-        None => None,
-        Some(name) => match name.parse::<Tz>() {
-            Ok(tz) => Some(tz.name().to_owned()),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "timezone",
-                    format!("`{name}` is not an IANA time zone (e.g. Europe/Paris)"),
-                ));
-                None
-            }
-        },
-    };
-    let digest_hour = match change.digest_hour {
-        None => None,
-        Some(hour) => match i16::try_from(hour) {
-            Ok(hour) if (0..=23).contains(&hour) => Some(hour),
-            _ => {
-                errors.push(FieldError::new(
-                    "digest_hour",
-                    "must be an hour from 0 to 23",
-                ));
-                None
-            }
-        },
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        )]));
     }
     Ok(Validated {
         notify_email: change.notify_email,
-        timezone,
-        digest_hour,
+        timezone: change.timezone.map(|zone| zone.zone_name().to_owned()),
+        digest_hour: change.digest_hour.map(Hour::get),
     })
 }
 

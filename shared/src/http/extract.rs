@@ -65,10 +65,82 @@ where
                 "must be a JSON object",
             )]));
         }
-        serde_path_to_error::deserialize(value)
+        every_bad_field(value, "(body)")
             .map(ApiJson)
-            .map_err(|e| field_error(e, "(body)"))
+            .map_err(ApiError::Validation)
     }
+}
+
+/// The most bad fields one refusal names; past it, the body is refused with those found.
+const MAX_FIELD_ERRORS: usize = 32;
+
+/// `value` read as a `T`, or every bad field in it: serde stops at the first one, so each
+/// refused field is taken out and the value read again, until it reads or what fails is only
+/// a field taken out (now missing). `root` names a fault of the whole value.
+fn every_bad_field<T: DeserializeOwned>(
+    mut value: serde_json::Value,
+    root: &str,
+) -> Result<T, Vec<FieldError>> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut taken_out: Vec<String> = Vec::new();
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(parsed) if errors.is_empty() => return Ok(parsed),
+            Ok(_) => return Err(errors),
+            Err(error) => error,
+        };
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| {
+                if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                }
+            });
+        if missing
+            .as_ref()
+            .is_some_and(|field| taken_out.contains(field))
+        {
+            return Err(errors);
+        }
+        let field = if path == "." {
+            root.to_owned()
+        } else {
+            path.clone()
+        };
+        errors.push(FieldError::new(field, message));
+        if errors.len() >= MAX_FIELD_ERRORS || !take_out(&mut value, error.path()) {
+            return Err(errors);
+        }
+        taken_out.push(path);
+    }
+}
+
+/// Removes the object member at `path`; false when the path does not end at one.
+fn take_out(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for segment in parents {
+        let next = match segment {
+            Segment::Map { key } => at.get_mut(key.as_str()),
+            Segment::Seq { index } => at.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    at.as_object_mut()
+        .is_some_and(|object| object.remove(key.as_str()).is_some())
 }
 
 /// Any JSON value, with [`ApiJson`]'s refusals (for the directory's one-object-or-array
@@ -125,30 +197,27 @@ pub fn one_or_many<T: DeserializeOwned>(
     let mut parsed = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        match serde_path_to_error::deserialize::<_, T>(item) {
+        match every_bad_field::<T>(item, ".") {
             Ok(value) => parsed.push(value),
-            Err(error) => {
-                let mut path = error.path().to_string();
-                // A missing field is reported at the object: name the field itself.
-                let message = error.inner().to_string();
-                if let Some(name) = message
-                    .strip_prefix("missing field `")
-                    .and_then(|rest| rest.split_once('`'))
-                    .map(|(name, _)| name)
-                {
-                    path = if path == "." {
-                        name.to_owned()
-                    } else {
-                        format!("{path}.{name}")
+            Err(item_errors) => {
+                for FieldError { field, message } in item_errors {
+                    // A missing field is reported at the object: name the field itself.
+                    let path = match message
+                        .strip_prefix("missing field `")
+                        .and_then(|rest| rest.split_once('`'))
+                    {
+                        Some((name, _)) if field == "." => name.to_owned(),
+                        Some((name, _)) => format!("{field}.{name}"),
+                        None => field,
                     };
+                    let field = match (in_batch, path.as_str()) {
+                        (true, ".") => format!("[{index}]"),
+                        (true, _) => format!("[{index}].{path}"),
+                        (false, ".") => "(body)".to_owned(),
+                        (false, _) => path,
+                    };
+                    errors.push(FieldError::new(field, message));
                 }
-                let field = match (in_batch, path.as_str()) {
-                    (true, ".") => format!("[{index}]"),
-                    (true, _) => format!("[{index}].{path}"),
-                    (false, ".") => "(body)".to_owned(),
-                    (false, _) => path,
-                };
-                errors.push(FieldError::new(field, message));
             }
         }
     }

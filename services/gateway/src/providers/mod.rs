@@ -73,7 +73,7 @@ impl Draft<'_> {
             organisation_id: None,
             person_external_id: self
                 .person_external_id
-                .map(|id| clip(id.trim(), relance_shared::directory::MAX_EXTERNAL_ID)),
+                .map(|id| clip(id.trim(), relance_shared::valid::ExternalId::MAX_CHARS)),
             recipient: self.recipient.map(|r| clip(r.trim(), 320)),
             subject: self.subject.map(|s| clip(s, 500)),
             url: self.url.map(|u| clip(u, 2000)),

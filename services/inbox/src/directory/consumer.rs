@@ -266,7 +266,7 @@ async fn apply(pool: &PgPool, live: &[(usize, Item)]) -> Result<(), Refused> {
     }
     put!(User, |versions| put_users(&mut tx, &versions, true));
     put!(Organisation, |versions| put_organisations(
-        &mut tx, &versions, true
+        &mut tx, &versions
     ));
     put!(Person, |versions| put_people(
         &mut tx,

@@ -20,7 +20,6 @@ pub mod dead_letters;
 pub mod erase;
 pub mod store;
 
-use relance_shared::directory::external_id_problem;
 use relance_shared::http::FieldError;
 
 /// What the directory's HTTP routes need from the state.
@@ -96,64 +95,6 @@ impl Position {
             format!("[{}].{name}", self.index)
         } else {
             name.to_owned()
-        }
-    }
-}
-
-/// The checks every version's text passes: ids bounded, required text present, lengths sane.
-pub(crate) struct Checks<'a> {
-    pub errors: &'a mut Vec<FieldError>,
-    pub at: Position,
-}
-
-impl Checks<'_> {
-    pub fn external_id(&mut self, name: &str, value: &str) {
-        if let Some(problem) = external_id_problem(value) {
-            self.errors
-                .push(FieldError::new(self.at.field(name), problem));
-        }
-    }
-
-    pub fn optional_external_id(&mut self, name: &str, value: Option<&str>) {
-        if let Some(value) = value {
-            self.external_id(name, value);
-        }
-    }
-
-    /// Free text of at most `max` characters, without control characters (PostgreSQL cannot
-    /// even store a NUL); `required`: not blank either.
-    pub fn text(&mut self, name: &str, value: Option<&str>, required: bool, max: usize) {
-        match value {
-            Some(v) if v.trim().is_empty() && required => self
-                .errors
-                .push(FieldError::new(self.at.field(name), "must not be empty")),
-            Some(v) if v.chars().count() > max => self.errors.push(FieldError::new(
-                self.at.field(name),
-                format!("must be at most {max} characters"),
-            )),
-            Some(v) if v.chars().any(char::is_control) => self.errors.push(FieldError::new(
-                self.at.field(name),
-                "must not contain control characters",
-            )),
-            None if required => self
-                .errors
-                .push(FieldError::new(self.at.field(name), "is required")),
-            _ => {}
-        }
-    }
-
-    pub fn email(&mut self, name: &str, value: Option<&str>) {
-        if let Some(v) = value {
-            let ok = v.chars().count() <= 320
-                && v.split_once('@')
-                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-                && !v.contains(char::is_whitespace);
-            if !ok {
-                self.errors.push(FieldError::new(
-                    self.at.field(name),
-                    "is not an email address",
-                ));
-            }
         }
     }
 }

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use relance_shared::directory::{Deletion, Kind, OrganisationVersion, PersonVersion, UserVersion};
 use relance_shared::http::FieldError;
 
-use super::{Checks, Counts, DirectoryError, Position, References};
+use super::{Counts, DirectoryError, Position, References};
 
 /// The versions that count: for each external id, the newest (the first of equals); the
 /// others are stale. Returns the kept indexes, in input order, and how many were dropped.
@@ -89,16 +89,6 @@ pub async fn put_users(
     in_batch: bool,
 ) -> Result<Counts, DirectoryError> {
     let mut errors = Vec::new();
-    for (index, v) in versions.iter().enumerate() {
-        let mut check = Checks {
-            errors: &mut errors,
-            at: position(index, in_batch),
-        };
-        check.external_id("external_id", &v.external_id);
-        check.text("email", Some(&v.email), true, 320);
-        check.email("email", Some(&v.email));
-        check.text("name", Some(&v.name), true, 200);
-    }
     let (kept, stale) = newest_per_id(versions, |v| &v.external_id, |v| utc(&v.updated_at));
     let emails: Vec<(usize, Option<&str>)> = kept
         .iter()
@@ -197,23 +187,12 @@ async fn resolve_owners(conn: &mut PgConnection, ids: &[&str]) -> Result<(), sql
     Ok(())
 }
 
+/// Organisations' versions: nothing to refuse once read (no address, no reference), so no
+/// position to name either.
 pub async fn put_organisations(
     conn: &mut PgConnection,
     versions: &[OrganisationVersion],
-    in_batch: bool,
 ) -> Result<Counts, DirectoryError> {
-    let mut errors = Vec::new();
-    for (index, v) in versions.iter().enumerate() {
-        let mut check = Checks {
-            errors: &mut errors,
-            at: position(index, in_batch),
-        };
-        check.external_id("external_id", &v.external_id);
-        check.text("name", Some(&v.name), true, 300);
-    }
-    if !errors.is_empty() {
-        return Err(DirectoryError::Invalid(errors));
-    }
     let (kept, stale) = newest_per_id(versions, |v| &v.external_id, |v| utc(&v.updated_at));
     let ids: Vec<&str> = kept
         .iter()
@@ -269,7 +248,6 @@ pub async fn put_people(
     in_batch: bool,
     references: References,
 ) -> Result<Counts, DirectoryError> {
-    check_people(versions, in_batch)?;
     let mut errors = Vec::new();
     let (kept, stale) = newest_per_id(versions, |v| &v.external_id, |v| utc(&v.updated_at));
     let emails: Vec<(usize, Option<&str>)> = kept
@@ -392,22 +370,13 @@ pub async fn delete(
     kind: Kind,
     deletion: &Deletion,
 ) -> Result<Deleted, DirectoryError> {
-    let mut errors = Vec::new();
-    Checks {
-        errors: &mut errors,
-        at: position(0, false),
-    }
-    .external_id("external_id", &deletion.external_id);
-    if !errors.is_empty() {
-        return Err(DirectoryError::Invalid(errors));
-    }
     let at = utc(&deletion.updated_at);
     tombstone(conn, kind, &deletion.external_id, at).await?;
     let held = match kind {
         Kind::Users => {
             sqlx::query_scalar!(
                 "SELECT crm_updated_at FROM users WHERE external_id = $1 FOR UPDATE",
-                deletion.external_id
+                deletion.external_id.as_str()
             )
             .fetch_optional(&mut *conn)
             .await?
@@ -415,7 +384,7 @@ pub async fn delete(
         Kind::Organisations => {
             sqlx::query_scalar!(
                 "SELECT crm_updated_at FROM organisations WHERE external_id = $1 FOR UPDATE",
-                deletion.external_id
+                deletion.external_id.as_str()
             )
             .fetch_optional(&mut *conn)
             .await?
@@ -423,7 +392,7 @@ pub async fn delete(
         Kind::People => {
             sqlx::query_scalar!(
                 "SELECT crm_updated_at FROM people WHERE external_id = $1 FOR UPDATE",
-                deletion.external_id
+                deletion.external_id.as_str()
             )
             .fetch_optional(&mut *conn)
             .await?
@@ -439,7 +408,7 @@ pub async fn delete(
             sqlx::query!(
                 "UPDATE users SET is_active = false, crm_updated_at = $2, updated_at = now()
                  WHERE external_id = $1",
-                deletion.external_id,
+                deletion.external_id.as_str(),
                 at
             )
             .execute(&mut *conn)
@@ -448,7 +417,7 @@ pub async fn delete(
         Kind::Organisations => {
             sqlx::query!(
                 "DELETE FROM organisations WHERE external_id = $1",
-                deletion.external_id
+                deletion.external_id.as_str()
             )
             .execute(&mut *conn)
             .await?;
@@ -458,29 +427,6 @@ pub async fn delete(
         }
     }
     Ok(Deleted::Applied)
-}
-
-/// Every field of every person checked, every fault named.
-fn check_people(versions: &[PersonVersion], in_batch: bool) -> Result<(), DirectoryError> {
-    let mut errors = Vec::new();
-    for (index, v) in versions.iter().enumerate() {
-        let mut check = Checks {
-            errors: &mut errors,
-            at: position(index, in_batch),
-        };
-        check.external_id("external_id", &v.external_id);
-        check.text("first_name", v.first_name.as_deref(), false, 200);
-        check.text("last_name", v.last_name.as_deref(), false, 200);
-        check.text("email", v.email.as_deref(), false, 320);
-        check.email("email", v.email.as_deref());
-        check.text("phone", v.phone.as_deref(), false, 50);
-        check.optional_external_id(
-            "organisation_external_id",
-            v.organisation_external_id.as_deref(),
-        );
-        check.optional_external_id("owner_external_id", v.owner_external_id.as_deref());
-    }
-    refuse_any(errors)
 }
 
 /// A 422 naming each organisation or owner no row has (`References::MustExist`).

@@ -15,11 +15,12 @@ use crate::auth::{AuthConfig, CurrentUser};
 use crate::preferences::{self, Preferences, PreferencesChange};
 use crate::state::AppState;
 use relance_shared::http::openapi::Problem;
+use relance_shared::valid::Id;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevLogin {
-    pub user_id: i64,
+    pub user_id: Id,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -73,12 +74,14 @@ pub async fn dev_login(
     let Some(tokens) = state.tokens.as_ref().filter(|_| state.dev_login) else {
         return Err(ApiError::NotFound("dev-login is off".into()));
     };
-    let user = active_user(&state, body.user_id).await?.ok_or_else(|| {
-        ApiError::Validation(vec![FieldError::new(
-            "user_id",
-            format!("no active user with id {}", body.user_id),
-        )])
-    })?;
+    let user = active_user(&state, body.user_id.get())
+        .await?
+        .ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new(
+                "user_id",
+                format!("no active user with id {}", body.user_id.get()),
+            )])
+        })?;
     let now = state.clock.now();
     let ttl = Duration::seconds(state.token_ttl_secs);
     Ok(Json(Token {

@@ -14,13 +14,12 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use relance_shared::directory::{
-    external_id_problem, Kind, OrganisationVersion, PersonVersion, UserVersion,
-};
+use relance_shared::directory::{Kind, OrganisationVersion, PersonVersion, UserVersion};
 use relance_shared::http::openapi::{
     BadJson, Conflict, Invalid, NotFound, NotJsonMediaType, TooLarge, Unauthorized, Unavailable,
 };
 use relance_shared::http::{one_or_many, AnyJson, ApiError, ApiJson, FieldError};
+use relance_shared::valid::{ExternalId, Valid};
 
 use crate::directory::dead_letters::{purge_person, PurgeError};
 use crate::directory::erase::{self, Merged};
@@ -92,9 +91,9 @@ pub async fn put_organisations(
     _crm: DirectoryCaller,
     AnyJson(body): AnyJson,
 ) -> Result<Json<Counts>, ApiError> {
-    let (versions, in_batch) = one_or_many::<OrganisationVersion>(body, state.directory.max_batch)?;
+    let (versions, _) = one_or_many::<OrganisationVersion>(body, state.directory.max_batch)?;
     let mut tx = state.pool.begin().await?;
-    let counts = store::put_organisations(&mut tx, &versions, in_batch).await?;
+    let counts = store::put_organisations(&mut tx, &versions).await?;
     tx.commit().await?;
     Ok(Json(counts))
 }
@@ -122,14 +121,12 @@ pub async fn put_people(
     Ok(Json(counts))
 }
 
-fn external_id_of(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    let invalid =
-        |message: &str| ApiError::Validation(vec![FieldError::new("external_id", message)]);
-    let Path(id) = path.map_err(|_| invalid("must be a CRM id"))?;
-    match external_id_problem(&id) {
-        Some(problem) => Err(invalid(problem)),
-        None => Ok(id),
-    }
+fn external_id_of(path: Result<Path<String>, PathRejection>) -> Result<ExternalId, ApiError> {
+    let Path(id) = path.map_err(|_| {
+        ApiError::Validation(vec![FieldError::new("external_id", "must be a CRM id")])
+    })?;
+    let mut errors = Vec::new();
+    ExternalId::check("external_id", id, &mut errors).ok_or(ApiError::Validation(errors))
 }
 
 fn unavailable(error: PurgeError) -> ApiError {
@@ -145,7 +142,7 @@ fn unavailable(error: PurgeError) -> ApiError {
 /// Erases a person (GDPR art. 17): nothing left that names them, their dead letters purged,
 /// later events for their address identifying nobody. 204; unknown: 404.
 #[utoipa::path(delete, path = "/api/v1/directory/people/{external_id}", tag = "directory",
-    params(("external_id" = String, Path, description = "The CRM's id of the person")),
+    params(("external_id" = ExternalId, Path, description = "The CRM's id of the person")),
     security(("directory" = [])),
     responses(
         (status = 204, description = "erased"),
@@ -176,8 +173,8 @@ pub async fn erase_person(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeRequest {
-    pub survivor_external_id: String,
-    pub merged_external_id: String,
+    pub survivor_external_id: ExternalId,
+    pub merged_external_id: ExternalId,
 }
 
 /// Merges a person into another: sends, interactions and score history move to the survivor,
@@ -193,18 +190,6 @@ pub async fn merge_people(
     _crm: DirectoryCaller,
     ApiJson(body): ApiJson<MergeRequest>,
 ) -> Result<Json<Merged>, ApiError> {
-    let mut errors = Vec::new();
-    for (field, id) in [
-        ("survivor_external_id", &body.survivor_external_id),
-        ("merged_external_id", &body.merged_external_id),
-    ] {
-        if let Some(problem) = external_id_problem(id) {
-            errors.push(FieldError::new(field, problem));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
     let mut tx = state.pool.begin().await?;
     let merged = erase::merge(
         &mut tx,

@@ -29,6 +29,7 @@ use crate::query::{self, Stats};
 use crate::search;
 use crate::state::AppState;
 use relance_shared::http::openapi::Problem;
+use relance_shared::valid::Id;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxPage {
@@ -212,7 +213,7 @@ pub async fn export(
 }
 
 #[utoipa::path(get, path = "/api/v1/interactions/{id}", tag = "interactions",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = Interaction),
         Unauthorized,
@@ -230,7 +231,7 @@ pub async fn get_one(
 
 /// Changes an interaction's title, description or type: the fields given, at least one.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}", tag = "interactions",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = InteractionEdit, security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), request_body = InteractionEdit, security(("bearer" = [])),
     responses(
         BadJson,
         NotJsonMediaType,
@@ -296,7 +297,8 @@ where
 pub struct AssigneeChange {
     /// An active user's id, or `null` to unassign.
     #[serde(deserialize_with = "nullable")]
-    pub assignee_id: Option<i64>,
+    #[schema(required = true)]
+    pub assignee_id: Option<Id>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -305,13 +307,13 @@ pub struct NextActionChange {
     /// RFC 3339 with an offset (`2026-06-10T09:00:00+02:00`), or `null` for none. Resets
     /// `notified_at`, so the reminder fires again for the new time.
     #[serde(deserialize_with = "nullable")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
+    #[schema(value_type = Option<DateTime<Utc>>, required = true)]
     pub next_action_at: Option<DateTime<FixedOffset>>,
 }
 
 /// Marks an interaction todo, in progress or done.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/status", tag = "interactions",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = StatusChange, security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), request_body = StatusChange, security(("bearer" = [])),
     responses(
         BadJson,
         NotJsonMediaType,
@@ -333,7 +335,7 @@ pub async fn set_status(
 
 /// Assigns an interaction to an active user, or unassigns it.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/assignee", tag = "interactions",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = AssigneeChange, security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), request_body = AssigneeChange, security(("bearer" = [])),
     responses(
         BadJson,
         NotJsonMediaType,
@@ -349,13 +351,13 @@ pub async fn set_assignee(
     PathId(id): PathId,
     ApiJson(body): ApiJson<AssigneeChange>,
 ) -> Result<Json<Interaction>, ApiError> {
-    let change = Change::Assignee(body.assignee_id);
+    let change = Change::Assignee(body.assignee_id.map(Id::get));
     Ok(Json(interactions::apply(&state.pool, id, change).await?))
 }
 
 /// Sets or clears the next action (snooze); re-arms its reminder.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}/next-action", tag = "interactions",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), request_body = NextActionChange, security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), request_body = NextActionChange, security(("bearer" = [])),
     responses(
         BadJson,
         NotJsonMediaType,

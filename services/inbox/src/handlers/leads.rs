@@ -9,6 +9,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use relance_shared::valid::{Id, TimeZone, TimeZoneOrDefault};
+
 use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError, PathId};
 
@@ -30,6 +32,7 @@ pub struct HotLeadsParams {
     #[param(value_type = Option<u32>, minimum = 0)]
     pub threshold: Option<String>,
     /// Time zone of the CSV export's times; default `inbox.default_timezone`.
+    #[param(value_type = Option<TimeZoneOrDefault>)]
     pub tz: Option<String>,
 }
 
@@ -73,16 +76,8 @@ fn parse(
             }
         },
     };
-    let tz = match params.tz.as_deref() {
-        None | Some("") => default_tz,
-        Some(name) => name.parse().unwrap_or_else(|_| {
-            errors.push(FieldError::new(
-                "tz",
-                format!("`{name}` is not an IANA time zone"),
-            ));
-            default_tz
-        }),
-    };
+    let tz = TimeZone::check_param("tz", params.tz.as_deref(), default_tz, &mut errors)
+        .unwrap_or(default_tz);
     if errors.is_empty() {
         Ok((limit, threshold, tz))
     } else {
@@ -158,7 +153,7 @@ pub async fn export(
 
 /// A person's lead score and every change that made it, oldest first.
 #[utoipa::path(get, path = "/api/v1/people/{id}/score", tag = "leads",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = PersonScore),
         Unauthorized,

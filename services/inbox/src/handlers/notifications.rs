@@ -15,6 +15,7 @@ use relance_shared::http::{ApiError, ApiQuery, FieldError, PathId};
 
 use crate::auth::CurrentUser;
 use crate::state::AppState;
+use relance_shared::valid::Id;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Notification {
@@ -88,7 +89,7 @@ pub async fn list(
 
 /// Marks one of the caller's notifications read (again: keeps the first read time).
 #[utoipa::path(patch, path = "/api/v1/notifications/{id}/read", tag = "notifications",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = Notification),
         Unauthorized,

@@ -12,15 +12,15 @@ use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError, PathId};
 
 use crate::auth::CurrentUser;
-use crate::filters::MAX_Q_CHARS;
 use crate::people::{self, EmailSends, Organisation, PeopleCursor, PeoplePage, Person};
 use crate::state::AppState;
+use relance_shared::valid::{Id, SearchText, Valid};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeopleParams {
-    /// Words to find in the name or email, case and accents ignored; up to 200 characters.
-    #[param(max_length = 200, example = "lefevre")]
+    /// Words to find in the name or email, case and accents ignored.
+    #[param(value_type = Option<SearchText>, example = "lefevre")]
     pub q: Option<String>,
     /// 1 to 100; default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
@@ -51,20 +51,11 @@ fn limit(raw: Option<&str>, default: i64, errors: &mut Vec<FieldError>) -> i64 {
     }
 }
 
-/// `q`'s words, as the inbox takes them: at most 200 characters, no control characters.
+/// `q`'s words, as the inbox takes them.
 fn words(q: Option<&str>, errors: &mut Vec<FieldError>) -> Vec<String> {
-    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
-        return Vec::new();
-    };
-    if q.chars().count() > MAX_Q_CHARS {
-        errors.push(FieldError::new("q", "must be at most 200 characters"));
-        return Vec::new();
-    }
-    if q.chars().any(char::is_control) {
-        errors.push(FieldError::new("q", "must not contain control characters"));
-        return Vec::new();
-    }
-    q.split_whitespace().map(str::to_owned).collect()
+    q.and_then(|q| SearchText::check("q", q.to_owned(), errors))
+        .map(|q| q.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// People by name, optionally those whose name or email holds every word of `q`.
@@ -98,7 +89,7 @@ pub async fn search(
 
 /// One person: identity, organisation, owner and score.
 #[utoipa::path(get, path = "/api/v1/people/{id}", tag = "people",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = Person),
         Unauthorized,
@@ -116,7 +107,7 @@ pub async fn person(
 
 /// The emails sent to a person, latest first, with their opens and clicks.
 #[utoipa::path(get, path = "/api/v1/people/{id}/sends", tag = "people",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)"), SendsParams), security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)"), SendsParams), security(("bearer" = [])),
     responses(
         (status = 200, body = EmailSends),
         Unauthorized,
@@ -147,7 +138,7 @@ pub async fn sends(
 
 /// One organisation and its people, highest score first.
 #[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "people",
-    params(("id" = i64, Path, minimum = 1, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
     responses(
         (status = 200, body = Organisation),
         Unauthorized,

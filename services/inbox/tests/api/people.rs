@@ -330,7 +330,7 @@ async fn an_interaction_edit_changes_the_fields_given_and_refuses_bad_ones_whole
         (json!({"description": "a\u{0}b"}), vec!["description"]),
         (
             json!({"title": "", "description": "\u{7}"}),
-            vec!["title", "description"],
+            vec!["description", "title"],
         ),
     ] {
         let reply = inbox

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -22,8 +22,78 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .connect_lazy_with(options))
 }
 
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
+    adopt_squashed_history(pool).await?;
     MIGRATOR.run(pool).await
+}
+
+/// The versions squashed into [`BASELINE`]: a database migrated before the squash holds these.
+pub const SQUASHED: std::ops::RangeInclusive<i64> = 20_261_124_000_001..=20_261_207_000_023;
+/// How many there were (their versions are not contiguous numbers).
+const SQUASHED_COUNT: i64 = 23;
+/// `migrations/20261207000024_schema_baseline.sql`: the schema the squashed ones made.
+pub const BASELINE: i64 = 20_261_207_000_024;
+
+/// A database that ran every squashed migration already has the baseline's schema: its
+/// history is rewritten to say so (the squashed rows go, the baseline's row comes with its
+/// checksum), so the migrator neither misses the old versions nor runs the baseline on top.
+/// A database that stopped part-way is refused: migrate it with a release from before the
+/// squash first. One transaction, the history table locked: concurrent starts adopt once.
+async fn adopt_squashed_history(pool: &PgPool) -> Result<(), MigrateError> {
+    let mut tx = pool.begin().await?;
+    let has_history: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut *tx)
+            .await?;
+    if !has_history {
+        return Ok(());
+    }
+    sqlx::query("LOCK TABLE _sqlx_migrations IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let (squashed, applied): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE success) FROM _sqlx_migrations
+         WHERE version BETWEEN $1 AND $2",
+    )
+    .bind(SQUASHED.start())
+    .bind(SQUASHED.end())
+    .fetch_one(&mut *tx)
+    .await?;
+    if squashed == 0 {
+        return Ok(());
+    }
+    if applied != SQUASHED_COUNT {
+        return Err(MigrateError::Source(
+            format!(
+                "this database ran {applied} of the {SQUASHED_COUNT} migrations squashed into \
+                 {BASELINE}: migrate it with a release from before 2026-12-07 first"
+            )
+            .into(),
+        ));
+    }
+    let Some(baseline) = MIGRATOR.iter().find(|m| m.version == BASELINE) else {
+        return Err(MigrateError::VersionMissing(BASELINE));
+    };
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version BETWEEN $1 AND $2")
+        .bind(SQUASHED.start())
+        .bind(SQUASHED.end())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES ($1, $2, true, $3, 0)",
+    )
+    .bind(baseline.version)
+    .bind(baseline.description.as_ref())
+    .bind(baseline.checksum.as_ref())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        baseline = BASELINE,
+        "migration history adopted: the squashed versions are the baseline"
+    );
+    Ok(())
 }
 
 /// Whether an error is worth retrying later rather than a fault of the data. Only data

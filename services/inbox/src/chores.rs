@@ -1,8 +1,8 @@
 //! The inbox's background chores on the database, each every so often on every replica (any
 //! may run it; a failure only delays it), all stopped by the shutdown token:
-//! - fold the inbox counters' pending deltas (every 5 s, migration 0006), so reads sum a few
+//! - fold the inbox counters' pending deltas (every 5 s, docs/schema.sql), so reads sum a few
 //!   thousand rows whatever the write rate;
-//! - drop the search tokens nothing holds any more (every 10 min, migration 0018): a renamed
+//! - drop the search tokens nothing holds any more (every 10 min, docs/schema.sql): a renamed
 //!   person's old name, an edited title's old words.
 //!
 //! The change relay (which also keeps the search index) and the directory consumer run beside

@@ -6,7 +6,7 @@
 //! `from`/`to` bound `next_action_at` (`from <= next_action_at < to`, datetimes with an
 //! offset), so rows without a next action never match them. `q` is split into words; each word
 //! must appear, case- and accent-insensitively, in the interaction's title or description or in
-//! its person's name or email (`lefevre` finds `Lefèvre`; see migration 0015).
+//! its person's name or email (`lefevre` finds `Lefèvre`; docs/schema.sql).
 //!
 //! Due windows are computed in the caller's time zone (`tz`, IANA name, default
 //! `inbox.default_timezone`): `overdue` is before now; `today` is from the start of today to the

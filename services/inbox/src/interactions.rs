@@ -88,7 +88,7 @@ pub struct Interaction {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `query_as!(Interaction, …)` over the `inbox_interactions` view (migration 0009), the SQL
+/// `query_as!(Interaction, …)` over the `inbox_interactions` view (docs/schema.sql), the SQL
 /// after `FROM inbox_interactions` given as a literal: checked at build time like any query.
 /// The overrides say what the view cannot tell the checker (its columns' nullability) and map
 /// the enum columns to their Rust types.

@@ -1,4 +1,4 @@
-//! A user's notification preferences (migration 0016): how overdue follow-ups reach them by
+//! A user's notification preferences (docs/schema.sql): how overdue follow-ups reach them by
 //! email (`off`, `instant`, `daily`), the time zone of their digest hour and of the dates in
 //! their emails, and the hour their daily digest arrives. The reminder reads them; the user
 //! reads and changes them through `/api/v1/me`.

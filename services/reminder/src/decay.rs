@@ -36,7 +36,7 @@ pub async fn decay_batch(
     let mut tx = pool.begin().await?;
     // Locked in person order (as scoring does), skipping rows another pass holds; a row locked
     // here is re-checked against its latest version, so a concurrent pass's commit is seen.
-    // The week arithmetic is migration 0010's.
+    // The week arithmetic is the schema's (docs/schema.sql).
     let locked = sqlx::query_as!(
         Candidate,
         r#"SELECT person_id, score, last_event_at AS "last_event_at!",

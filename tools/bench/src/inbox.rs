@@ -377,7 +377,7 @@ async fn explain_plans(
         explain(pool, &format!("page 1 of {label}"), qb).await?;
         let counting = Counting::for_total(&f);
         if counting == Counting::DayCounters {
-            println!("#### total of {label}\n\nfrom the day counters (migrations 0006, 0022)\n");
+            println!("#### total of {label}\n\nfrom the day counters (docs/schema.sql)\n");
             continue;
         }
         println!("#### total of {label}: counted by {}\n", counting.as_str());

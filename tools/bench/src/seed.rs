@@ -311,7 +311,7 @@ async fn load_directory(
 /// What follows a bulk load: the search index built, no change left for the relay, hot leads
 /// armed, sequences past the explicit ids, fresh statistics.
 async fn finish(conn: &mut PgConnection) -> anyhow::Result<()> {
-    // The search index, which the change relay keeps for new changes (migration 0023).
+    // The search index, which the change relay keeps for new changes (docs/schema.sql).
     let started = Instant::now();
     let indexed = build_search_index(conn).await?;
     println!(
@@ -323,7 +323,7 @@ async fn finish(conn: &mut PgConnection) -> anyhow::Result<()> {
     sqlx::query("SELECT inbox_counts_compact()")
         .execute(&mut *conn)
         .await?;
-    // A bulk load is not news: the live relay (migration 0008) would otherwise publish a
+    // A bulk load is not news: the live relay (docs/schema.sql) would otherwise publish a
     // million "created" changes to whoever is watching, and people seeded hot are not new
     // hot leads.
     sqlx::raw_sql("TRUNCATE interaction_changes")

@@ -4,7 +4,7 @@
 //! their counters but lose the recipient, the subject and the link, and take no more events;
 //! interactions about them lose the link, their title (replaced) and their text, the search
 //! index is refreshed before the commit (it otherwise follows the relay) and the lexicon loses
-//! the tokens no other interaction holds (migration 0018); their score,
+//! the tokens no other interaction holds (docs/schema.sql); their score,
 //! its history and the notifications about them go; the row goes. The address is kept only as
 //! a SHA-256 digest, so later events for it identify nobody and create nothing. Their dead
 //! letters are purged from `EMAIL_DLQ` by the caller (NATS is not in the transaction).

@@ -1,4 +1,4 @@
-//! The outbox relay: publishes the interaction changes PostgreSQL captured (migration 0008's
+//! The outbox relay: publishes the interaction changes PostgreSQL captured (docs/schema.sql's
 //! triggers write `interaction_changes` in the same transaction as the change) to JetStream as
 //! `interactions.changed.<id>`, then deletes them. A change is deleted only after JetStream has
 //! acknowledged it, so a crash anywhere republishes instead of losing; the republish carries

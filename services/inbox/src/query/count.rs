@@ -17,9 +17,9 @@ use crate::search;
 /// How a total (or the stats) is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counting {
-    /// Everyone's day counters (migrations 0006 and 0022): no refinement but types.
+    /// Everyone's day counters (docs/schema.sql): no refinement but types.
     DayCounters,
-    /// One assignee's day counters (migration 0014), for the stats of a whole-day window.
+    /// One assignee's day counters (docs/schema.sql), for the stats of a whole-day window.
     AssigneeCounters,
     /// The word index alone: a search for everyone with no other refinement.
     WordIndex,
@@ -185,7 +185,7 @@ fn day_start(day: NaiveDate) -> DateTime<Utc> {
 }
 
 /// When everyone's counters can answer for `filter`'s refinements (none, or only types:
-/// migration 0022), those types (empty: every type).
+/// docs/schema.sql), those types (empty: every type).
 fn counted_types(filter: &InboxFilter) -> Option<&[InteractionType]> {
     let others = Refinements {
         types: Vec::new(),
@@ -332,7 +332,7 @@ pub async fn counted_for_assignee(
     Ok(counts)
 }
 
-/// Folds the counters' pending deltas (see migration 0006); returns how many were folded.
+/// Folds the counters' pending deltas (docs/schema.sql); returns how many were folded.
 pub async fn compact_counts(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"SELECT inbox_counts_compact() AS "folded!""#)
         .fetch_one(pool)

@@ -5,7 +5,7 @@
 //!
 //! Order: `next_action_at ASC NULLS LAST, created_at DESC, id DESC`, i.e. the generated column
 //! `next_action_sort_at` (`'infinity'` when there is no next action) then `created_at DESC,
-//! id DESC`. Indexes `idx_interactions_inbox_*` (migration 0005) serve it; docs/benchmarks.md
+//! id DESC`. Indexes `idx_interactions_inbox_*` (docs/schema.sql) serve it; docs/benchmarks.md
 //! has the plans and timings.
 
 pub mod count;

@@ -83,7 +83,7 @@ pub fn push_page_query(
     // `LIMIT $n` the generic plan assumes a large fraction of the rows, costs 120 ms, and
     // every execution is planned again.
     qb.push(" LIMIT ").push(fetch);
-    // The page's rows by index first, then their names through the view (migration 0009).
+    // The page's rows by index first, then their names through the view (docs/schema.sql).
     qb.push(") SELECT i.* FROM page JOIN inbox_interactions i ON i.id = page.id")
         .push(ORDER_BY);
 }

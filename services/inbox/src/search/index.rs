@@ -1,11 +1,11 @@
 //! Keeping the word index in step with the interactions, off the writers' transactions
-//! (migration 0023).
+//! (docs/schema.sql).
 //!
 //! - The change relay calls [`refresh`] with the interactions of each batch of captured
 //!   changes it reads, in a short transaction of its own, before publishing them: the index
 //!   follows the table by the relay's delay (woken at each commit, every second at worst).
 //! - A person's new name or address is refreshed by a trigger in the same transaction
-//!   (directory writes are rare; migration 0018); an erasure refreshes what holds the erased
+//!   (directory writes are rare; docs/schema.sql); an erasure refreshes what holds the erased
 //!   person's tokens, and a merge the interactions it moves, in theirs, so an erased name is
 //!   gone from the index when they commit.
 //! - [`sweep_lexicon`] drops tokens nothing holds any more, every ten minutes.
@@ -89,7 +89,7 @@ pub async fn rebuild(conn: &mut sqlx::PgConnection, batch: i64) -> Result<i64, s
     }
 }
 
-/// Drops the search tokens no interaction holds any more (migration 0018); returns how many.
+/// Drops the search tokens no interaction holds any more (docs/schema.sql); returns how many.
 pub async fn sweep_lexicon(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"SELECT search_lexicon_sweep() AS "forgotten!""#)
         .fetch_one(pool)

@@ -2,14 +2,14 @@
 //!
 //! A word matches an interaction when its folded form (case and accents ignored, see
 //! `relance_fold`) lies in the folded title, description, or person's name or email: the `LIKE`
-//! definition of migration 0015. Two ways answer it, selecting the same rows:
-//! - the **word index** (`interaction_search_words`, migrations 0018 and 0019): an
+//! definition in docs/schema.sql. Two ways answer it, selecting the same rows:
+//! - the **word index** (`interaction_search_words`, docs/schema.sql): an
 //!   interaction's text cut into tokens at ASCII separators, so a word without a separator lies
 //!   in the text exactly when it lies inside one token. The lexicon (`search_lexicon`, trigram
 //!   indexed) turns the word into the tokens containing it; the index gives their interactions,
 //!   with status and inbox sort key, so a page walks it in inbox order and a count reads it
 //!   alone. It is kept by the change relay after each commit ([`index`]), not by the writers;
-//! - the **pattern**: the `LIKE` itself, through the trigram indexes of migration 0015, for a
+//! - the **pattern**: the `LIKE` itself, through the trigram indexes (docs/schema.sql), for a
 //!   word with a separator (an address), longer than a token piece (32), or held by more than
 //!   [`MAX_TOKENS_PER_WORD`] tokens (one or two letters).
 
@@ -35,7 +35,7 @@ pub async fn resolve_words(
         return Ok(());
     }
     // A simple word: after folding, nothing but characters that belong to tokens, at most 32
-    // of them (migration 0018's piece length), between the pattern's two `%`.
+    // of them (the piece length in docs/schema.sql), between the pattern's two `%`.
     let rows = sqlx::query!(
         r#"SELECT w.pattern AS "pattern!", m.tokens,
                   (SELECT coalesce(sum(f.freq), 0)::float8
@@ -97,7 +97,7 @@ pub fn plan_each_time(filter: &InboxFilter) -> bool {
 }
 
 /// ` AND <word matches i>` for one word, on the interactions aliased `i`. A token word is a
-/// semi-join on the word index; a pattern is matched with the very expressions migration 0015
+/// semi-join on the word index; a pattern is matched with the very expressions docs/schema.sql
 /// indexes with trigrams, the person side as an array of matching people's ids, so
 /// `person_id = ANY(...)` is an index condition and the two sides combine as a bitmap OR.
 pub fn push_word_condition(qb: &mut QueryBuilder<'_, Postgres>, word: &WordMatch) {
@@ -147,7 +147,7 @@ pub fn index_only(filter: &InboxFilter) -> Option<Vec<&[String]>> {
         .collect()
 }
 
-/// The words of an ordered walk of the word index for a page of `filter` (migration 0019):
+/// The words of an ordered walk of the word index for a page of `filter` (docs/schema.sql):
 /// the index answers alone, the rows are open ones (its ordered index is partial), and a word
 /// is a single token. The walk starts with the rarest such word (it meets a match soonest).
 pub fn ordered_walk(filter: &InboxFilter) -> Option<Vec<&[String]>> {

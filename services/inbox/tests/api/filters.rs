@@ -324,7 +324,7 @@ async fn exact_for(inbox: &TestInbox, assignee: Option<i64>) -> (i64, i64, i64, 
 }
 
 async fn check_counters(inbox: &TestInbox, label: &str) {
-    // Per assignee over every day: from their counters (migration 0014).
+    // Per assignee over every day: from their counters (docs/schema.sql).
     for (param, assignee) in [
         (ALICE.to_string(), Some(ALICE)),
         (BRUNO.to_string(), Some(BRUNO)),
@@ -354,7 +354,7 @@ async fn check_counters(inbox: &TestInbox, label: &str) {
             "{label}, assignee={param}"
         );
     }
-    // Everyone, every type or some (the per-type counters of migration 0022).
+    // Everyone, every type or some (the per-type counters).
     for due in ["all", "overdue", "today", "week"] {
         for types in [None, Some("call"), Some("email,note")] {
             let (total, todo, in_progress, done) = exact(inbox, due, types).await;

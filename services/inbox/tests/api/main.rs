@@ -9,6 +9,7 @@ mod directory;
 mod filters;
 mod leads;
 mod live;
+mod migrations;
 mod notifications;
 mod oidc;
 mod pages;

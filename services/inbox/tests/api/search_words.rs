@@ -1,9 +1,9 @@
-//! The word index behind `q` (migration 0018), kept by the change relay (migration 0023):
+//! The word index behind `q` (docs/schema.sql), kept by the change relay:
 //! whatever the texts (accents, ligatures, punctuation, tokens longer than a piece) and whatever
 //! happened to them since (edited titles, renamed or changed people, new statuses), once the
 //! relay has caught up after a batch of changes it selects and counts exactly the rows whose
-//! folded text contains every word, as the trigram path of migration 0015 defines it; and its
-//! lexicon keeps no token that nothing holds. Its pages follow the inbox order (migration 0019)
+//! folded text contains every word, as the trigram path defines it; and its
+//! lexicon keeps no token that nothing holds. Its pages follow the inbox order (docs/schema.sql)
 //! through every new next action. A search's totals stop at `inbox.exact_total_limit`.
 
 use chrono::{DateTime, Duration, Utc};

@@ -1,4 +1,4 @@
-//! The email outbox (migration 0016): digests enqueued once per user and local day, and every
+//! The email outbox (docs/schema.sql): digests enqueued once per user and local day, and every
 //! pending email sent at most once per attempt, across replicas.
 //!
 //! Sending claims one due row at a time (`FOR UPDATE SKIP LOCKED`), renders it from the

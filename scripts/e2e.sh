@@ -64,9 +64,11 @@ start_inbox() { # database port demo|empty [VAR=value ...]
       sleep 0.2
     done
   else
-    curl -fsS -X PUT "http://127.0.0.1:$port/api/v1/directory/users" \
-      -H "Authorization: Bearer $RELANCE__DIRECTORY__TOKEN" -H 'Content-Type: application/json' \
-      --data-binary "@$RELANCE_ROOT/scripts/demo/users.json" >/dev/null || die "loading the sales team"
+    for kind in teams users; do
+      curl -fsS -X PUT "http://127.0.0.1:$port/api/v1/directory/$kind" \
+        -H "Authorization: Bearer $RELANCE__DIRECTORY__TOKEN" -H 'Content-Type: application/json' \
+        --data-binary "@$RELANCE_ROOT/scripts/demo/$kind.json" >/dev/null || die "loading the sales team"
+    done
   fi
 }
 

@@ -101,7 +101,7 @@ psql_admin() { psql -w -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -
 # the binary) on database $4.
 load_demo() {
   local base=$1 token=$2 migrate=$3 database=$4 kind
-  for kind in users organisations people; do
+  for kind in teams users organisations people; do
     curl -fsS -X PUT "$base/api/v1/directory/$kind" -H "Authorization: Bearer $token" \
       -H 'Content-Type: application/json' --data-binary "@$RELANCE_ROOT/scripts/demo/$kind.json" >/dev/null \
       || die "loading the demo $kind through the directory API failed"

@@ -8,7 +8,7 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::valid::{Email, ExternalId, NamePart, OrganisationName, Phone, UserName};
+use crate::valid::{Email, ExternalId, NamePart, OrganisationName, Phone, TeamName, UserName};
 
 /// What the directory holds, as in the paths and subjects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -17,16 +17,18 @@ pub enum Kind {
     Users,
     Organisations,
     People,
+    Teams,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Users, Kind::Organisations, Kind::People];
+    pub const ALL: [Kind; 4] = [Kind::Users, Kind::Organisations, Kind::People, Kind::Teams];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Users => "users",
             Kind::Organisations => "organisations",
             Kind::People => "people",
+            Kind::Teams => "teams",
         }
     }
 
@@ -44,6 +46,51 @@ pub struct UserVersion {
     /// Absent: active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Absent: `rep`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// The teams they belong to (a manager manages these and their descendants); a team not
+    /// received yet counts once it arrives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 100)]
+    pub team_external_ids: Vec<ExternalId>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+/// What a user may see and change (docs: design, "Teams, roles and scope").
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    sqlx::Type,
+)]
+#[sqlx(type_name = "user_role", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Their own items and the unassigned ones.
+    #[default]
+    Rep,
+    /// Theirs, their teams' members' (teams and descendants) and the unassigned ones.
+    Manager,
+    /// Everything.
+    Admin,
+}
+
+/// A team; its parent may arrive after it (the tree is read through external ids).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamVersion {
+    pub external_id: ExternalId,
+    pub name: TeamName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_external_id: Option<ExternalId>,
     pub updated_at: DateTime<FixedOffset>,
 }
 

@@ -268,6 +268,13 @@ text_type!(
 );
 
 text_type!(
+    /// A team's name, stored trimmed.
+    TeamName, "1 to 200 characters, not only spaces, no control character.",
+    min = None, max = 200, pattern = REQUIRED_TEXT,
+    parse = |raw| required_text(raw, 200)
+);
+
+text_type!(
     /// A person's first or last name; may be blank.
     NamePart, "Up to 200 characters, no control character.",
     min = None, max = 200, pattern = NO_CONTROL,

@@ -17,8 +17,11 @@ use relance_shared::http::{ApiError, FieldError};
 use relance_shared::valid::{Id, SearchText, TimeZoneOrDefault};
 
 use crate::filters::{self, ScopeParams, SearchParams, StatusParams};
-use crate::interactions::{fk_violation, require_active_user, Change, InteractionStatus};
+use crate::interactions::{
+    fk_violation, require_active_user, require_may_assign, Change, InteractionStatus,
+};
 use crate::query::push_where;
+use crate::scope::Caller;
 
 pub const MAX_IDS: usize = 1_000;
 pub const MAX_FILTER_ROWS: i64 = 50_000;
@@ -96,10 +99,13 @@ pub struct BulkSet {
     pub next_action_at: Option<Option<DateTime<FixedOffset>>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BulkResult {
     pub matched: i64,
     pub changed: i64,
+    /// The ids given that name no interaction the caller may change (absent or out of their
+    /// scope, alike); none of them changed.
+    pub not_found: Vec<i64>,
 }
 
 enum Target {
@@ -109,7 +115,7 @@ enum Target {
 
 fn validate(
     request: BulkRequest,
-    caller: i64,
+    caller: &Caller,
     default_tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<(Target, Change), ApiError> {
@@ -167,6 +173,17 @@ fn validate(
                 now,
                 &mut filter_errors,
             );
+            let in_scope = |filter: &filters::InboxFilter| {
+                filter.check_scope().map_err(|_| {
+                    ApiError::NotAllowed(vec![FieldError::new(
+                        "filter.assignee",
+                        "out of your scope",
+                    )])
+                })
+            };
+            if let Some(filter) = &resolved {
+                in_scope(filter)?;
+            }
             errors.extend(filter_errors.into_iter().map(|e| FieldError {
                 field: format!("filter.{}", e.field),
                 ..e
@@ -187,34 +204,38 @@ fn validate(
 pub async fn apply(
     pool: &PgPool,
     request: BulkRequest,
-    caller: i64,
+    caller: &Caller,
     default_tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<BulkResult, ApiError> {
     let (target, change) = validate(request, caller, default_tz, now)?;
-    if let Change::Assignee(Some(user)) = change {
-        require_active_user(pool, "set.assignee_id", user).await?;
+    if let Change::Assignee(user) = change {
+        require_may_assign(caller, "set.assignee_id", user)?;
+        if let Some(user) = user {
+            require_active_user(pool, "set.assignee_id", user).await?;
+        }
     }
     let mut tx = pool.begin().await?;
+    let mut not_found = Vec::new();
     let ids: Vec<i64> = match target {
+        // Absent and out of scope alike: listed in `not_found`, left alone.
         Target::Ids(ids) => {
-            let found = sqlx::query_scalar!(
-                "SELECT id FROM crm_interactions WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            let rows = sqlx::query!(
+                "SELECT id, assignee_id FROM crm_interactions WHERE id = ANY($1) \
+                 ORDER BY id FOR UPDATE",
                 &ids
             )
             .fetch_all(&mut *tx)
             .await?;
-            if found.len() != ids.len() {
-                let missing: Vec<String> = ids
-                    .iter()
-                    .filter(|id| found.binary_search(id).is_err())
-                    .map(i64::to_string)
-                    .collect();
-                return Err(ApiError::Validation(vec![FieldError::new(
-                    "ids",
-                    format!("no interaction with id {}", missing.join(", ")),
-                )]));
-            }
+            let found: Vec<i64> = rows
+                .into_iter()
+                .filter(|row| caller.scope.contains(row.assignee_id))
+                .map(|row| row.id)
+                .collect();
+            not_found = ids
+                .into_iter()
+                .filter(|id| found.binary_search(id).is_err())
+                .collect();
             found
         }
         // Words as patterns (`LIKE` on the rows themselves), never the word index, which
@@ -276,5 +297,6 @@ pub async fn apply(
     Ok(BulkResult {
         matched: ids.len() as i64,
         changed: changed as i64,
+        not_found,
     })
 }

@@ -23,6 +23,7 @@ use relance_shared::http::{ApiError, FieldError};
 use relance_shared::valid::{Id, InstantOrEmpty, SearchText, TimeZone, TimeZoneOrDefault, Valid};
 
 use crate::interactions::{InteractionStatus, InteractionType};
+use crate::scope::{Caller, Scope};
 
 /// Who the inbox is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,9 +114,22 @@ pub struct InboxFilter {
     /// How each of `refine.words` is matched, once [`crate::search::resolve_words`] has
     /// asked the lexicon; `None`: every word through the trigram indexes (same rows, slower).
     pub word_matches: Option<Vec<WordMatch>>,
+    /// The caller's scope: every query of this filter keeps to it.
+    pub visible: Scope,
 }
 
 impl InboxFilter {
+    /// 403 naming `assignee` when it names someone out of the caller's scope: asking for
+    /// another team's inbox is refused, not answered empty.
+    pub fn check_scope(&self) -> Result<(), ApiError> {
+        match self.assignee {
+            AssigneeFilter::User(user) if !self.visible.contains(Some(user)) => Err(
+                ApiError::NotAllowed(vec![FieldError::new("assignee", "out of your scope")]),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// What a cursor is bound to: the filter as asked, not its window (which moves with the
     /// clock), so paging across midnight keeps working.
     pub fn fingerprint(&self) -> String {
@@ -202,19 +216,20 @@ pub struct PageParams {
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-/// Validates the parameters; `me` is `caller`. Collects every bad parameter.
+/// Validates the parameters; `me` is `caller`, whose scope the filter keeps to. Collects every
+/// bad parameter.
 pub fn resolve(
     scope: &ScopeParams,
     status: Option<&StatusParams>,
     search: Option<&SearchParams>,
-    caller: i64,
+    caller: &Caller,
     default_tz: Tz,
     now: DateTime<Utc>,
     errors: &mut Vec<FieldError>,
 ) -> Option<InboxFilter> {
     let assignee = match scope.assignee.as_deref().map(str::trim) {
         None | Some("") => Some(AssigneeFilter::Everyone),
-        Some("me") => Some(AssigneeFilter::User(caller)),
+        Some("me") => Some(AssigneeFilter::User(caller.id)),
         Some("unassigned") => Some(AssigneeFilter::Unassigned),
         Some(id) => match id.parse::<i64>() {
             Ok(id) if id > 0 => Some(AssigneeFilter::User(id)),
@@ -268,6 +283,7 @@ pub fn resolve(
         window: window(due, tz, now),
         refine,
         word_matches: None,
+        visible: caller.scope.clone(),
     })
 }
 
@@ -375,9 +391,13 @@ pub fn limit(page: &PageParams, errors: &mut Vec<FieldError>) -> i64 {
     }
 }
 
-pub fn into_result<T>(value: Option<T>, errors: Vec<FieldError>) -> Result<T, ApiError> {
-    match value {
-        Some(value) if errors.is_empty() => Ok(value),
+/// The filter, once every parameter is valid and its assignee in scope.
+pub fn into_result(
+    filter: Option<InboxFilter>,
+    errors: Vec<FieldError>,
+) -> Result<InboxFilter, ApiError> {
+    match filter {
+        Some(filter) if errors.is_empty() => filter.check_scope().map(|()| filter),
         _ => Err(ApiError::Validation(errors)),
     }
 }
@@ -412,6 +432,14 @@ pub fn start_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn admin(id: i64) -> Caller {
+        Caller {
+            id,
+            role: relance_shared::directory::Role::Admin,
+            scope: Scope::Everything,
+        }
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -496,7 +524,7 @@ mod tests {
             &scope,
             Some(&status),
             None,
-            1,
+            &admin(1),
             Tz::UTC,
             Utc::now(),
             &mut errors,
@@ -523,7 +551,7 @@ mod tests {
             &ScopeParams::default(),
             None,
             Some(search),
-            1,
+            &admin(1),
             Tz::UTC,
             Utc::now(),
             errors,
@@ -596,7 +624,7 @@ mod tests {
             &ScopeParams::default(),
             None,
             None,
-            7,
+            &admin(7),
             paris,
             Utc::now(),
             &mut errors,
@@ -613,7 +641,7 @@ mod tests {
             },
             None,
             None,
-            7,
+            &admin(7),
             paris,
             Utc::now(),
             &mut errors,

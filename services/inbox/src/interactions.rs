@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use relance_shared::http::{ApiError, FieldError};
 use relance_shared::valid::{Description, Id, Title};
 
+use crate::scope::{Caller, Scope};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "interaction_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -129,6 +131,54 @@ pub fn not_found(id: i64) -> ApiError {
     ApiError::NotFound(format!("no interaction with id {id}"))
 }
 
+/// Interaction `id` as `scope` sees it: out of scope answers as absent does (404).
+pub async fn get_in_scope(
+    db: impl PgExecutor<'_>,
+    scope: &Scope,
+    id: i64,
+) -> Result<Interaction, ApiError> {
+    let interaction = get(db, id).await?;
+    if scope.contains(interaction.assignee_id) {
+        Ok(interaction)
+    } else {
+        Err(not_found(id))
+    }
+}
+
+/// Locks interaction `id` for a change, 404 when absent or out of `scope`.
+async fn lock_in_scope(
+    tx: &mut sqlx::PgConnection,
+    scope: &Scope,
+    id: i64,
+) -> Result<(), ApiError> {
+    let row = sqlx::query!(
+        "SELECT assignee_id FROM crm_interactions WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    match row {
+        Some(row) if scope.contains(row.assignee_id) => Ok(()),
+        _ => Err(not_found(id)),
+    }
+}
+
+/// 403 naming `field` unless `caller` may give work to `assignee` (`None`: nobody).
+pub fn require_may_assign(
+    caller: &Caller,
+    field: &str,
+    assignee: Option<i64>,
+) -> Result<(), ApiError> {
+    if caller.may_assign_to(assignee) {
+        Ok(())
+    } else {
+        Err(ApiError::NotAllowed(vec![FieldError::new(
+            field,
+            "you may not assign work to this user",
+        )]))
+    }
+}
+
 /// One change the one-click actions and bulk edits apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -163,13 +213,22 @@ pub async fn require_active_user(
 
 /// Applies `change` to one interaction (404 if unknown) and returns it. `updated_at` moves even
 /// when the value is unchanged: the click happened.
-pub async fn apply(pool: &PgPool, id: i64, change: Change) -> Result<Interaction, ApiError> {
-    if let Change::Assignee(Some(user)) = change {
-        require_active_user(pool, "assignee_id", user).await?;
+pub async fn apply(
+    pool: &PgPool,
+    caller: &Caller,
+    id: i64,
+    change: Change,
+) -> Result<Interaction, ApiError> {
+    if let Change::Assignee(user) = change {
+        require_may_assign(caller, "assignee_id", user)?;
+        if let Some(user) = user {
+            require_active_user(pool, "assignee_id", user).await?;
+        }
     }
     // The update and the read of its result in one transaction: a statement's own CTE cannot
     // see its writes through the view.
     let mut tx = pool.begin().await?;
+    lock_in_scope(&mut tx, &caller.scope, id).await?;
     let updated = match change {
         Change::Status(status) => sqlx::query_scalar!(
             "UPDATE crm_interactions SET status = $1, updated_at = now() WHERE id = $2 RETURNING id",
@@ -241,7 +300,12 @@ pub struct InteractionEdit {
 }
 
 /// Changes an interaction's title, description or type (404 if unknown); every bad field named.
-pub async fn edit(pool: &PgPool, id: i64, edit: InteractionEdit) -> Result<Interaction, ApiError> {
+pub async fn edit(
+    pool: &PgPool,
+    scope: &Scope,
+    id: i64,
+    edit: InteractionEdit,
+) -> Result<Interaction, ApiError> {
     if edit.title.is_none() && edit.description.is_none() && edit.kind.is_none() {
         return Err(ApiError::Validation(vec![FieldError::new(
             "(body)",
@@ -253,6 +317,7 @@ pub async fn edit(pool: &PgPool, id: i64, edit: InteractionEdit) -> Result<Inter
         .description
         .map(|text| text.and_then(Description::into_stored));
     let mut tx = pool.begin().await?;
+    lock_in_scope(&mut tx, scope, id).await?;
     sqlx::query_scalar!(
         "UPDATE crm_interactions SET title = coalesce($1, title), \
          description = CASE WHEN $2 THEN $3 ELSE description END, \
@@ -293,9 +358,11 @@ pub struct NewInteraction {
 
 pub async fn create(
     pool: &PgPool,
-    author_id: i64,
+    caller: &Caller,
     new: NewInteraction,
 ) -> Result<Interaction, ApiError> {
+    let author_id = caller.id;
+    require_may_assign(caller, "assignee_id", new.assignee_id.map(Id::get))?;
     let mut errors = Vec::new();
     let description = new.description.and_then(Description::into_stored);
     let (assignee_id, person_id, organisation_id) = (

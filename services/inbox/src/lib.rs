@@ -31,6 +31,7 @@ pub mod people;
 pub mod preferences;
 pub mod query;
 pub mod routes;
+pub mod scope;
 pub mod search;
 pub mod startup;
 pub mod state;

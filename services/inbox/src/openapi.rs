@@ -77,6 +77,7 @@ impl Modify for BearerAuth {
         crate::live::sse::stream,
         handlers::directory::put_users,
         handlers::directory::put_organisations,
+        handlers::directory::put_teams,
         handlers::directory::put_people,
         handlers::directory::erase_person,
         handlers::directory::merge_people,

@@ -86,6 +86,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(handlers::directory::put_organisations),
         )
         .route(
+            "/api/v1/directory/teams",
+            put(handlers::directory::put_teams),
+        )
+        .route(
             "/api/v1/directory/people",
             put(handlers::directory::put_people),
         )

@@ -94,6 +94,12 @@ impl Application {
             names.clone(),
             closing.clone(),
         ));
+        let callers = Arc::new(crate::scope::Callers::default());
+        tokio::spawn(
+            callers
+                .clone()
+                .follow_changes(pool.clone(), closing.clone()),
+        );
         let state = Arc::new(AppState {
             pool: pool.clone(),
             tokens: settings.auth.jwt_secret.clone().map(TokenKeys::new),
@@ -107,6 +113,7 @@ impl Application {
                 max_batch: settings.directory.max_batch,
             },
             exact_total_limit: settings.inbox.exact_total_limit,
+            callers: callers.clone(),
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
             live: Live {

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
 use crate::live::sse::Live;
+use crate::scope::Callers;
 
 pub struct AppState {
     pub pool: PgPool,
@@ -31,6 +32,8 @@ pub struct AppState {
     pub directory: DirectoryAccess,
     /// `inbox.exact_total_limit`: a search's totals stop counting past it.
     pub exact_total_limit: i64,
+    /// Signed-in users' roles and scopes, cached ([`crate::scope`]).
+    pub callers: Arc<Callers>,
 }
 
 impl FromRef<Arc<AppState>> for DirectoryAccess {
@@ -46,6 +49,7 @@ impl FromRef<Arc<AppState>> for Verifier {
             oidc: state.oidc.clone(),
             clock: state.clock,
             pool: state.pool.clone(),
+            callers: state.callers.clone(),
         }
     }
 }

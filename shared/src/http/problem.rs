@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Valid credentials that name nobody allowed in (an unknown or deactivated user).
     #[error("{0}")]
     Forbidden(String),
+    /// A value the caller may not give (403), each named: an assignee out of their reach.
+    #[error("{} field(s) not allowed", .0.len())]
+    NotAllowed(Vec<FieldError>),
     #[error("{0}")]
     NotFound(String),
     #[error("request body larger than {limit} bytes")]
@@ -77,7 +80,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::NotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -97,7 +100,9 @@ impl ApiError {
                 "Malformed request",
             ),
             ApiError::Unauthorized => ("https://relance.dev/problems/unauthorized", "Unauthorized"),
-            ApiError::Forbidden(_) => ("https://relance.dev/problems/forbidden", "Forbidden"),
+            ApiError::Forbidden(_) | ApiError::NotAllowed(_) => {
+                ("https://relance.dev/problems/forbidden", "Forbidden")
+            }
             ApiError::NotFound(_) => ("https://relance.dev/problems/not-found", "Not found"),
             ApiError::PayloadTooLarge { .. } => (
                 "https://relance.dev/problems/too-large",
@@ -150,7 +155,9 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             errors: match &self {
-                ApiError::Validation(errors) | ApiError::Conflict(errors) => Some(errors),
+                ApiError::Validation(errors)
+                | ApiError::Conflict(errors)
+                | ApiError::NotAllowed(errors) => Some(errors),
                 _ => None,
             },
         };

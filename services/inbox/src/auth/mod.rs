@@ -16,7 +16,10 @@ use serde::Serialize;
 
 use relance_shared::http::ApiError;
 
+use std::sync::Arc;
+
 use crate::clock::Clock;
+use crate::scope::{Caller, Callers, Scope};
 pub use hs256::{Claims, TokenError, TokenKeys};
 
 /// How the web app signs in: `GET /api/v1/auth/config` (no token needed).
@@ -53,10 +56,18 @@ impl AuthConfig {
     }
 }
 
-/// The caller, from `Authorization: Bearer <jwt>`; 401 otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The caller, from `Authorization: Bearer <jwt>`, with their role and scope as the directory
+/// says now: 401 without a valid token or when the user is unknown or deactivated.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentUser {
     pub id: i64,
+    pub caller: Arc<Caller>,
+}
+
+impl CurrentUser {
+    pub fn scope(&self) -> &Scope {
+        &self.caller.scope
+    }
 }
 
 /// What [`CurrentUser`] needs from the application state: the HS256 keys (when
@@ -68,6 +79,7 @@ pub struct Verifier {
     pub oidc: Option<std::sync::Arc<oidc::Oidc>>,
     pub clock: Clock,
     pub pool: sqlx::PgPool,
+    pub callers: Arc<Callers>,
 }
 
 impl Verifier {
@@ -117,6 +129,11 @@ where
             .ok_or(ApiError::Unauthorized)?;
         let id = verifier.user(token.trim()).await?;
         tracing::Span::current().record("user_id", id);
-        Ok(CurrentUser { id })
+        let caller = verifier
+            .callers
+            .get(&verifier.pool, id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(CurrentUser { id, caller })
     }
 }

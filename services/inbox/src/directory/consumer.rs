@@ -1,9 +1,10 @@
 //! The CRM's directory over NATS: the durable consumer `directory` on `CRM_DIRECTORY`
-//! (`crm.directory.<users|organisations|people>.<upsert|delete>`, one JSON object per message).
+//! (`crm.directory.<users|organisations|people|teams>.<upsert|delete>`, one JSON object per
+//! message).
 //!
 //! The inbox runs it, because the directory's code (validation, set-based upserts, erasure) is
 //! the inbox's, shared with the HTTP API; every replica pulls from the same durable consumer.
-//! A batch is applied in one transaction (users, then organisations, then people, then the
+//! A batch is applied in one transaction (teams, users, organisations, people, then the
 //! deletions), references kept for records not received yet, and acknowledged after the
 //! commit. A message that can never apply (not JSON, a bad value) goes to `DIRECTORY_DLQ` with
 //! the reason, then is terminated; the rest of its batch is applied without it. A transient
@@ -17,11 +18,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use relance_shared::db::is_transient;
-use relance_shared::directory::{Deletion, Kind, OrganisationVersion, PersonVersion, UserVersion};
+use relance_shared::directory::{
+    Deletion, Kind, OrganisationVersion, PersonVersion, TeamVersion, UserVersion,
+};
 use relance_shared::nats::{self, Names};
 
 use super::dead_letters::purge_person;
-use super::store::{delete, put_organisations, put_people, put_users};
+use super::store::{delete, put_organisations, put_people, put_teams, put_users};
 use super::{DirectoryError, References};
 
 pub struct DirectoryConsumer {
@@ -38,6 +41,7 @@ enum Item {
     User(UserVersion),
     Organisation(OrganisationVersion),
     Person(PersonVersion),
+    Team(TeamVersion),
     Delete(Kind, Deletion),
 }
 
@@ -212,6 +216,7 @@ fn parse(names: &Names, message: &jetstream::Message) -> Result<Item, String> {
             Item::Organisation(serde_json::from_slice(payload).map_err(bad)?)
         }
         (Kind::People, "upsert") => Item::Person(serde_json::from_slice(payload).map_err(bad)?),
+        (Kind::Teams, "upsert") => Item::Team(serde_json::from_slice(payload).map_err(bad)?),
         (_, other) => return Err(format!("unknown operation {other}")),
     })
 }
@@ -264,6 +269,7 @@ async fn apply(pool: &PgPool, live: &[(usize, Item)]) -> Result<(), Refused> {
             }
         }};
     }
+    put!(Team, |versions| put_teams(&mut tx, &versions));
     put!(User, |versions| put_users(&mut tx, &versions, true));
     put!(Organisation, |versions| put_organisations(
         &mut tx, &versions

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use relance_shared::directory::{Deletion, Kind, OrganisationVersion, PersonVersion, UserVersion};
+use relance_shared::directory::{
+    Deletion, Kind, OrganisationVersion, PersonVersion, Role, TeamVersion, UserVersion,
+};
 use relance_shared::http::FieldError;
 
 use super::{Counts, DirectoryError, Position, References};
@@ -108,6 +110,16 @@ pub async fn put_users(
         .iter()
         .map(|&i| versions[i].active.unwrap_or(true))
         .collect();
+    let role: Vec<&str> = kept
+        .iter()
+        .map(|&i| role_name(versions[i].role.unwrap_or_default()))
+        .collect();
+    // Each user's teams as one JSON array: UNNEST cannot take an array of arrays of lengths
+    // that differ.
+    let teams: Vec<String> = kept
+        .iter()
+        .map(|&i| serde_json::to_string(&versions[i].team_external_ids).unwrap_or_default())
+        .collect();
     let at: Vec<DateTime<Utc>> = kept.iter().map(|&i| utc(&versions[i].updated_at)).collect();
 
     // A user entered before the sync is adopted by address.
@@ -138,17 +150,22 @@ pub async fn put_users(
     )?;
     let written = sqlx::query!(
         r#"WITH input AS (
-               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[])
-                 AS t(external_id, email, full_name, is_active, updated_at)
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[],
+                                    $6::text[], $7::text[])
+                 AS t(external_id, email, full_name, is_active, updated_at, role, teams)
                WHERE NOT EXISTS (SELECT 1 FROM directory_tombstones d
                                  WHERE d.kind = 'users' AND d.external_id = t.external_id
                                    AND d.crm_updated_at >= t.updated_at)
            ), written AS (
-               INSERT INTO users AS u (external_id, email, full_name, is_active, crm_updated_at)
-               SELECT external_id, email, full_name, is_active, updated_at FROM input
+               INSERT INTO users AS u (external_id, email, full_name, is_active, crm_updated_at,
+                                       role, team_external_ids)
+               SELECT external_id, email, full_name, is_active, updated_at, role::user_role,
+                      ARRAY(SELECT jsonb_array_elements_text(teams::jsonb))
+               FROM input
                ON CONFLICT (external_id) DO UPDATE SET
                    email = EXCLUDED.email, full_name = EXCLUDED.full_name,
                    is_active = EXCLUDED.is_active, crm_updated_at = EXCLUDED.crm_updated_at,
+                   role = EXCLUDED.role, team_external_ids = EXCLUDED.team_external_ids,
                    updated_at = now()
                WHERE u.crm_updated_at IS NULL OR u.crm_updated_at < EXCLUDED.crm_updated_at
                RETURNING (xmax = 0) AS created
@@ -160,7 +177,9 @@ pub async fn put_users(
         &email as &[&str],
         &name as &[&str],
         &active,
-        &at
+        &at,
+        &role as &[&str],
+        &teams
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -189,6 +208,64 @@ async fn resolve_owners(conn: &mut PgConnection, ids: &[&str]) -> Result<(), sql
 
 /// Organisations' versions: nothing to refuse once read (no address, no reference), so no
 /// position to name either.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Rep => "rep",
+        Role::Manager => "manager",
+        Role::Admin => "admin",
+    }
+}
+
+/// Teams' versions. A parent need not be here yet: the tree is read through external ids
+/// (`managed_users`), so nothing waits on it.
+pub async fn put_teams(
+    conn: &mut PgConnection,
+    versions: &[TeamVersion],
+) -> Result<Counts, DirectoryError> {
+    let (kept, stale) = newest_per_id(versions, |v| &v.external_id, |v| utc(&v.updated_at));
+    let ids: Vec<&str> = kept
+        .iter()
+        .map(|&i| versions[i].external_id.as_str())
+        .collect();
+    let name: Vec<&str> = kept.iter().map(|&i| versions[i].name.as_str()).collect();
+    let parent: Vec<Option<&str>> = kept
+        .iter()
+        .map(|&i| versions[i].parent_external_id.as_deref())
+        .collect();
+    let at: Vec<DateTime<Utc>> = kept.iter().map(|&i| utc(&versions[i].updated_at)).collect();
+    let written = sqlx::query!(
+        r#"WITH input AS (
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+                 AS t(external_id, name, parent, updated_at)
+               WHERE NOT EXISTS (SELECT 1 FROM directory_tombstones d
+                                 WHERE d.kind = 'teams' AND d.external_id = t.external_id
+                                   AND d.crm_updated_at >= t.updated_at)
+           ), written AS (
+               INSERT INTO teams AS o (external_id, name, parent_external_id, crm_updated_at)
+               SELECT external_id, name, parent, updated_at FROM input
+               ON CONFLICT (external_id) DO UPDATE SET
+                   name = EXCLUDED.name, parent_external_id = EXCLUDED.parent_external_id,
+                   crm_updated_at = EXCLUDED.crm_updated_at, updated_at = now()
+               WHERE o.crm_updated_at < EXCLUDED.crm_updated_at
+               RETURNING (xmax = 0) AS created
+           )
+           SELECT count(*) FILTER (WHERE created) AS "created!",
+                  count(*) FILTER (WHERE NOT created) AS "updated!"
+           FROM written"#,
+        &ids as &[&str],
+        &name as &[&str],
+        &parent as &[Option<&str>],
+        &at
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Counts {
+        created: written.created,
+        updated: written.updated,
+        stale: stale + kept.len() as i64 - written.created - written.updated,
+    })
+}
+
 pub async fn put_organisations(
     conn: &mut PgConnection,
     versions: &[OrganisationVersion],
@@ -363,8 +440,8 @@ pub enum Deleted {
 }
 
 /// A deletion from the CRM. A user is deactivated, not deleted (work assigned to them keeps
-/// its history); an organisation is deleted (people and interactions lose the link); a person
-/// is erased ([`super::erase::erase_person`]).
+/// its history); an organisation is deleted (people and interactions lose the link), a team
+/// too (its members and children stop counting under it); a person is erased ([`super::erase::erase_person`]).
 pub async fn delete(
     conn: &mut PgConnection,
     kind: Kind,
@@ -389,6 +466,13 @@ pub async fn delete(
             .fetch_optional(&mut *conn)
             .await?
         }
+        Kind::Teams => sqlx::query_scalar!(
+            "SELECT crm_updated_at FROM teams WHERE external_id = $1 FOR UPDATE",
+            deletion.external_id.as_str()
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(Some),
         Kind::People => {
             sqlx::query_scalar!(
                 "SELECT crm_updated_at FROM people WHERE external_id = $1 FOR UPDATE",
@@ -417,6 +501,15 @@ pub async fn delete(
         Kind::Organisations => {
             sqlx::query!(
                 "DELETE FROM organisations WHERE external_id = $1",
+                deletion.external_id.as_str()
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+        Kind::Teams => {
+            // Memberships and children name it by external id: they stop counting with it.
+            sqlx::query!(
+                "DELETE FROM teams WHERE external_id = $1",
                 deletion.external_id.as_str()
             )
             .execute(&mut *conn)

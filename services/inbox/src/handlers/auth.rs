@@ -142,7 +142,8 @@ pub async fn set_preferences(
         .ok_or_else(|| ApiError::NotFound(format!("no active user with id {}", user.id)))
 }
 
-/// Active users, by name: who work can be assigned to.
+/// The active users the caller may assign work to, by name: themselves for a rep, the users
+/// they manage for a manager, everyone for an admin (the web app's assignee menus).
 #[utoipa::path(get, path = "/api/v1/users", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<User>),
@@ -151,7 +152,7 @@ pub async fn set_preferences(
     ))]
 pub async fn users(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
 ) -> Result<Json<Vec<User>>, ApiError> {
     let users = sqlx::query_as!(
         User,
@@ -159,7 +160,12 @@ pub async fn users(
     )
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(users))
+    Ok(Json(
+        users
+            .into_iter()
+            .filter(|u| user.caller.may_assign_to(Some(u.id)))
+            .collect(),
+    ))
 }
 
 /// How to sign in: dev-login (development) and the company's OpenID provider, when configured.

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use relance_shared::directory::{Kind, OrganisationVersion, PersonVersion, UserVersion};
+use relance_shared::directory::{
+    Kind, OrganisationVersion, PersonVersion, TeamVersion, UserVersion,
+};
 use relance_shared::http::openapi::{
     BadJson, Conflict, Invalid, NotFound, NotJsonMediaType, TooLarge, Unauthorized, Unavailable,
 };
@@ -73,6 +75,27 @@ pub async fn put_users(
     let (versions, in_batch) = one_or_many::<UserVersion>(body, state.directory.max_batch)?;
     let mut tx = state.pool.begin().await?;
     let counts = store::put_users(&mut tx, &versions, in_batch).await?;
+    tx.commit().await?;
+    Ok(Json(counts))
+}
+
+/// Teams (`{external_id, name, parent_external_id?, updated_at}`); a parent may come later.
+#[utoipa::path(put, path = "/api/v1/directory/teams", tag = "directory",
+    request_body(content = Vec<TeamVersion>, description = "One team or an array of up to `directory.max_batch`"),
+    security(("directory" = [])),
+    responses(
+        (status = 200, body = Counts),
+        BadJson, Unauthorized, NotJsonMediaType, TooLarge, Invalid,
+        (status = 404, description = "the directory API is off", body = relance_shared::http::openapi::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_teams(
+    State(state): State<Arc<AppState>>,
+    _crm: DirectoryCaller,
+    AnyJson(body): AnyJson,
+) -> Result<Json<Counts>, ApiError> {
+    let (versions, _) = one_or_many::<TeamVersion>(body, state.directory.max_batch)?;
+    let mut tx = state.pool.begin().await?;
+    let counts = store::put_teams(&mut tx, &versions).await?;
     tx.commit().await?;
     Ok(Json(counts))
 }

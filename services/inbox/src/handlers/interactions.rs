@@ -68,7 +68,7 @@ pub async fn inbox(
         &scope,
         Some(&status),
         Some(&search),
-        user.id,
+        &user.caller,
         state.default_tz,
         state.clock.now(),
         &mut errors,
@@ -127,7 +127,7 @@ pub async fn stats(
         &scope,
         None,
         Some(&search),
-        user.id,
+        &user.caller,
         state.default_tz,
         state.clock.now(),
         &mut errors,
@@ -195,7 +195,7 @@ pub async fn export(
         &scope,
         Some(&status),
         Some(&search),
-        user.id,
+        &user.caller,
         state.default_tz,
         state.clock.now(),
         &mut errors,
@@ -223,10 +223,12 @@ pub async fn export(
     ))]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<Json<Interaction>, ApiError> {
-    Ok(Json(interactions::get(&state.pool, id).await?))
+    Ok(Json(
+        interactions::get_in_scope(&state.pool, user.scope(), id).await?,
+    ))
 }
 
 /// Changes an interaction's title, description or type: the fields given, at least one.
@@ -243,11 +245,13 @@ pub async fn get_one(
     ))]
 pub async fn edit(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     PathId(id): PathId,
     ApiJson(body): ApiJson<InteractionEdit>,
 ) -> Result<Json<Interaction>, ApiError> {
-    Ok(Json(interactions::edit(&state.pool, id, body).await?))
+    Ok(Json(
+        interactions::edit(&state.pool, user.scope(), id, body).await?,
+    ))
 }
 
 /// Creates an interaction authored by the caller; 201 with its `Location`.
@@ -266,7 +270,7 @@ pub async fn create(
     user: CurrentUser,
     ApiJson(body): ApiJson<NewInteraction>,
 ) -> Result<Response, ApiError> {
-    let created = interactions::create(&state.pool, user.id, body).await?;
+    let created = interactions::create(&state.pool, &user.caller, body).await?;
     let location = HeaderValue::from_str(&format!("/api/v1/interactions/{}", created.id))
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok((
@@ -325,12 +329,14 @@ pub struct NextActionChange {
     ))]
 pub async fn set_status(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     PathId(id): PathId,
     ApiJson(body): ApiJson<StatusChange>,
 ) -> Result<Json<Interaction>, ApiError> {
     let change = Change::Status(body.status);
-    Ok(Json(interactions::apply(&state.pool, id, change).await?))
+    Ok(Json(
+        interactions::apply(&state.pool, &user.caller, id, change).await?,
+    ))
 }
 
 /// Assigns an interaction to an active user, or unassigns it.
@@ -347,12 +353,14 @@ pub async fn set_status(
     ))]
 pub async fn set_assignee(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     PathId(id): PathId,
     ApiJson(body): ApiJson<AssigneeChange>,
 ) -> Result<Json<Interaction>, ApiError> {
     let change = Change::Assignee(body.assignee_id.map(Id::get));
-    Ok(Json(interactions::apply(&state.pool, id, change).await?))
+    Ok(Json(
+        interactions::apply(&state.pool, &user.caller, id, change).await?,
+    ))
 }
 
 /// Sets or clears the next action (snooze); re-arms its reminder.
@@ -369,12 +377,14 @@ pub async fn set_assignee(
     ))]
 pub async fn set_next_action(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     PathId(id): PathId,
     ApiJson(body): ApiJson<NextActionChange>,
 ) -> Result<Json<Interaction>, ApiError> {
     let change = Change::NextAction(body.next_action_at.map(|at| at.with_timezone(&Utc)));
-    Ok(Json(interactions::apply(&state.pool, id, change).await?))
+    Ok(Json(
+        interactions::apply(&state.pool, &user.caller, id, change).await?,
+    ))
 }
 
 /// One change applied to a list of ids or to every row matching an inbox filter, all or
@@ -397,12 +407,13 @@ pub async fn bulk(
     let result = bulk::apply(
         &state.pool,
         body,
-        user.id,
+        &user.caller,
         state.default_tz,
         state.clock.now(),
     )
     .await?;
     tracing::info!(
+        user_id = user.id,
         matched = result.matched,
         changed = result.changed,
         "bulk edit"

@@ -12,6 +12,7 @@ use crate::search;
 /// which lets the planner use the partial indexes on `status <> 'done'`.
 pub fn push_where(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter, with_status: bool) {
     qb.push(" WHERE TRUE");
+    filter.visible.push_condition(qb);
     match filter.assignee {
         AssigneeFilter::Everyone => {}
         AssigneeFilter::Unassigned => {

@@ -4,7 +4,8 @@
 use sqlx::{PgPool, QueryBuilder};
 
 use super::count::{
-    counted_by_status_of, counted_for_assignee, push_count_query, Counting, StatusCounts, Total,
+    counted_assignees, counted_by_status_of, counted_for_assignees, push_count_query, Counting,
+    StatusCounts, Total,
 };
 use crate::filters::{InboxFilter, StatusFilter};
 use crate::interactions::InteractionStatus;
@@ -45,7 +46,8 @@ pub async fn stats(pool: &PgPool, filter: &InboxFilter, limit: i64) -> Result<St
                 .into())
         }
         Counting::AssigneeCounters => {
-            Ok(counted_for_assignee(pool, filter.assignee, filter.window)
+            let keys = counted_assignees(filter).unwrap_or_default();
+            Ok(counted_for_assignees(pool, &keys, filter.window)
                 .await?
                 .into())
         }

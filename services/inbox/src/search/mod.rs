@@ -120,8 +120,8 @@ pub fn push_word_condition(qb: &mut QueryBuilder<'_, Postgres>, word: &WordMatch
     }
 }
 
-/// When the word index alone can answer for `filter` (everyone, no window, no refinement but
-/// `q`, every word answered by tokens): each word's tokens.
+/// When the word index alone can answer for `filter` (everyone, a caller who sees everything,
+/// no window, no refinement but `q`, every word answered by tokens): each word's tokens.
 pub fn index_only(filter: &InboxFilter) -> Option<Vec<&[String]>> {
     use crate::filters::{AssigneeFilter, Refinements, Window};
     let refine = &filter.refine;
@@ -130,6 +130,7 @@ pub fn index_only(filter: &InboxFilter) -> Option<Vec<&[String]>> {
         ..Refinements::default()
     };
     if filter.assignee != AssigneeFilter::Everyone
+        || filter.visible != crate::scope::Scope::Everything
         || filter.window != Window::default()
         || refine.words.is_empty()
         || *refine != only_words

@@ -160,6 +160,7 @@ async fn openapi_documents_every_route() {
         // The CRM's routes, behind `directory.token` (tests/api/directory.rs).
         ("PUT", "/api/v1/directory/users"),
         ("PUT", "/api/v1/directory/organisations"),
+        ("PUT", "/api/v1/directory/teams"),
         ("PUT", "/api/v1/directory/people"),
         ("POST", "/api/v1/directory/people/merge"),
         ("DELETE", "/api/v1/directory/people/{external_id}"),

@@ -324,6 +324,8 @@ fn versions(seed: u64) -> Vec<Version> {
                     email: valid(format!("user{n}-{}@crm.test", next(3))),
                     name: valid(format!("User {}", next(5))),
                     active: Some(next(2) == 0),
+                    role: None,
+                    team_external_ids: Vec::new(),
                     updated_at: at,
                 })
             }

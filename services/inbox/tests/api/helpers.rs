@@ -49,10 +49,12 @@ impl TestInbox {
             .expect("inbox builds");
         let client = ctx.serve_inbox(app, now);
         sqlx::raw_sql(
-            "INSERT INTO users (id, email, full_name, is_active) VALUES \
-             (1, 'alice@relance.test', 'Alice Martin', true), \
-             (2, 'bruno@relance.test', 'Bruno Petit', true), \
-             (3, 'claire@relance.test', 'Claire Roux', false); \
+            // Alice and Bruno are admins: these tests are of the inbox's rules, which an admin
+            // sees whole; scope.rs tests what reps and managers see.
+            "INSERT INTO users (id, email, full_name, is_active, role) VALUES \
+             (1, 'alice@relance.test', 'Alice Martin', true, 'admin'), \
+             (2, 'bruno@relance.test', 'Bruno Petit', true, 'admin'), \
+             (3, 'claire@relance.test', 'Claire Roux', false, 'rep'); \
              INSERT INTO organisations (id, name) VALUES (1, 'Acme SA'); \
              INSERT INTO people (id, first_name, last_name, email, organisation_id, owner_id) VALUES \
              (1, 'Jeanne', 'Durand', 'jeanne@acme.test', 1, 1), \

@@ -374,6 +374,10 @@ async fn a_graceful_shutdown_ends_open_streams_instead_of_waiting_on_them() {
     let inbox = ctx
         .spawn_inbox::<relance_inbox::Application>(chrono::Utc::now())
         .await;
+    sqlx::query("INSERT INTO users (id, email, full_name) VALUES (1, 'a@relance.test', 'Alice')")
+        .execute(ctx.pool())
+        .await
+        .unwrap();
     let mut response = reqwest::Client::new()
         .get(inbox.url("/api/v1/stream"))
         .bearer_auth(inbox.token(1))

@@ -15,6 +15,7 @@ mod oidc;
 mod pages;
 mod people;
 mod preferences;
+mod scope;
 mod search;
 mod search_words;
 mod web;

@@ -244,7 +244,10 @@ async fn stats_export_and_bulk_take_the_same_filters() {
         )
         .await;
     assert_eq!(bulk.status, 200, "{}", bulk.text);
-    assert_eq!(bulk.body, json!({"matched": 1, "changed": 1}));
+    assert_eq!(
+        bulk.body,
+        json!({"matched": 1, "changed": 1, "not_found": []})
+    );
     assert_eq!(
         inbox.titles("status=in_progress", ALICE).await,
         ["Note après l'appel"]

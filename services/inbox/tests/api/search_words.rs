@@ -341,7 +341,11 @@ fn search_filter(q: &str) -> InboxFilter {
             q: Some(q.into()),
             ..Default::default()
         }),
-        ALICE,
+        &relance_inbox::scope::Caller {
+            id: ALICE,
+            role: relance_shared::directory::Role::Admin,
+            scope: relance_inbox::scope::Scope::Everything,
+        },
         chrono_tz::Tz::UTC,
         at(NOW),
         &mut errors,

@@ -1,0 +1,419 @@
+//! Teams, roles and scope: the CRM's teams and roles through the directory, then each role
+//! against each path that reads or writes interactions. A path that leaks one row, or accepts
+//! one write out of scope, fails the matrix.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use relance_shared::testing::Reply;
+
+use crate::helpers::*;
+
+const NOW: &str = "2026-11-24T10:00:00Z";
+const CRM_TOKEN: &str = "crm-directory-token-0123456789";
+
+async fn crm(inbox: &TestInbox, path: &str, body: Value) {
+    let reply = Reply::read(
+        inbox
+            .http
+            .put(format!("{}{path}", inbox.base))
+            .bearer_auth(CRM_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+}
+
+/// Who is who: a manager of "Ventes" (whose child "Grands comptes" arrives before it), a rep in
+/// each of those teams, a rep in "Export", an admin (Alice, from the fixture).
+struct Team {
+    manager: i64,
+    sales_rep: i64,
+    key_accounts_rep: i64,
+    export_rep: i64,
+}
+
+/// One interaction per assignee, titled after them, and one unassigned.
+const TITLES: [&str; 5] = ["manager", "sales", "key accounts", "export", "nobody"];
+
+async fn the_teams(inbox: &TestInbox) -> Team {
+    crm(
+        inbox,
+        "/api/v1/directory/teams",
+        json!([
+            {"external_id": "t-keys", "name": "Grands comptes", "parent_external_id": "t-sales", "updated_at": NOW},
+            {"external_id": "t-sales", "name": "Ventes", "updated_at": NOW},
+            {"external_id": "t-export", "name": "Export", "updated_at": NOW}
+        ]),
+    )
+    .await;
+    let user = |id: &str, role: &str, team: &str| {
+        json!({"external_id": id, "email": format!("{id}@relance.test"), "name": id,
+               "role": role, "team_external_ids": [team], "updated_at": NOW})
+    };
+    crm(
+        inbox,
+        "/api/v1/directory/users",
+        json!([
+            user("u-manager", "manager", "t-sales"),
+            user("u-sales", "rep", "t-sales"),
+            user("u-keys", "rep", "t-keys"),
+            user("u-export", "rep", "t-export")
+        ]),
+    )
+    .await;
+    let id = |external: &'static str| async move {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE external_id = $1")
+            .bind(external)
+            .fetch_one(inbox.pool())
+            .await
+            .unwrap()
+    };
+    let team = Team {
+        manager: id("u-manager").await,
+        sales_rep: id("u-sales").await,
+        key_accounts_rep: id("u-keys").await,
+        export_rep: id("u-export").await,
+    };
+    let assignees = [
+        Some(team.manager),
+        Some(team.sales_rep),
+        Some(team.key_accounts_rep),
+        Some(team.export_rep),
+        None,
+    ];
+    for (title, assignee) in TITLES.iter().zip(assignees) {
+        inbox
+            .add(title, "todo", assignee, Some("2026-11-20T09:00:00Z"), NOW)
+            .await;
+    }
+    team
+}
+
+fn set(titles: &[&str]) -> BTreeSet<String> {
+    titles.iter().map(|t| (*t).to_owned()).collect()
+}
+
+async fn id_of(inbox: &TestInbox, title: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM crm_interactions WHERE title = $1")
+        .bind(title)
+        .fetch_one(inbox.pool())
+        .await
+        .unwrap()
+}
+
+/// Every read path, as `user`: the titles each one shows.
+async fn what_each_path_shows(
+    inbox: &TestInbox,
+    user: i64,
+) -> Vec<(&'static str, BTreeSet<String>)> {
+    let mut seen = Vec::new();
+    let page = inbox
+        .get("/api/v1/interactions/inbox?limit=200", Some(user))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    seen.push(("page", titles(&page.body).into_iter().collect()));
+    // Totals as many titles as they count (compared with the page's by the caller).
+    let count = |reply: &Reply, key: &str| reply.body[key].as_u64().unwrap_or_default() as usize;
+    seen.push((
+        "total",
+        TITLES[..count(&page, "total").min(5)]
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect(),
+    ));
+    let stats = inbox
+        .get("/api/v1/interactions/inbox/stats", Some(user))
+        .await;
+    seen.push((
+        "stats",
+        TITLES[..count(&stats, "todo").min(5)]
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect(),
+    ));
+    // Every item is about Jeanne Durand: a search for her finds what the caller may see.
+    let search = inbox
+        .get("/api/v1/interactions/inbox?q=jeanne&limit=200", Some(user))
+        .await;
+    seen.push(("search", titles(&search.body).into_iter().collect()));
+    let csv = inbox
+        .get("/api/v1/interactions/inbox/export", Some(user))
+        .await;
+    let exported: BTreeSet<String> = TITLES
+        .iter()
+        .filter(|t| {
+            csv.text
+                .lines()
+                .any(|line| line.split(',').any(|cell| cell == **t))
+        })
+        .map(|t| (*t).to_owned())
+        .collect();
+    seen.push(("export", exported));
+    let mut one_by_one = BTreeSet::new();
+    for title in TITLES {
+        let id = id_of(inbox, title).await;
+        let reply = inbox
+            .get(&format!("/api/v1/interactions/{id}"), Some(user))
+            .await;
+        match reply.status.as_u16() {
+            200 => {
+                one_by_one.insert(title.to_owned());
+            }
+            404 => {}
+            other => panic!("GET {title}: {other} {}", reply.text),
+        }
+    }
+    seen.push(("get", one_by_one));
+    seen
+}
+
+#[tokio::test]
+async fn each_role_sees_its_scope_on_every_read_path_and_nothing_else() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let team = the_teams(&inbox).await;
+    let expected = [
+        (ALICE, set(&TITLES)),
+        (
+            team.manager,
+            set(&["manager", "sales", "key accounts", "nobody"]),
+        ),
+        (team.sales_rep, set(&["sales", "nobody"])),
+        (team.key_accounts_rep, set(&["key accounts", "nobody"])),
+        (team.export_rep, set(&["export", "nobody"])),
+    ];
+    for (user, visible) in &expected {
+        for (path, shown) in what_each_path_shows(&inbox, *user).await {
+            let want: BTreeSet<String> = match path {
+                // Counts: as many as the caller sees.
+                "total" | "stats" => TITLES[..visible.len()]
+                    .iter()
+                    .map(|t| (*t).to_owned())
+                    .collect(),
+                _ => visible.clone(),
+            };
+            assert_eq!(shown, want, "user {user}, {path}");
+        }
+    }
+    // A word only the export rep's item holds.
+    let found = inbox.titles("q=export", team.manager).await;
+    assert!(
+        found.is_empty(),
+        "the export rep's item found by search: {found:?}"
+    );
+    assert_eq!(inbox.titles("q=export", ALICE).await, ["export"]);
+}
+
+#[tokio::test]
+async fn writes_out_of_scope_are_refused_as_absent_and_change_nothing() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let team = the_teams(&inbox).await;
+    let export = id_of(&inbox, "export").await;
+    let sales = id_of(&inbox, "sales").await;
+    let status = |id: i64| {
+        let inbox = &inbox;
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT status::text FROM crm_interactions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(inbox.pool())
+            .await
+            .unwrap()
+        }
+    };
+    for (method, path, body) in [
+        (
+            "PATCH",
+            format!("/api/v1/interactions/{export}/status"),
+            json!({"status": "done"}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/interactions/{export}/assignee"),
+            json!({"assignee_id": null}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/interactions/{export}/next-action"),
+            json!({"next_action_at": null}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/interactions/{export}"),
+            json!({"title": "mine now"}),
+        ),
+    ] {
+        let reply = inbox.send(method, &path, Some(team.manager), body).await;
+        assert_eq!(reply.status, 404, "{path}: {}", reply.text);
+    }
+    // Bulk by ids: reported as not found, left alone; the one in scope changes.
+    let reply = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(team.manager),
+            json!({"ids": [export, sales], "set": {"status": "done"}}),
+        )
+        .await;
+    assert_eq!(
+        reply.body,
+        json!({"matched": 1, "changed": 1, "not_found": [export]}),
+        "{}",
+        reply.text
+    );
+    // Bulk by filter: only inside the scope.
+    let reply = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(team.sales_rep),
+            json!({"filter": {}, "set": {"status": "in_progress"}}),
+        )
+        .await;
+    assert_eq!(reply.body["matched"], 1, "{}", reply.text);
+    assert_eq!(status(export).await, "todo");
+    assert_eq!(status(id_of(&inbox, "nobody").await).await, "in_progress");
+    assert_eq!(status(id_of(&inbox, "key accounts").await).await, "todo");
+    // Another's inbox by name: 403 naming `assignee`.
+    let reply = inbox
+        .get(
+            &format!("/api/v1/interactions/inbox?assignee={}", team.export_rep),
+            Some(team.manager),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    assert_eq!(reply.body["errors"][0]["field"], "assignee");
+    let reply = inbox
+        .get(
+            &format!(
+                "/api/v1/interactions/inbox?assignee={}",
+                team.key_accounts_rep
+            ),
+            Some(team.manager),
+        )
+        .await;
+    assert_eq!(titles(&reply.body), ["key accounts"]);
+}
+
+#[tokio::test]
+async fn reassignment_follows_the_role_and_users_lists_whom_one_may_assign_to() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let team = the_teams(&inbox).await;
+    let nobody = id_of(&inbox, "nobody").await;
+    let assign = |user: i64, to: Option<i64>| {
+        let inbox = &inbox;
+        async move {
+            inbox
+                .send(
+                    "PATCH",
+                    &format!("/api/v1/interactions/{nobody}/assignee"),
+                    Some(user),
+                    json!({"assignee_id": to}),
+                )
+                .await
+        }
+    };
+    // A rep: to themselves or nobody.
+    let refused = assign(team.sales_rep, Some(team.key_accounts_rep)).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(refused.body["errors"][0]["field"], "assignee_id");
+    assert_eq!(
+        assign(team.sales_rep, Some(team.sales_rep)).await.status,
+        200
+    );
+    assert_eq!(assign(team.sales_rep, None).await.status, 200);
+    // A manager: the teams they manage, down the tree; not another team.
+    assert_eq!(
+        assign(team.manager, Some(team.export_rep)).await.status,
+        403
+    );
+    assert_eq!(
+        assign(team.manager, Some(team.key_accounts_rep))
+            .await
+            .status,
+        200
+    );
+    // The sales rep no longer sees it: neither theirs nor unassigned.
+    let reply = inbox
+        .get(
+            &format!("/api/v1/interactions/{nobody}"),
+            Some(team.sales_rep),
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    // An admin: anyone active.
+    assert_eq!(assign(ALICE, Some(team.export_rep)).await.status, 200);
+    let names = |reply: Reply| -> BTreeSet<i64> {
+        reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        names(inbox.get("/api/v1/users", Some(team.sales_rep)).await),
+        BTreeSet::from([team.sales_rep])
+    );
+    assert_eq!(
+        names(inbox.get("/api/v1/users", Some(team.manager)).await),
+        BTreeSet::from([team.manager, team.sales_rep, team.key_accounts_rep])
+    );
+    assert_eq!(
+        names(inbox.get("/api/v1/users", Some(ALICE)).await).len(),
+        6,
+        "every active user"
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_user_is_refused_from_the_next_request_on() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let team = the_teams(&inbox).await;
+    assert_eq!(
+        inbox
+            .get("/api/v1/interactions/inbox", Some(team.sales_rep))
+            .await
+            .status,
+        200
+    );
+    crm(
+        &inbox,
+        "/api/v1/directory/users",
+        json!({"external_id": "u-sales", "email": "u-sales@relance.test", "name": "u-sales",
+               "active": false, "updated_at": "2026-11-24T11:00:00Z"}),
+    )
+    .await;
+    // The cache is emptied by the notification the write sent: wait for it, briefly.
+    let mut status = 0;
+    for _ in 0..100 {
+        status = inbox
+            .get("/api/v1/interactions/inbox", Some(team.sales_rep))
+            .await
+            .status
+            .as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 401);
+}

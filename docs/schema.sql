@@ -181,6 +181,65 @@ BEGIN
     RETURN NULL;
 END $$;
 
+CREATE FUNCTION public.interaction_history_after_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    actor record := relance_actor();
+BEGIN
+    INSERT INTO interaction_history (interaction_id, actor_user_id, actor_system, field)
+    SELECT id, actor.user_id, actor.system, 'created' FROM new_rows;
+    INSERT INTO notifications (user_id, kind, interaction_id, title, payload)
+    SELECT n.assignee_id, 'assigned', n.id, n.title,
+           jsonb_build_object('by', actor.user_id,
+                              'by_name', (SELECT full_name FROM users WHERE id = actor.user_id),
+                              'fields', jsonb_build_array('created'))
+    FROM new_rows n
+    WHERE actor.user_id IS NOT NULL AND n.assignee_id IS NOT NULL
+      AND n.assignee_id <> actor.user_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.interaction_history_after_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    actor record := relance_actor();
+BEGIN
+    WITH changed AS (
+        SELECT n.id, n.title, o.assignee_id AS old_assignee, n.assignee_id AS new_assignee,
+               f.field, f.old_value, f.new_value
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        CROSS JOIN LATERAL (VALUES
+            ('status', to_jsonb(o.status), to_jsonb(n.status)),
+            ('assignee_id', to_jsonb(o.assignee_id), to_jsonb(n.assignee_id)),
+            ('next_action_at', to_jsonb(o.next_action_at), to_jsonb(n.next_action_at)),
+            ('title', to_jsonb(o.title), to_jsonb(n.title)),
+            ('description', to_jsonb(o.description), to_jsonb(n.description)),
+            ('type', to_jsonb(o.type), to_jsonb(n.type))
+        ) AS f(field, old_value, new_value)
+        WHERE f.old_value IS DISTINCT FROM f.new_value
+    ), written AS (
+        INSERT INTO interaction_history
+            (interaction_id, actor_user_id, actor_system, field, old_value, new_value)
+        SELECT id, actor.user_id, actor.system, field, old_value, new_value FROM changed
+    )
+    INSERT INTO notifications (user_id, kind, interaction_id, title, payload)
+    SELECT c.new_assignee,
+           CASE WHEN bool_or(c.field = 'assignee_id') THEN 'assigned' ELSE 'changed' END,
+           c.id, c.title,
+           jsonb_build_object('by', actor.user_id,
+                              'by_name', (SELECT full_name FROM users WHERE id = actor.user_id),
+                              'fields', jsonb_agg(c.field ORDER BY c.field))
+    FROM changed c
+    WHERE actor.user_id IS NOT NULL AND c.new_assignee IS NOT NULL
+      AND c.new_assignee <> actor.user_id
+    GROUP BY c.id, c.title, c.new_assignee;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.interaction_search_words_after_person_update() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -258,6 +317,20 @@ CREATE FUNCTION public.notify_directory_changed() RETURNS trigger
 BEGIN
     PERFORM pg_notify('relance_directory', '');
     RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.relance_actor(OUT user_id bigint, OUT system text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    actor text := coalesce(nullif(current_setting('relance.actor', true), ''), 'system:unknown');
+BEGIN
+    IF actor LIKE 'user:%' THEN
+        user_id := nullif(split_part(actor, ':', 2), '')::bigint;
+    ELSE
+        system := coalesce(nullif(split_part(actor, ':', 2), ''), 'unknown');
+    END IF;
 END
 $$;
 
@@ -549,6 +622,26 @@ ALTER TABLE public.interaction_changes ALTER COLUMN id ADD GENERATED ALWAYS AS I
     CACHE 1
 );
 
+CREATE TABLE public.interaction_history (
+    id bigint NOT NULL,
+    interaction_id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    actor_user_id bigint,
+    actor_system text,
+    field text NOT NULL,
+    old_value jsonb,
+    new_value jsonb
+);
+
+ALTER TABLE public.interaction_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.interaction_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.interaction_search_words (
     word text NOT NULL,
     interaction_id bigint NOT NULL,
@@ -722,6 +815,9 @@ ALTER TABLE ONLY public.inbox_type_counts
 ALTER TABLE ONLY public.interaction_changes
     ADD CONSTRAINT interaction_changes_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.interaction_history
+    ADD CONSTRAINT interaction_history_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.interaction_search_words
     ADD CONSTRAINT interaction_search_words_pkey PRIMARY KEY (word, interaction_id) INCLUDE (status);
 
@@ -777,6 +873,8 @@ CREATE INDEX idx_email_sends_erased ON public.email_sends USING btree (provider,
 CREATE INDEX idx_email_sends_person ON public.email_sends USING btree (person_id);
 
 CREATE INDEX idx_inbox_assignee_count_deltas ON public.inbox_assignee_count_deltas USING btree (assignee_id);
+
+CREATE INDEX idx_interaction_history ON public.interaction_history USING btree (interaction_id, id DESC);
 
 CREATE INDEX idx_interaction_search_words_inbox_open ON public.interaction_search_words USING btree (word, next_action_sort_at, created_at DESC, interaction_id DESC) WHERE (status <> 'done'::public.interaction_status);
 
@@ -856,6 +954,10 @@ CREATE TRIGGER interaction_changes_insert AFTER INSERT ON public.crm_interaction
 
 CREATE TRIGGER interaction_changes_update AFTER UPDATE ON public.crm_interactions REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_changes_capture('updated');
 
+CREATE TRIGGER interaction_history_insert AFTER INSERT ON public.crm_interactions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_history_after_insert();
+
+CREATE TRIGGER interaction_history_update AFTER UPDATE ON public.crm_interactions REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_history_after_update();
+
 CREATE TRIGGER interaction_search_words_person_update AFTER UPDATE ON public.people REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_search_words_after_person_update();
 
 CREATE TRIGGER interaction_search_words_truncate AFTER TRUNCATE ON public.crm_interactions FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_search_words_after_truncate();
@@ -893,6 +995,12 @@ ALTER TABLE ONLY public.email_sends
 
 ALTER TABLE ONLY public.email_sends
     ADD CONSTRAINT email_sends_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.people(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.interaction_history
+    ADD CONSTRAINT interaction_history_actor_user_id_fkey FOREIGN KEY (actor_user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.interaction_history
+    ADD CONSTRAINT interaction_history_interaction_id_fkey FOREIGN KEY (interaction_id) REFERENCES public.crm_interactions(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.lead_score_history
     ADD CONSTRAINT lead_score_history_email_send_id_fkey FOREIGN KEY (email_send_id) REFERENCES public.email_sends(id) ON DELETE SET NULL;

@@ -16,6 +16,25 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// connections are opened on first use and re-opened after a restart of the database.
 pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    pool_with(settings, options)
+}
+
+/// As [`pool`], each connection's changes to interactions recorded as `system:<name>`'s in
+/// their history (the session's `relance.actor`; a transaction may still name another actor).
+/// For services that only ever act as themselves: scoring, the reminder.
+pub fn pool_acting_as(settings: &DatabaseSettings, name: &str) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    let actor = format!("system:{name}");
+    pool_with(
+        settings,
+        options.options([("relance.actor", actor.as_str())]),
+    )
+}
+
+fn pool_with(
+    settings: &DatabaseSettings,
+    options: PgConnectOptions,
+) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))

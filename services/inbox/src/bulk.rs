@@ -17,6 +17,7 @@ use relance_shared::http::{ApiError, FieldError};
 use relance_shared::valid::{Id, SearchText, TimeZoneOrDefault};
 
 use crate::filters::{self, ScopeParams, SearchParams, StatusParams};
+use crate::history::{act_as, Actor};
 use crate::interactions::{
     fk_violation, require_active_user, require_may_assign, Change, InteractionStatus,
 };
@@ -216,6 +217,7 @@ pub async fn apply(
         }
     }
     let mut tx = pool.begin().await?;
+    act_as(&mut tx, Actor::User(caller.id)).await?;
     let mut not_found = Vec::new();
     let ids: Vec<i64> = match target {
         // Absent and out of scope alike: listed in `not_found`, left alone.

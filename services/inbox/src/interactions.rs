@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use relance_shared::http::{ApiError, FieldError};
 use relance_shared::valid::{Description, Id, Title};
 
+use crate::history::{act_as, Actor};
 use crate::scope::{Caller, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, ToSchema)]
@@ -228,6 +229,7 @@ pub async fn apply(
     // The update and the read of its result in one transaction: a statement's own CTE cannot
     // see its writes through the view.
     let mut tx = pool.begin().await?;
+    act_as(&mut tx, Actor::User(caller.id)).await?;
     lock_in_scope(&mut tx, &caller.scope, id).await?;
     let updated = match change {
         Change::Status(status) => sqlx::query_scalar!(
@@ -302,7 +304,7 @@ pub struct InteractionEdit {
 /// Changes an interaction's title, description or type (404 if unknown); every bad field named.
 pub async fn edit(
     pool: &PgPool,
-    scope: &Scope,
+    caller: &Caller,
     id: i64,
     edit: InteractionEdit,
 ) -> Result<Interaction, ApiError> {
@@ -317,7 +319,8 @@ pub async fn edit(
         .description
         .map(|text| text.and_then(Description::into_stored));
     let mut tx = pool.begin().await?;
-    lock_in_scope(&mut tx, scope, id).await?;
+    act_as(&mut tx, Actor::User(caller.id)).await?;
+    lock_in_scope(&mut tx, &caller.scope, id).await?;
     sqlx::query_scalar!(
         "UPDATE crm_interactions SET title = coalesce($1, title), \
          description = CASE WHEN $2 THEN $3 ELSE description END, \
@@ -409,6 +412,7 @@ pub async fn create(
         return Err(ApiError::Validation(errors));
     }
     let mut tx = pool.begin().await?;
+    act_as(&mut tx, Actor::User(caller.id)).await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO crm_interactions (type, title, description, status, assignee_id, \
          next_action_at, person_id, organisation_id, author_id) \

@@ -23,6 +23,7 @@ pub mod directory;
 pub mod fields;
 pub mod filters;
 pub mod handlers;
+pub mod history;
 pub mod interactions;
 pub mod leads;
 pub mod live;

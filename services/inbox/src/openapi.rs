@@ -60,6 +60,7 @@ impl Modify for BearerAuth {
         handlers::interactions::bulk,
         handlers::interactions::create,
         handlers::interactions::get_one,
+        handlers::interactions::history,
         handlers::interactions::edit,
         handlers::interactions::set_status,
         handlers::interactions::set_assignee,

@@ -40,6 +40,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(handlers::interactions::get_one).patch(handlers::interactions::edit),
         )
         .route(
+            "/api/v1/interactions/{id}/history",
+            get(handlers::interactions::history),
+        )
+        .route(
             "/api/v1/interactions/{id}/status",
             patch(handlers::interactions::set_status),
         )

@@ -29,7 +29,7 @@ pub struct Reminder {
 
 impl Reminder {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let pool = db::pool(&settings.database)?;
+        let pool = db::pool_acting_as(&settings.database, "reminder")?;
         if settings.database.migrate_on_start {
             db::migrate(&pool).await?;
         }

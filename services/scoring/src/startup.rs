@@ -26,7 +26,7 @@ impl Service for Application {
     const NAME: &'static str = "relance-scoring";
 
     async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = db::pool(&settings.database)?;
+        let pool = db::pool_acting_as(&settings.database, "scoring")?;
         if settings.database.migrate_on_start {
             db::migrate(&pool).await?;
         }

@@ -158,6 +158,15 @@ async fn posted_events_are_applied_once_whatever_the_order() {
         scalar(stack.pool(), "SELECT count(*) FROM crm_interactions").await,
         1
     );
+    // Its history says scoring created it (the connection names scoring as its actor).
+    assert_eq!(
+        scalar(
+            stack.pool(),
+            "SELECT count(*) FROM interaction_history WHERE field = 'created' AND actor_system = 'scoring'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -335,6 +344,7 @@ async fn two_scoring_instances_apply_10_000_events_exactly() {
             ("SELECT count(*) FROM email_sends WHERE interaction_id IS NULL", 0),
             ("SELECT count(*) FROM lead_scores WHERE score = 120", 200),
             ("SELECT count(*) FROM lead_score_history", 2_000 * 3),
+            ("SELECT count(*) FROM interaction_history WHERE actor_system = 'scoring'", 2_200),
         ],
     )
     .await;

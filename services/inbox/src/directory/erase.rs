@@ -99,6 +99,13 @@ async fn erase_row(
     )
     .execute(&mut *conn)
     .await?;
+    // Their interactions' history held their titles and descriptions: it goes too.
+    sqlx::query!(
+        "DELETE FROM interaction_history WHERE interaction_id = ANY($1)",
+        &about
+    )
+    .execute(&mut *conn)
+    .await?;
     // The score and its history go with the row (ON DELETE CASCADE).
     sqlx::query!("DELETE FROM people WHERE id = $1", id)
         .execute(&mut *conn)

@@ -22,6 +22,7 @@ use crate::bulk::{self, BulkRequest, BulkResult};
 use crate::csv_export::{self, CsvLine, CsvRow};
 use crate::cursor::{self, Position};
 use crate::filters::{self, PageParams, ScopeParams, SearchParams, StatusParams};
+use crate::history;
 use crate::interactions::{
     self, Change, Interaction, InteractionEdit, InteractionStatus, NewInteraction,
 };
@@ -231,6 +232,25 @@ pub async fn get_one(
     ))
 }
 
+/// Who changed what on an interaction, newest first (the last 500 changes).
+#[utoipa::path(get, path = "/api/v1/interactions/{id}/history", tag = "interactions",
+    params(("id" = Id, Path, description = "a positive id (anything else: 422)")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<history::Change>),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Invalid,
+    ))]
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<Json<Vec<history::Change>>, ApiError> {
+    interactions::get_in_scope(&state.pool, user.scope(), id).await?;
+    Ok(Json(history::of(&state.pool, id).await?))
+}
+
 /// Changes an interaction's title, description or type: the fields given, at least one.
 #[utoipa::path(patch, path = "/api/v1/interactions/{id}", tag = "interactions",
     params(("id" = Id, Path, description = "a positive id (anything else: 422)")), request_body = InteractionEdit, security(("bearer" = [])),
@@ -250,7 +270,7 @@ pub async fn edit(
     ApiJson(body): ApiJson<InteractionEdit>,
 ) -> Result<Json<Interaction>, ApiError> {
     Ok(Json(
-        interactions::edit(&state.pool, user.scope(), id, body).await?,
+        interactions::edit(&state.pool, &user.caller, id, body).await?,
     ))
 }
 

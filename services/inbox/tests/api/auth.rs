@@ -21,6 +21,7 @@ const PROTECTED: &[(&str, &str)] = &[
     ("POST", "/api/v1/interactions"),
     ("POST", "/api/v1/interactions/bulk"),
     ("GET", "/api/v1/interactions/1"),
+    ("GET", "/api/v1/interactions/1/history"),
     ("PATCH", "/api/v1/interactions/1"),
     ("PATCH", "/api/v1/interactions/1/status"),
     ("PATCH", "/api/v1/interactions/1/assignee"),

@@ -171,8 +171,9 @@ CREATE FUNCTION public.interaction_changes_capture() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO interaction_changes (interaction_id, change)
-    SELECT id, TG_ARGV[0] FROM changed_rows ORDER BY id;
+    INSERT INTO interaction_changes (interaction_id, change, previous_assignee_id)
+    SELECT id, TG_ARGV[0], CASE WHEN TG_ARGV[0] = 'created' THEN NULL ELSE assignee_id END
+    FROM changed_rows ORDER BY id;
     IF FOUND THEN
         -- Wakes the relay at commit (notifications are delivered only if the transaction
         -- commits, and folded into one per transaction).
@@ -610,7 +611,8 @@ CREATE TABLE public.interaction_changes (
     id bigint NOT NULL,
     interaction_id bigint NOT NULL,
     change text NOT NULL,
-    changed_at timestamp with time zone DEFAULT now() NOT NULL
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    previous_assignee_id bigint
 );
 
 ALTER TABLE public.interaction_changes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -952,7 +954,7 @@ CREATE TRIGGER interaction_changes_delete AFTER DELETE ON public.crm_interaction
 
 CREATE TRIGGER interaction_changes_insert AFTER INSERT ON public.crm_interactions REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_changes_capture('created');
 
-CREATE TRIGGER interaction_changes_update AFTER UPDATE ON public.crm_interactions REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_changes_capture('updated');
+CREATE TRIGGER interaction_changes_update AFTER UPDATE ON public.crm_interactions REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_changes_capture('updated');
 
 CREATE TRIGGER interaction_history_insert AFTER INSERT ON public.crm_interactions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.interaction_history_after_insert();
 

@@ -48,6 +48,10 @@ pub struct InteractionChanged {
     pub interaction_id: i64,
     pub change: Change,
     pub changed_at: DateTime<Utc>,
+    /// The assignee before an update or deletion (absent: none, or a creation), so a viewer
+    /// whose scope held it learns the item left (the live stream's `removed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_assignee_id: Option<i64>,
 }
 
 impl InteractionChanged {
@@ -104,6 +108,7 @@ mod tests {
             interaction_id: 41,
             change: Change::Updated,
             changed_at: at("2026-11-24T09:35:00.000001Z"),
+            previous_assignee_id: None,
         };
         let pinned = json!({
             "schema": 1, "change_id": 12, "interaction_id": 41, "change": "updated",

@@ -93,4 +93,19 @@ describe('connectLive', () => {
     stop();
     expect(sent).toEqual([null]);
   });
+
+  it('takes an item that left the scope as gone', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async () =>
+      new Response(streamOf('event: removed\nid: 8\ndata: {"type":"removed","id":12}\n\n', true), { status: 200 }),
+    );
+    const seen: { change: string; id: number; item: unknown }[] = [];
+    const stop = connectLive({
+      onInteraction: (e) => seen.push({ change: e.change, id: e.interaction_id, item: e.interaction }),
+      onNotification: () => {},
+      onReset: () => {},
+      onStatus: () => {},
+    });
+    await vi.waitFor(() => expect(seen).toEqual([{ change: 'deleted', id: 12, item: null }]));
+    stop();
+  });
 });

@@ -73,6 +73,12 @@ export function connectLive(handlers: LiveHandlers): () => void {
         handlers.onStatus('live');
         handlers.onReset();
       } else if (e.event === 'interaction') handlers.onInteraction(InteractionEvent.parse(JSON.parse(e.data)));
+      // An item that left the viewer's scope (reassigned to someone they do not see): gone,
+      // for them, as a deleted one is.
+      else if (e.event === 'removed') {
+        const { id } = JSON.parse(e.data) as { id: number };
+        handlers.onInteraction(InteractionEvent.parse({ change: 'deleted', interaction_id: id, interaction: null }));
+      }
       else if (e.event === 'notification') handlers.onNotification(NotificationEvent.parse(JSON.parse(e.data)));
     } catch (error) {
       // A malformed event must not stop the feed; it is reported and skipped.

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use relance_shared::http::ApiError;
 
 use crate::csv_export::ExportSource;
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct HotLead {
@@ -40,11 +41,13 @@ impl From<&relance_shared::scoring::ScoringRules> for HeatLevels {
     }
 }
 
-/// Leads with a score of at least `threshold`, hottest first (ties: the most recent activity
-/// first, then the person id); `limit` None: all of them.
+/// Leads with a score of at least `threshold` whose owner `owners` holds or who have none
+/// (`owners` None: every lead), hottest first (ties: the most recent activity first, then the
+/// person id); `limit` None: all of them.
 fn hot_rows<'a>(
     pool: &'a PgPool,
     threshold: i32,
+    owners: Option<&'a [i64]>,
     limit: Option<i64>,
 ) -> BoxStream<'a, Result<HotLead, sqlx::Error>> {
     sqlx::query_as!(
@@ -54,38 +57,47 @@ fn hot_rows<'a>(
                   p.email AS person_email
            FROM lead_scores ls JOIN people p ON p.id = ls.person_id
            WHERE ls.score >= $1
+             AND ($3::bigint[] IS NULL OR p.owner_id IS NULL OR p.owner_id = ANY($3))
            ORDER BY ls.score DESC, ls.last_event_at DESC NULLS LAST, ls.person_id
            LIMIT $2"#,
         threshold,
-        limit
+        limit,
+        owners as Option<&[i64]>
     )
     .fetch(pool)
 }
 
-/// The leads at or above `threshold`, hottest first, up to `limit`, and how many there are.
+/// The leads at or above `threshold` in `scope` (their owner in it, or no owner), hottest
+/// first, up to `limit`, and how many there are.
 pub async fn hot(
     pool: &PgPool,
+    scope: &Scope,
     threshold: i32,
     limit: i64,
 ) -> Result<(Vec<HotLead>, i64), sqlx::Error> {
-    let items = hot_rows(pool, threshold, Some(limit)).try_collect();
+    let owners = scope.users();
+    let items = hot_rows(pool, threshold, owners, Some(limit)).try_collect();
     let total = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "total!" FROM lead_scores WHERE score >= $1"#,
-        threshold
+        r#"SELECT count(*) AS "total!" FROM lead_scores ls JOIN people p ON p.id = ls.person_id
+           WHERE ls.score >= $1
+             AND ($2::bigint[] IS NULL OR p.owner_id IS NULL OR p.owner_id = ANY($2))"#,
+        threshold,
+        owners as Option<&[i64]>
     )
     .fetch_one(pool);
     futures::try_join!(items, total)
 }
 
-/// Every lead at or above `threshold`, as a CSV export's rows.
+/// Every lead at or above `threshold` in `scope`, as a CSV export's rows.
 pub struct HotLeadsExport {
     pub threshold: i32,
+    pub scope: Scope,
 }
 
 impl ExportSource for HotLeadsExport {
     type Row = HotLead;
     fn rows<'a>(&'a mut self, pool: &'a PgPool) -> BoxStream<'a, Result<HotLead, sqlx::Error>> {
-        hot_rows(pool, self.threshold, None)
+        hot_rows(pool, self.threshold, self.scope.users(), None)
     }
 }
 

@@ -124,6 +124,7 @@ impl Application {
                 heartbeat: std::time::Duration::from_secs(settings.inbox.live_heartbeat_secs),
                 streams: Arc::new(StreamSlots::new(settings.inbox.max_streams_per_user)),
                 closing: closing.clone(),
+                callers: callers.clone(),
             },
         });
         if settings.auth.dev_login {

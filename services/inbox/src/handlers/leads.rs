@@ -96,11 +96,11 @@ fn parse(
     ))]
 pub async fn hot(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiQuery(params): ApiQuery<HotLeadsParams>,
 ) -> Result<Json<HotLeads>, ApiError> {
     let (limit, threshold, _) = parse(&params, state.heat.warm, state.default_tz)?;
-    let (items, total) = leads::hot(&state.pool, threshold, limit).await?;
+    let (items, total) = leads::hot(&state.pool, user.scope(), threshold, limit).await?;
     Ok(Json(HotLeads {
         items,
         threshold,
@@ -138,13 +138,16 @@ impl CsvRow for HotLead {
     ))]
 pub async fn export(
     State(state): State<Arc<AppState>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiQuery(params): ApiQuery<HotLeadsParams>,
 ) -> Result<Response, ApiError> {
     let (_, threshold, tz) = parse(&params, state.heat.warm, state.default_tz)?;
     csv_export::stream(
         state.pool.clone(),
-        leads::HotLeadsExport { threshold },
+        leads::HotLeadsExport {
+            threshold,
+            scope: user.scope().clone(),
+        },
         tz,
         "relance-leads-hot.csv",
     )

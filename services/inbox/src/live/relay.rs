@@ -47,6 +47,7 @@ struct ChangeRow {
     interaction_id: i64,
     change: String,
     changed_at: DateTime<Utc>,
+    previous_assignee_id: Option<i64>,
 }
 
 /// Publishes one batch of captured changes; returns how many (0 when another replica holds the
@@ -68,7 +69,8 @@ pub async fn relay_batch(
     }
     let rows = sqlx::query_as!(
         ChangeRow,
-        "SELECT id, interaction_id, change, changed_at FROM interaction_changes ORDER BY id LIMIT $1",
+        "SELECT id, interaction_id, change, changed_at, previous_assignee_id FROM interaction_changes \
+         ORDER BY id LIMIT $1",
         BATCH
     )
     .fetch_all(&mut *tx)
@@ -90,6 +92,7 @@ pub async fn relay_batch(
                     _ => Change::Updated,
                 },
                 changed_at: row.changed_at,
+                previous_assignee_id: row.previous_assignee_id,
             };
             let mut headers = async_nats::HeaderMap::new();
             // The row id alone would collide with another database's rows (a restored or

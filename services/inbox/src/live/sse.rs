@@ -6,7 +6,10 @@
 //!   client resumes from, so even a client that has seen no event yet has an id to send back;
 //! - `interaction`: `{"change", "interaction_id", "interaction"}`, `interaction` being the
 //!   interaction's state when the event is sent (the API's `Interaction`), or `null` once
-//!   deleted. Every user sees every interaction change, as every user may open any inbox;
+//!   deleted. Only changes of items in the viewer's scope (`crate::scope`, as it is when the
+//!   event is sent) are sent;
+//! - `removed`: `{"type": "removed", "id"}`, once, when an item in the viewer's scope leaves it
+//!   (reassigned to someone they do not see);
 //! - `notification`: one of the user's notifications, as the reminder published it; other
 //!   users' notifications are not sent;
 //! - `reset` (first, instead of `ready`): the `Last-Event-ID` sent is older than the stream
@@ -33,6 +36,7 @@ use relance_shared::http::{ApiError, FieldError};
 
 use crate::auth::CurrentUser;
 use crate::interactions::Interaction;
+use crate::scope::Scope;
 use relance_shared::messages::{Change, InteractionChanged};
 
 /// Messages read (and interactions fetched in one query) at most per step.
@@ -119,6 +123,7 @@ pub async fn stream(
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Event, Infallible>>(CHUNK);
     let pool = live.pool.clone();
     let names = live.names.clone();
+    let callers = live.callers.clone();
     let user_id = user.id;
     let closing = live.closing.clone();
     let heartbeat = live.heartbeat;
@@ -160,7 +165,17 @@ pub async fn stream(
                         }
                     }
                 }
-                let events = match to_events(&pool, &names, user_id, &batch).await {
+                // The scope as it is now: a reassignment or a team change counts at once, a
+                // deactivation ends the stream.
+                let caller = match callers.get(&pool, user_id).await {
+                    Ok(Some(caller)) => caller,
+                    Ok(None) => return,
+                    Err(error) => {
+                        tracing::warn!(%error, "live viewer not read; closing the stream");
+                        return;
+                    }
+                };
+                let events = match to_events(&pool, &names, user_id, &caller.scope, &batch).await {
                     Ok(events) => events,
                     Err(error) => {
                         tracing::warn!(%error, "live events not built; closing the stream");
@@ -307,11 +322,12 @@ impl Drop for ConnectionGauge {
     }
 }
 
-/// One SSE event per message for this user, interactions fetched in one query.
+/// One SSE event per message for this user and in `scope`, interactions fetched in one query.
 async fn to_events(
     pool: &sqlx::PgPool,
     names: &relance_shared::nats::Names,
     user_id: i64,
+    scope: &Scope,
     batch: &[async_nats::jetstream::Message],
 ) -> Result<Vec<Event>, sqlx::Error> {
     let ids: Vec<i64> = batch
@@ -329,9 +345,27 @@ async fn to_events(
         let id = info.stream_sequence.to_string();
         let subject = message.subject.as_str();
         if let Some(interaction_id) = names.interaction_of_subject(subject) {
-            let change = serde_json::from_slice::<InteractionChanged>(&message.payload)
-                .map(|c| c.change)
-                .unwrap_or(Change::Updated);
+            let changed = serde_json::from_slice::<InteractionChanged>(&message.payload).ok();
+            let change = changed.as_ref().map_or(Change::Updated, |c| c.change);
+            let before = changed.as_ref().and_then(|c| c.previous_assignee_id);
+            let now = current.get(&interaction_id);
+            let seen_before = change != Change::Created && scope.contains(before);
+            let seen_now = match now {
+                Some(interaction) => scope.contains(interaction.assignee_id),
+                None => seen_before,
+            };
+            if !seen_now {
+                if seen_before {
+                    let data = json!({"type": "removed", "id": interaction_id});
+                    events.push(
+                        Event::default()
+                            .event("removed")
+                            .id(id)
+                            .data(data.to_string()),
+                    );
+                }
+                continue;
+            }
             let data = json!({
                 "change": change,
                 "interaction_id": interaction_id,
@@ -365,6 +399,8 @@ pub struct Live {
     /// Cancelled when the server shuts down: every stream ends (clients reconnect elsewhere
     /// with their Last-Event-ID).
     pub closing: tokio_util::sync::CancellationToken,
+    /// The viewers' scopes.
+    pub callers: std::sync::Arc<crate::scope::Callers>,
 }
 
 #[cfg(test)]

@@ -488,3 +488,65 @@ async fn a_user_holds_a_bounded_number_of_streams_and_a_closed_one_frees_its_pla
     let mut third = SseClient::connect_retrying(&inbox, ALICE, None).await;
     assert_eq!(third.next().await.event, "ready");
 }
+
+#[tokio::test]
+async fn a_rep_sees_only_their_scope_live_and_an_item_reassigned_away_once_as_removed() {
+    let inbox = TestInbox::spawn(at("2026-11-24T10:00:00Z")).await;
+    // Dora, a rep (the fixture's Alice and Bruno are admins).
+    let dora: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, full_name, role) VALUES ('dora@relance.test', 'Dora', 'rep') \
+         RETURNING id",
+    )
+    .fetch_one(inbox.pool())
+    .await
+    .unwrap();
+    let mine = inbox
+        .add(
+            "Pour Dora",
+            "todo",
+            Some(dora),
+            None,
+            "2026-11-20T09:00:00Z",
+        )
+        .await;
+    let brunos = inbox
+        .add(
+            "Pour Bruno",
+            "todo",
+            Some(BRUNO),
+            None,
+            "2026-11-20T09:00:00Z",
+        )
+        .await;
+    inbox.search_settled().await;
+    let mut viewer = SseClient::connect(&inbox, dora, None).await;
+    assert_eq!(viewer.next().await.event, "ready");
+    let patch = |id: i64, what: &'static str, body: Value| {
+        let inbox = &inbox;
+        async move {
+            let reply = inbox
+                .send(
+                    "PATCH",
+                    &format!("/api/v1/interactions/{id}/{what}"),
+                    Some(ALICE),
+                    body,
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+    };
+    // Bruno's item changes: not Dora's to see.
+    patch(brunos, "status", json!({"status": "in_progress"})).await;
+    // Hers changes: she sees it.
+    patch(mine, "status", json!({"status": "in_progress"})).await;
+    let event = viewer.next().await;
+    assert_eq!(event.event, "interaction", "{event:?}");
+    assert_eq!(event.data["interaction_id"], mine);
+    // Hers goes to Bruno: once, as removed; later changes of it are not hers.
+    patch(mine, "assignee", json!({"assignee_id": BRUNO})).await;
+    let event = viewer.next().await;
+    assert_eq!(event.event, "removed", "{event:?}");
+    assert_eq!(event.data, json!({"type": "removed", "id": mine}));
+    patch(mine, "status", json!({"status": "done"})).await;
+    viewer.expect_quiet(700).await;
+}

@@ -417,3 +417,68 @@ async fn a_deactivated_user_is_refused_from_the_next_request_on() {
     }
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn hot_leads_and_a_persons_follow_ups_keep_to_the_scope() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let team = the_teams(&inbox).await;
+    // Marc is the sales rep's, Sophie the export rep's, Paul nobody's; Jeanne stays Alice's.
+    sqlx::query(
+        "UPDATE people SET owner_id = CASE id WHEN 2 THEN $1 WHEN 3 THEN $2 WHEN 4 THEN NULL \
+         ELSE owner_id END",
+    )
+    .bind(team.sales_rep)
+    .bind(team.export_rep)
+    .execute(inbox.pool())
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO lead_scores (person_id, score, last_event_at) SELECT id, 50, now() FROM people")
+        .execute(inbox.pool())
+        .await
+        .unwrap();
+    let leads = |user: i64| {
+        let inbox = &inbox;
+        async move {
+            let reply = inbox
+                .get("/api/v1/marketing/leads-hot?limit=100", Some(user))
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            let ids: BTreeSet<i64> = reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["person_id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(
+                reply.body["total"],
+                ids.len(),
+                "the total counts the same leads"
+            );
+            let csv = inbox
+                .get("/api/v1/marketing/leads-hot/export", Some(user))
+                .await;
+            assert_eq!(csv.text.lines().count() - 1, ids.len(), "{}", csv.text);
+            ids
+        }
+    };
+    assert_eq!(leads(ALICE).await, BTreeSet::from([1, 2, 3, 4]));
+    assert_eq!(leads(team.manager).await, BTreeSet::from([2, 4]));
+    assert_eq!(leads(team.sales_rep).await, BTreeSet::from([2, 4]));
+    assert_eq!(leads(team.export_rep).await, BTreeSet::from([3, 4]));
+    // A person's follow-ups are the inbox filtered on them: scoped like it.
+    let follow_ups = inbox
+        .get(
+            "/api/v1/interactions/inbox?person_id=1&status=todo",
+            Some(team.sales_rep),
+        )
+        .await;
+    assert_eq!(
+        titles(&follow_ups.body)
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        set(&["sales", "nobody"])
+    );
+}

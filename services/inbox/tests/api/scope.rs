@@ -482,3 +482,172 @@ async fn hot_leads_and_a_persons_follow_ups_keep_to_the_scope() {
         set(&["sales", "nobody"])
     );
 }
+
+/// A small deterministic generator (the tests run the same cases every time).
+struct Draw(u64);
+
+impl Draw {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// What a user should see, computed the slow way: the rules as the design states them.
+fn brute_force_scope(
+    user: usize,
+    roles: &[&str],
+    memberships: &[Vec<usize>],
+    parents: &[Option<usize>],
+) -> Option<BTreeSet<usize>> {
+    match roles[user] {
+        "admin" => None,
+        "rep" => Some(BTreeSet::from([user])),
+        _ => {
+            let mut managed: BTreeSet<usize> = memberships[user].iter().copied().collect();
+            loop {
+                let before = managed.len();
+                for (team, parent) in parents.iter().enumerate() {
+                    if parent.is_some_and(|p| managed.contains(&p)) {
+                        managed.insert(team);
+                    }
+                }
+                if managed.len() == before {
+                    break;
+                }
+            }
+            let mut users: BTreeSet<usize> = (0..roles.len())
+                .filter(|&u| memberships[u].iter().any(|t| managed.contains(t)))
+                .collect();
+            users.insert(user);
+            Some(users)
+        }
+    }
+}
+
+/// Random team trees (cycles included: the CRM may send one), memberships, roles and
+/// reassignments: each user's inbox holds exactly the items the rules above give.
+#[tokio::test]
+async fn random_teams_and_reassignments_give_each_user_what_the_rules_say() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let mut draw = Draw(29);
+    for round in 0..6 {
+        const TEAMS: usize = 5;
+        const USERS: usize = 6;
+        let parents: Vec<Option<usize>> = (0..TEAMS)
+            .map(|_| (draw.below(3) > 0).then(|| draw.below(TEAMS as u64) as usize))
+            .collect();
+        let roles: Vec<&str> = (0..USERS)
+            .map(|_| ["rep", "rep", "manager", "manager", "admin"][draw.below(5) as usize])
+            .collect();
+        let memberships: Vec<Vec<usize>> = (0..USERS)
+            .map(|_| {
+                let mut teams: Vec<usize> = (0..draw.below(3))
+                    .map(|_| draw.below(TEAMS as u64) as usize)
+                    .collect();
+                teams.sort_unstable();
+                teams.dedup();
+                teams
+            })
+            .collect();
+        let team_id = |t: usize| format!("r{round}-t{t}");
+        let teams: Vec<Value> = (0..TEAMS)
+            .map(|t| {
+                let mut team = json!({"external_id": team_id(t), "name": format!("Team {t}"), "updated_at": NOW});
+                if let Some(p) = parents[t] {
+                    team["parent_external_id"] = json!(team_id(p));
+                }
+                team
+            })
+            .collect();
+        // Users first, then teams: memberships and parents arrive before what they name.
+        let users: Vec<Value> = (0..USERS)
+            .map(|u| {
+                json!({"external_id": format!("r{round}-u{u}"), "email": format!("r{round}-u{u}@relance.test"),
+                       "name": format!("User {u}"), "role": roles[u],
+                       "team_external_ids": memberships[u].iter().map(|&t| team_id(t)).collect::<Vec<_>>(),
+                       "updated_at": NOW})
+            })
+            .collect();
+        crm(&inbox, "/api/v1/directory/users", json!(users)).await;
+        crm(&inbox, "/api/v1/directory/teams", json!(teams)).await;
+        let mut ids = Vec::new();
+        for u in 0..USERS {
+            ids.push(
+                sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE external_id = $1")
+                    .bind(format!("r{round}-u{u}"))
+                    .fetch_one(inbox.pool())
+                    .await
+                    .unwrap(),
+            );
+        }
+        // Items: each to a random user of the round or to nobody, then reassigned at random
+        // by an admin (Alice), as a team's work moves.
+        let mut assignee: Vec<Option<usize>> = Vec::new();
+        let mut items = Vec::new();
+        for n in 0..12 {
+            let to = (draw.below(4) > 0).then(|| draw.below(USERS as u64) as usize);
+            items.push(
+                inbox
+                    .add(
+                        &format!("r{round} n{n}"),
+                        "todo",
+                        to.map(|u| ids[u]),
+                        None,
+                        NOW,
+                    )
+                    .await,
+            );
+            assignee.push(to);
+        }
+        for _ in 0..6 {
+            let n = draw.below(items.len() as u64) as usize;
+            let to = (draw.below(4) > 0).then(|| draw.below(USERS as u64) as usize);
+            let reply = inbox
+                .send(
+                    "PATCH",
+                    &format!("/api/v1/interactions/{}/assignee", items[n]),
+                    Some(ALICE),
+                    json!({"assignee_id": to.map(|u| ids[u])}),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            assignee[n] = to;
+        }
+        let round_items: BTreeSet<i64> = items.iter().copied().collect();
+        for u in 0..USERS {
+            let sees = brute_force_scope(u, &roles, &memberships, &parents);
+            let expected: BTreeSet<i64> = items
+                .iter()
+                .zip(&assignee)
+                .filter(|(_, a)| match (a, &sees) {
+                    (None, _) | (_, None) => true,
+                    (Some(a), Some(users)) => users.contains(a),
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            let page = inbox
+                .get("/api/v1/interactions/inbox?limit=200", Some(ids[u]))
+                .await;
+            assert_eq!(page.status, 200, "{}", page.text);
+            let shown: BTreeSet<i64> = page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_i64().unwrap())
+                .filter(|id| round_items.contains(id))
+                .collect();
+            assert_eq!(
+                shown, expected,
+                "round {round}, user {u} ({}), teams {:?}, parents {parents:?}",
+                roles[u], memberships[u]
+            );
+        }
+    }
+}

@@ -38,7 +38,9 @@ test('the dashboard shows the next actions and the hot leads', async () => {
 
 test('inbox filters live in the URL and survive a reload', async () => {
   const page = await signedIn(BASE);
-  await page.getByRole('link', { name: 'Boîte de réception' }).click();
+  // Camille manages the demo's teams: her inbox is her team's, her own one link away.
+  await page.getByRole('link', { name: 'Mes relances' }).waitFor();
+  await page.getByRole('link', { name: 'Mon équipe' }).click();
   await page.getByLabel('Assigné', { exact: true }).selectOption('me');
   await card(page, 'Démo produit chez Atelier Lumière').waitFor();
   assert.match(page.url(), /assignee=me/);

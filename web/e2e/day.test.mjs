@@ -272,7 +272,7 @@ test('bulk: selected cards, then all the filter matches; all or nothing, the ans
 test('"Nouvelle relance" with a person search, then "Terminé et planifier la suivante"', async () => {
   const page = await signedIn();
   const title = `Déjeuner ${RUN}`;
-  await page.getByRole('link', { name: 'Boîte de réception' }).click();
+  await page.getByRole('link', { name: 'Mon équipe' }).click();
   await page.getByRole('button', { name: 'Nouvelle relance' }).click();
   const dialog = page.getByRole('dialog', { name: 'Nouvelle relance' });
   await dialog.getByLabel('Type').selectOption('meeting');

@@ -4,6 +4,7 @@ import { Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams }
 import { z } from 'zod';
 
 import { api, session, SIGNED_OUT_EVENT } from './api';
+import type { Role } from './api';
 import { completeSignIn, completeSilentRenew, safeReturnTo, signOut } from './auth';
 import { fr } from './fr';
 import { useLive, useMarkRead, useNotifications, useReadAll } from './hooks';
@@ -125,6 +126,12 @@ function SignInCallback({ silent }: { silent: boolean }) {
 
 const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+/** Which of a manager's two inbox links the current page is. */
+function teamOrMine(): 'mine' | 'team' | null {
+  if (window.location.pathname !== '/dashboard/inbox') return null;
+  return new URLSearchParams(window.location.search).get('assignee') === 'me' ? 'mine' : 'team';
+}
+
 /** A page whose `:id` must be a positive integer; anything else is the not-found page. */
 function WithId({ render }: { render: (id: number) => React.ReactNode }) {
   const { id } = useParams();
@@ -132,7 +139,7 @@ function WithId({ render }: { render: (id: number) => React.ReactNode }) {
   return parsed.success && /^\d+$/.test(id ?? '') ? <>{render(parsed.data)}</> : <NotFound />;
 }
 
-function Shell({ me }: { me: { id: number; full_name: string } | undefined }) {
+function Shell({ me }: { me: { id: number; full_name: string; role?: Role } | undefined }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const authConfig = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
@@ -141,7 +148,15 @@ function Shell({ me }: { me: { id: number; full_name: string } | undefined }) {
       <nav className="sidebar" aria-label={fr.nav.label}>
         <p className="brand">{fr.app}</p>
         <NavLink to="/dashboard" end>{fr.nav.dashboard}</NavLink>
-        <NavLink to="/dashboard/inbox">{fr.nav.inbox}</NavLink>
+        {me?.role === 'manager' ? (
+          <>
+            {/* A manager's inbox is everyone they see: their teams' and the unassigned. */}
+            <NavLink to="/dashboard/inbox?assignee=me" end className={() => (teamOrMine() === 'mine' ? 'active' : '')}>{fr.nav.mine}</NavLink>
+            <NavLink to="/dashboard/inbox" end className={() => (teamOrMine() === 'team' ? 'active' : '')}>{fr.nav.team}</NavLink>
+          </>
+        ) : (
+          <NavLink to="/dashboard/inbox">{fr.nav.inbox}</NavLink>
+        )}
         <NavLink to="/leads">{fr.nav.leads}</NavLink>
         <NavLink to="/settings">{fr.nav.settings}</NavLink>
         <SignedInChrome me={me?.id ?? null} />

@@ -5,6 +5,8 @@ export const fr = {
     label: 'Navigation principale',
     dashboard: 'Tableau de bord',
     inbox: 'Boîte de réception',
+    mine: 'Mes relances',
+    team: 'Mon équipe',
     leads: 'Leads chauds',
     settings: 'Paramètres',
     signOut: 'Se déconnecter',

@@ -156,14 +156,16 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     .fetch_one(&pool)
     .await?;
     let user = busiest_user(&pool).await?;
-    let token = TokenKeys::new(SecretString::from(secret)).issue(
-        user,
-        Utc::now(),
-        chrono::Duration::hours(1),
-    );
+    let keys = TokenKeys::new(SecretString::from(secret));
+    let token_of = |id: i64| keys.issue(id, Utc::now(), chrono::Duration::hours(1));
+    // The scenarios before teams read as an admin (everything); the team's as its manager and
+    // one of its reps (relance-seed: teams of 20, the first user of each its manager).
+    let (admin, manager, rep) = scope_users(&pool).await?;
+    let token = token_of(admin);
     let http = reqwest::Client::new();
     println!(
-        "inbox at {base}: {interactions} interactions, {users} users; user {user} (the busiest)\n"
+        "inbox at {base}: {interactions} interactions, {users} users; user {user} (the busiest), \
+         admin {admin}, manager {manager}, rep {rep}\n"
     );
 
     let mine = format!("assignee={user}&due=all");
@@ -206,18 +208,55 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             path: format!("/api/v1/interactions/inbox?{query}"),
         });
     }
+    let mut scenarios: Vec<(Scenario, String)> =
+        scenarios.into_iter().map(|s| (s, token.clone())).collect();
+    for (who, id) in [
+        ("manager's team", manager),
+        ("rep's", rep),
+        ("admin's", admin),
+    ] {
+        scenarios.push((
+            Scenario {
+                name: format!("{who} inbox (everyone they see), page 1 + total"),
+                path: "/api/v1/interactions/inbox".into(),
+            },
+            token_of(id),
+        ));
+    }
+    scenarios.push((
+        Scenario {
+            name: "manager's team stats".into(),
+            path: "/api/v1/interactions/inbox/stats".into(),
+        },
+        token_of(manager),
+    ));
 
+    measure(&http, &base, &scenarios, requests).await?;
+
+    if args.get("explain", "yes") == "yes" {
+        explain_plans(&pool, &http, &base, &token, user, &search).await?;
+    }
+    Ok(())
+}
+
+/// Each scenario `requests` times, one at a time after 20 warm-up requests, as a table.
+async fn measure(
+    http: &reqwest::Client,
+    base: &str,
+    scenarios: &[(Scenario, String)],
+    requests: usize,
+) -> anyhow::Result<()> {
     println!("| scenario | p50 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|");
-    for scenario in &scenarios {
+    for (scenario, token) in scenarios {
         let url = format!("{base}{}", scenario.path);
         for _ in 0..20 {
-            get(&http, &url, &token).await?;
+            get(http, &url, token).await?;
         }
         let mut times = Vec::with_capacity(requests);
         for _ in 0..requests {
             let started = Instant::now();
-            get(&http, &url, &token).await?;
+            get(http, &url, token).await?;
             times.push(started.elapsed());
         }
         times.sort();
@@ -231,10 +270,29 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         );
     }
 
-    if args.get("explain", "yes") == "yes" {
-        explain_plans(&pool, &http, &base, &token, user, &search).await?;
-    }
     Ok(())
+}
+
+/// An admin, a manager with a full team and one of that team's reps, active.
+async fn scope_users(pool: &PgPool) -> anyhow::Result<(i64, i64, i64)> {
+    let (admin, manager): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT min(id) FROM users WHERE role = 'admin' AND is_active), \
+                (SELECT min(id) FROM users WHERE role = 'manager' AND is_active \
+                   AND cardinality(team_external_ids) > 0)",
+    )
+    .fetch_one(pool)
+    .await?;
+    let (Some(admin), Some(manager)) = (admin, manager) else {
+        anyhow::bail!("no admin or manager: seed with relance-seed (it makes teams)");
+    };
+    let rep: Option<i64> = sqlx::query_scalar(
+        "SELECT min(r.id) FROM users r, users m WHERE m.id = $1 AND r.role = 'rep' \
+           AND r.is_active AND r.team_external_ids && m.team_external_ids",
+    )
+    .bind(manager)
+    .fetch_one(pool)
+    .await?;
+    Ok((admin, manager, rep.unwrap_or(manager)))
 }
 
 /// The advanced filters and search, on ids and words the seeded data holds.

@@ -177,7 +177,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             );
         }
         sqlx::raw_sql(
-            "TRUNCATE users, organisations, people, tasks, crm_interactions, email_sends, \
+            "TRUNCATE users, teams, organisations, people, tasks, crm_interactions, email_sends, \
              lead_scores, lead_score_history, processed_events, notifications, \
              directory_tombstones, erased_addresses RESTART IDENTITY CASCADE",
         )
@@ -248,7 +248,11 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The CRM's users, organisations and people through the directory API, with progress bars.
+/// Users per team (`relance-bench inbox` measures a manager's team inbox of this size).
+pub const TEAM_SIZE: usize = 20;
+
+/// The CRM's teams, users, organisations and people through the directory API, with progress
+/// bars.
 async fn load_directory(
     url: &str,
     nats: &str,
@@ -259,15 +263,32 @@ async fn load_directory(
     let loader = DirectoryLoader::start(url, nats, 1_000, 4).await?;
     let at = "2026-01-01T00:00:00Z";
     let bar_for = |n: usize, what: &str| bar(n as i64, what);
+    // Teams of TEAM_SIZE: the first of each its manager, the very first user an admin (who
+    // sees everything, as the benchmarks before teams did), the rest reps.
+    let teams = users.div_ceil(TEAM_SIZE);
+    loader
+        .put_all(
+            "teams",
+            teams,
+            |t| json!({"external_id": format!("t-{t}"), "name": format!("Équipe {t}"), "updated_at": at}),
+            None,
+        )
+        .await?;
     let progress = bar_for(users, "users");
     loader
         .put_all(
             "users",
             users,
             |u| {
+                let role = match u {
+                    0 => "admin",
+                    u if u % TEAM_SIZE == 0 => "manager",
+                    _ => "rep",
+                };
                 json!({"external_id": format!("u-{u}"), "email": format!("user{u}@relance.test"),
                        "name": format!("{} {}", pick(FIRST_NAMES_USERS, u, 1), pick(LAST_NAMES_USERS, u / 10, 2)),
-                       "active": mix(u, 3) % 50 != 0, "updated_at": at})
+                       "active": u % TEAM_SIZE < 2 || mix(u, 3) % 50 != 0, "role": role,
+                       "team_external_ids": [format!("t-{}", u / TEAM_SIZE)], "updated_at": at})
             },
             Some(&progress),
         )
@@ -435,17 +456,21 @@ async fn build_search_index(conn: &mut PgConnection) -> anyhow::Result<i64> {
 }
 
 /// The interactions, `sql` a chunk at a time, with their secondary indexes (the inbox orders,
-/// the trigram index) built once at the end and the change capture off meanwhile (a bulk load
-/// is not news, see `finish`): 48 s → 29 s at 1,000,000.
+/// the trigram index) built once at the end and the change capture and the history off
+/// meanwhile (a bulk load is not news, see `finish`, and nobody's change): 48 s → 29 s at
+/// 1,000,000.
 async fn insert_interactions(
     conn: &mut PgConnection,
     interactions: i64,
     sql: &str,
 ) -> anyhow::Result<()> {
     let at = Instant::now();
-    sqlx::raw_sql("ALTER TABLE crm_interactions DISABLE TRIGGER interaction_changes_insert")
-        .execute(&mut *conn)
-        .await?;
+    sqlx::raw_sql(
+        "ALTER TABLE crm_interactions DISABLE TRIGGER interaction_changes_insert; \
+         ALTER TABLE crm_interactions DISABLE TRIGGER interaction_history_insert",
+    )
+    .execute(&mut *conn)
+    .await?;
     let sql = sql.to_owned();
     with_indexes_deferred(&mut *conn, "crm_interactions", &[], true, |conn| {
         Box::pin(async move {
@@ -454,9 +479,12 @@ async fn insert_interactions(
         })
     })
     .await?;
-    sqlx::raw_sql("ALTER TABLE crm_interactions ENABLE TRIGGER interaction_changes_insert")
-        .execute(&mut *conn)
-        .await?;
+    sqlx::raw_sql(
+        "ALTER TABLE crm_interactions ENABLE TRIGGER interaction_changes_insert; \
+         ALTER TABLE crm_interactions ENABLE TRIGGER interaction_history_insert",
+    )
+    .execute(&mut *conn)
+    .await?;
     println!(
         "{interactions} interactions inserted in {:.1} s",
         at.elapsed().as_secs_f64()

@@ -34,6 +34,8 @@ pub struct User {
 pub struct Me {
     #[serde(flatten)]
     pub user: User,
+    /// What they may see and change: `rep`, `manager` (their teams too) or `admin`.
+    pub role: relance_shared::directory::Role,
     pub preferences: Preferences,
 }
 
@@ -114,6 +116,7 @@ pub async fn me(
     };
     Ok(Json(Me {
         user: found,
+        role: user.caller.role,
         preferences,
     }))
 }

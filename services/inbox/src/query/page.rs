@@ -4,8 +4,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::{filter::push_where, ORDER_BY};
 use crate::cursor::Position;
-use crate::filters::InboxFilter;
+use crate::filters::{AssigneeFilter, InboxFilter};
 use crate::interactions::Interaction;
+use crate::scope::Scope;
 use crate::search;
 
 /// Columns of the inbox order in a query: the sort key, the creation time, the id.
@@ -49,6 +50,23 @@ fn push_after(qb: &mut QueryBuilder<'_, Postgres>, columns: &OrderColumns, posit
         .push("))");
 }
 
+/// The most assignees a page walks one by one; a larger scope reads its rows in one scan.
+const MAX_MERGED_ASSIGNEES: usize = 64;
+
+/// The assignees (nobody first) whose walks make the page of a caller who sees some users and
+/// asks for everyone they see.
+fn merged_assignees(filter: &InboxFilter) -> Option<Vec<AssigneeFilter>> {
+    let users = filter.visible.users()?;
+    if filter.assignee != AssigneeFilter::Everyone || users.len() > MAX_MERGED_ASSIGNEES {
+        return None;
+    }
+    Some(
+        std::iter::once(AssigneeFilter::Unassigned)
+            .chain(users.iter().map(|&user| AssigneeFilter::User(user)))
+            .collect(),
+    )
+}
+
 /// Appends the page SQL: up to `fetch` rows after `after`, with their joined names. (The
 /// `push_*` functions append to a builder, so the benchmark can prefix `EXPLAIN`.)
 pub fn push_page_query(
@@ -69,6 +87,29 @@ pub fn push_page_query(
             push_after(qb, &WORD_ORDER, position);
         }
         qb.push(" ORDER BY w0.next_action_sort_at, w0.created_at DESC, w0.interaction_id DESC");
+    } else if let Some(assignees) = merged_assignees(filter) {
+        // Everyone a caller sees, as one ordered walk of the index per assignee (and one of
+        // the unassigned) merged: `assignee_id IS NULL OR assignee_id = ANY(…)` would read and
+        // sort every one of those rows (tens of thousands) for a page of fifty.
+        qb.push("WITH page AS (SELECT i.id FROM (");
+        for (n, assignee) in assignees.into_iter().enumerate() {
+            if n > 0 {
+                qb.push(" UNION ALL ");
+            }
+            qb.push("(SELECT i.id, i.next_action_sort_at, i.created_at FROM crm_interactions i");
+            let branch = InboxFilter {
+                assignee,
+                visible: Scope::Everything,
+                ..filter.clone()
+            };
+            push_where(qb, &branch, true);
+            if let Some(position) = after {
+                push_after(qb, &INTERACTION_ORDER, position);
+            }
+            qb.push(ORDER_BY).push(" LIMIT ").push(fetch).push(")");
+        }
+        qb.push(") i");
+        qb.push(ORDER_BY);
     } else {
         qb.push("WITH page AS (SELECT i.id FROM crm_interactions i");
         push_where(qb, filter, true);

@@ -528,6 +528,83 @@ fn brute_force_scope(
     }
 }
 
+/// Page by page (cursors through the merged walks): the rows of `whole` (one page of them
+/// all), in the same order, each page's total their count.
+async fn pages_agree(inbox: &TestInbox, user: i64, whole: &Value) {
+    let whole: Vec<i64> = whole["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/interactions/inbox?limit=7&cursor={c}"),
+            None => "/api/v1/interactions/inbox?limit=7".to_owned(),
+        };
+        let reply = inbox.get(&path, Some(user)).await;
+        assert_eq!(reply.body["total"], whole.len(), "{}", reply.text);
+        paged.extend(
+            reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_i64().unwrap()),
+        );
+        match reply.body["cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole, "user {user}");
+}
+
+/// Round `round`'s teams and users through the directory (users first: memberships and
+/// parents arrive before what they name); returns the users' ids.
+async fn load_world(
+    inbox: &TestInbox,
+    round: usize,
+    parents: &[Option<usize>],
+    roles: &[&str],
+    memberships: &[Vec<usize>],
+) -> Vec<i64> {
+    let team_id = |t: usize| format!("r{round}-t{t}");
+    let teams: Vec<Value> = (0..parents.len())
+        .map(|t| {
+            let mut team =
+                json!({"external_id": team_id(t), "name": format!("Team {t}"), "updated_at": NOW});
+            if let Some(p) = parents[t] {
+                team["parent_external_id"] = json!(team_id(p));
+            }
+            team
+        })
+        .collect();
+    // Users first, then teams: memberships and parents arrive before what they name.
+    let users: Vec<Value> = (0..roles.len())
+        .map(|u| {
+            json!({"external_id": format!("r{round}-u{u}"), "email": format!("r{round}-u{u}@relance.test"),
+                   "name": format!("User {u}"), "role": roles[u],
+                   "team_external_ids": memberships[u].iter().map(|&t| team_id(t)).collect::<Vec<_>>(),
+                   "updated_at": NOW})
+        })
+        .collect();
+    crm(inbox, "/api/v1/directory/users", json!(users)).await;
+    crm(inbox, "/api/v1/directory/teams", json!(teams)).await;
+    let mut ids = Vec::new();
+    for u in 0..roles.len() {
+        ids.push(
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE external_id = $1")
+                .bind(format!("r{round}-u{u}"))
+                .fetch_one(inbox.pool())
+                .await
+                .unwrap(),
+        );
+    }
+    ids
+}
+
 /// Random team trees (cycles included: the CRM may send one), memberships, roles and
 /// reassignments: each user's inbox holds exactly the items the rules above give.
 #[tokio::test]
@@ -556,37 +633,7 @@ async fn random_teams_and_reassignments_give_each_user_what_the_rules_say() {
                 teams
             })
             .collect();
-        let team_id = |t: usize| format!("r{round}-t{t}");
-        let teams: Vec<Value> = (0..TEAMS)
-            .map(|t| {
-                let mut team = json!({"external_id": team_id(t), "name": format!("Team {t}"), "updated_at": NOW});
-                if let Some(p) = parents[t] {
-                    team["parent_external_id"] = json!(team_id(p));
-                }
-                team
-            })
-            .collect();
-        // Users first, then teams: memberships and parents arrive before what they name.
-        let users: Vec<Value> = (0..USERS)
-            .map(|u| {
-                json!({"external_id": format!("r{round}-u{u}"), "email": format!("r{round}-u{u}@relance.test"),
-                       "name": format!("User {u}"), "role": roles[u],
-                       "team_external_ids": memberships[u].iter().map(|&t| team_id(t)).collect::<Vec<_>>(),
-                       "updated_at": NOW})
-            })
-            .collect();
-        crm(&inbox, "/api/v1/directory/users", json!(users)).await;
-        crm(&inbox, "/api/v1/directory/teams", json!(teams)).await;
-        let mut ids = Vec::new();
-        for u in 0..USERS {
-            ids.push(
-                sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE external_id = $1")
-                    .bind(format!("r{round}-u{u}"))
-                    .fetch_one(inbox.pool())
-                    .await
-                    .unwrap(),
-            );
-        }
+        let ids = load_world(&inbox, round, &parents, &roles, &memberships).await;
         // Items: each to a random user of the round or to nobody, then reassigned at random
         // by an admin (Alice), as a team's work moves.
         let mut assignee: Vec<Option<usize>> = Vec::new();
@@ -648,6 +695,7 @@ async fn random_teams_and_reassignments_give_each_user_what_the_rules_say() {
                 "round {round}, user {u} ({}), teams {:?}, parents {parents:?}",
                 roles[u], memberships[u]
             );
+            pages_agree(&inbox, ids[u], &page.body).await;
         }
     }
 }

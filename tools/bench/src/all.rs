@@ -224,6 +224,16 @@ async fn ingest_section(
     let gateway = OwnRuntime::service::<relance_gateway::Application>("gateway", &settings)?;
     let gateway_url = format!("http://127.0.0.1:{}", gateway.port);
     let people = ingest::bench_people(&pool, 500).await?;
+    // `--history off`: the interactions' history triggers off, to measure what they cost.
+    if args.get("history", "on") == "off" {
+        println!("history triggers off\n");
+        sqlx::raw_sql(
+            "ALTER TABLE crm_interactions DISABLE TRIGGER interaction_history_insert; \
+             ALTER TABLE crm_interactions DISABLE TRIGGER interaction_history_update",
+        )
+        .execute(&pool)
+        .await?;
+    }
     let target = Target {
         gateway: gateway_url,
         token: BENCH_TOKEN.into(),

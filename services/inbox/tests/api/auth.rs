@@ -73,7 +73,7 @@ async fn every_api_route_wants_a_valid_token() {
     let me = inbox.get("/api/v1/me", Some(ALICE)).await;
     assert_eq!(
         me.body,
-        json!({"id": 1, "full_name": "Alice Martin", "email": "alice@relance.test",
+        json!({"id": 1, "full_name": "Alice Martin", "email": "alice@relance.test", "role": "admin",
                "preferences": {"notify_email": "instant", "timezone": "Europe/Paris", "digest_hour": 8}})
     );
     let users = inbox.get("/api/v1/users", Some(ALICE)).await;

@@ -66,10 +66,10 @@ function NotificationsMenu() {
                       navigate(`/dashboard/inbox?interaction=${n.interaction_id}`);
                     }}
                   >
-                    {n.title}
+                    {fr.notifications.text(n.kind, n.title, n.by_name)}
                   </a>
                 ) : (
-                  n.title
+                  fr.notifications.text(n.kind, n.title, n.by_name)
                 )}
                 {!n.read_at && (
                   <button type="button" className="link" onClick={() => markRead.mutate(n.id)}>

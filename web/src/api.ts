@@ -128,6 +128,7 @@ export const Notification = z.object({
   kind: z.string(),
   interaction_id: z.number().nullable(),
   title: z.string(),
+  by_name: z.string().nullable().optional(),
   due_at: z.string().nullable(),
   created_at: z.string(),
   read_at: z.string().nullable(),

@@ -45,3 +45,12 @@ describe('formatTotal', () => {
     expect(formatTotal(10000, true)).toBe('10\u00a0000+');
   });
 });
+
+describe('notification texts', () => {
+  it('name who assigned or changed an item, and fall back to its title', async () => {
+    const { fr } = await import('./fr');
+    expect(fr.notifications.text('assigned', 'Rappeler Marc', 'Alice Martin')).toBe('Alice Martin vous a assigné « Rappeler Marc »');
+    expect(fr.notifications.text('changed', 'Rappeler Marc', 'Alice Martin')).toBe('Alice Martin a modifié « Rappeler Marc »');
+    expect(fr.notifications.text('interaction_overdue', 'Rappeler Marc', null)).toBe('Rappeler Marc');
+  });
+});

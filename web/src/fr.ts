@@ -48,6 +48,11 @@ export const fr = {
     empty: 'Aucune notification',
     markRead: 'Marquer comme lue',
     readAll: 'Tout marquer comme lu',
+    /** What a notification says: who did what to which item, or the item alone. */
+    text: (kind: string, title: string, by: string | null | undefined) =>
+      kind === 'assigned' && by ? `${by} vous a assigné « ${title} »`
+        : kind === 'changed' && by ? `${by} a modifié « ${title} »`
+        : title,
   },
   status: { todo: 'À faire', in_progress: 'En cours', done: 'Terminé' },
   type: { call: 'Appel', email: 'Email', meeting: 'Réunion', note: 'Note' },

@@ -20,10 +20,13 @@ use relance_shared::valid::Id;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Notification {
     pub id: i64,
-    /// `interaction_overdue`: a next action fell due.
+    /// `interaction_overdue`: a next action fell due; `assigned`: someone gave the item to the
+    /// user; `changed`: someone else changed the user's item.
     pub kind: String,
     pub interaction_id: Option<i64>,
     pub title: String,
+    /// Who assigned or changed the item (`assigned`, `changed`).
+    pub by_name: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
@@ -71,8 +74,8 @@ pub async fn list(
     };
     let items = sqlx::query_as!(
         Notification,
-        "SELECT id, kind, interaction_id, title, due_at, created_at, read_at \
-         FROM notifications WHERE user_id = $1 \
+        "SELECT id, kind, interaction_id, title, payload->>'by_name' AS by_name, due_at, \
+         created_at, read_at FROM notifications WHERE user_id = $1 \
          ORDER BY read_at IS NOT NULL, created_at DESC, id DESC LIMIT $2",
         user.id,
         limit
@@ -106,7 +109,8 @@ pub async fn mark_read(
         Notification,
         "UPDATE notifications SET read_at = COALESCE(read_at, now()) \
          WHERE id = $1 AND user_id = $2 \
-         RETURNING id, kind, interaction_id, title, due_at, created_at, read_at",
+         RETURNING id, kind, interaction_id, title, payload->>'by_name' AS by_name, due_at, \
+                   created_at, read_at",
         id,
         user.id
     )

@@ -123,6 +123,15 @@ async fn every_change_is_recorded_with_its_actor_and_the_assignee_is_told_once()
         ]
     );
     assert!(notifications(&inbox, ALICE).await.is_empty());
+    // The API says who, for the web app's "Alice Martin vous a assigné « … »".
+    let listed = inbox.get("/api/v1/notifications", Some(BRUNO)).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{}", listed.text);
+    assert!(
+        items.iter().all(|n| n["by_name"] == "Alice Martin"),
+        "{}",
+        listed.text
+    );
 }
 
 #[tokio::test]

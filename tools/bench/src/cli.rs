@@ -185,6 +185,9 @@ options!(AllOptions {
     scoring_in_flight,
     /// Sections to run, comma-separated: ingest, limits, inbox, mixed, reminder (all five).
     sections,
+    /// Ingest section: the interactions' history triggers, on or off (on), to measure their
+    /// cost.
+    history,
     /// Mixed section: inbox requests per second, open loop (1000).
     inbox_rate,
     /// Mixed section: events per second posted meanwhile (2000).

@@ -2,6 +2,8 @@
 // as a clear error instead of a broken screen.
 import { z } from 'zod';
 
+import { History } from './history';
+
 import { fr } from './fr';
 
 export const Status = z.enum(['todo', 'in_progress', 'done']);
@@ -287,6 +289,7 @@ export const api = {
   exportInbox: (filters: Filters) =>
     download(`/api/v1/interactions/inbox/export?${inboxQuery(filters)}`, 'relances.csv'),
   interaction: (id: number) => call(Interaction, `/api/v1/interactions/${id}`),
+  history: (id: number) => call(History, `/api/v1/interactions/${id}/history`),
   create: (body: NewInteraction) => call(Interaction, '/api/v1/interactions', json('POST', body)),
   edit: (id: number, body: InteractionEdit) => call(Interaction, `/api/v1/interactions/${id}`, json('PATCH', body)),
   setStatus: (id: number, status: Status) => call(Interaction, `/api/v1/interactions/${id}/status`, json('PATCH', { status })),

@@ -135,6 +135,7 @@ export const fr = {
     organisation: 'Organisation',
     created: 'Créée le',
     notFound: 'Cette relance est introuvable.',
+    history: 'Historique',
   },
   create: {
     title: 'Nouvelle relance',

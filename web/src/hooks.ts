@@ -44,6 +44,8 @@ export function useHotLeads(limit = 5, threshold?: number) {
 
 export const useInteraction = (id: number | null) =>
   useQuery({ queryKey: ['interaction', id], queryFn: () => api.interaction(id as number), enabled: id !== null, retry: false });
+export const useHistory = (id: number) =>
+  useQuery({ queryKey: ['interaction', id, 'history'], queryFn: () => api.history(id), retry: false });
 export const usePerson = (id: number, enabled = true) =>
   useQuery({ queryKey: ['person', id], queryFn: () => api.person(id), retry: false, enabled: enabled && id > 0 });
 export const usePersonScore = (id: number) => useQuery({ queryKey: ['person-score', id], queryFn: () => api.personScore(id), retry: false });

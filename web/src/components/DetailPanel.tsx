@@ -4,7 +4,8 @@ import { Link } from 'react-router';
 import type { Interaction, InteractionType } from '../api';
 import { STATUS_LABEL, formatDate } from '../format';
 import { fr } from '../fr';
-import { useEdit, useInteraction } from '../hooks';
+import { historySentence } from '../history';
+import { useEdit, useHistory, useInteraction, useUsers } from '../hooks';
 import { TypeOptions } from './Choices';
 import { Dialog } from './Dialog';
 import { ErrorBox } from './ErrorBox';
@@ -95,6 +96,27 @@ export function DetailPanel({ id, onClose }: { id: number; onClose: () => void }
           <ErrorBox what={fr.errors.load} error={item.error} onRetry={() => item.refetch()} />
         ))}
       {item.data && <EditForm key={item.data.id} item={item.data} onClose={onClose} />}
+      {item.data && <HistoryList id={item.data.id} />}
     </Dialog>
+  );
+}
+
+/** Who changed what, newest first: the last ten changes, as sentences. */
+function HistoryList({ id }: { id: number }) {
+  const history = useHistory(id);
+  const users = useUsers();
+  const names = new Map((users.data ?? []).map((u) => [u.id, u.full_name]));
+  if (!history.data || history.data.length === 0) return null;
+  return (
+    <section aria-labelledby="history-title">
+      <h3 id="history-title">{fr.detail.history}</h3>
+      <ul className="history">
+        {history.data.slice(0, 10).map((change, n) => (
+          <li key={n}>
+            {historySentence(change, names)} <span className="muted">{formatDate(change.at)}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

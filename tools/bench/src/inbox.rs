@@ -283,7 +283,9 @@ async fn scope_users(pool: &PgPool) -> anyhow::Result<(i64, i64, i64)> {
     .fetch_one(pool)
     .await?;
     let (Some(admin), Some(manager)) = (admin, manager) else {
-        anyhow::bail!("no admin or manager: seed with relance-seed (it makes teams)");
+        anyhow::bail!(
+            "no admin or manager: seed with relance-seed (it makes teams of 20: 2 users or more)"
+        );
     };
     let rep: Option<i64> = sqlx::query_scalar(
         "SELECT min(r.id) FROM users r, users m WHERE m.id = $1 AND r.role = 'rep' \

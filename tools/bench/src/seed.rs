@@ -263,7 +263,7 @@ async fn load_directory(
     let loader = DirectoryLoader::start(url, nats, 1_000, 4).await?;
     let at = "2026-01-01T00:00:00Z";
     let bar_for = |n: usize, what: &str| bar(n as i64, what);
-    // Teams of TEAM_SIZE: the first of each its manager, the very first user an admin (who
+    // Teams of TEAM_SIZE: the second of each its manager, the very first user an admin (who
     // sees everything, as the benchmarks before teams did), the rest reps.
     let teams = users.div_ceil(TEAM_SIZE);
     loader
@@ -282,7 +282,7 @@ async fn load_directory(
             |u| {
                 let role = match u {
                     0 => "admin",
-                    u if u % TEAM_SIZE == 0 => "manager",
+                    u if u % TEAM_SIZE == 1 => "manager",
                     _ => "rep",
                 };
                 json!({"external_id": format!("u-{u}"), "email": format!("user{u}@relance.test"),

@@ -29,8 +29,8 @@ pub const MAX_FILTER_ROWS: i64 = 50_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-// `set` and exactly one of `ids` and `filter`: two properties.
-#[schema(min_properties = 2, max_properties = 2)]
+// `set` and exactly one of `ids` and `filter`: two properties (in the document from
+// `openapi::PROPERTY_COUNTS`, which utoipa cannot write).
 pub struct BulkRequest {
     /// The interactions to change (1 to 1000 ids); or give `filter`.
     #[serde(default, deserialize_with = "crate::fields::not_null")]
@@ -81,10 +81,9 @@ pub struct BulkFilter {
     pub q: Option<String>,
 }
 
-/// Exactly one of the three.
+/// Exactly one of the three (`openapi::PROPERTY_COUNTS`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(min_properties = 1, max_properties = 1)]
 pub struct BulkSet {
     /// Not `null`.
     #[serde(default, deserialize_with = "crate::fields::not_null")]

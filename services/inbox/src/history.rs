@@ -46,9 +46,8 @@ pub struct Change {
     pub at: DateTime<Utc>,
     pub actor: ActorView,
     pub field: String,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value (a status, an id, a time, a text), `null` for none.
     pub old_value: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
     pub new_value: Option<serde_json::Value>,
 }
 

@@ -34,10 +34,10 @@ pub struct Preferences {
     pub digest_hour: i16,
 }
 
-/// A change: the fields given change, the others stay. At least one field.
+/// A change: the fields given change, the others stay. At least one field
+/// (`openapi::PROPERTY_COUNTS`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(min_properties = 1)]
 pub struct PreferencesChange {
     #[serde(default, deserialize_with = "crate::fields::not_null")]
     #[schema(nullable = false)]

@@ -297,7 +297,7 @@ CREATE FUNCTION public.lead_idle_weeks(last_event_at timestamp with time zone, n
     LANGUAGE sql IMMUTABLE STRICT
     RETURN (floor((EXTRACT(epoch FROM (now - last_event_at)) / (((7 * 24) * 3600))::numeric)))::integer;
 
-CREATE FUNCTION public.managed_users(manager bigint) RETURNS TABLE(user_id bigint)
+CREATE FUNCTION public.managed_teams(manager bigint) RETURNS TABLE(external_id text)
     LANGUAGE sql STABLE
     AS $$
     WITH RECURSIVE managed(external_id) AS (
@@ -308,8 +308,14 @@ CREATE FUNCTION public.managed_users(manager bigint) RETURNS TABLE(user_id bigin
         SELECT child.external_id FROM teams child
         JOIN managed ON child.parent_external_id = managed.external_id
     )
+    SELECT external_id FROM managed
+$$;
+
+CREATE FUNCTION public.managed_users(manager bigint) RETURNS TABLE(user_id bigint)
+    LANGUAGE sql STABLE
+    AS $$
     SELECT u.id FROM users u
-    WHERE u.team_external_ids && ARRAY(SELECT external_id FROM managed)
+    WHERE u.team_external_ids && ARRAY(SELECT external_id FROM managed_teams(manager))
 $$;
 
 CREATE FUNCTION public.notify_directory_changed() RETURNS trigger
@@ -379,6 +385,19 @@ CREATE FUNCTION public.search_lexicon_sweep() RETURNS bigint
     SELECT search_lexicon_forget(ARRAY(
         SELECT l.word FROM search_lexicon l
         WHERE NOT EXISTS (SELECT 1 FROM interaction_search_words w WHERE w.word = l.word)));
+$$;
+
+CREATE FUNCTION public.team_members(team text) RETURNS TABLE(user_id bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH RECURSIVE tree(external_id) AS (
+        SELECT team
+        UNION
+        SELECT child.external_id FROM teams child
+        JOIN tree ON child.parent_external_id = tree.external_id
+    )
+    SELECT u.id FROM users u
+    WHERE u.team_external_ids && ARRAY(SELECT external_id FROM tree)
 $$;
 
 CREATE TABLE public.crm_interactions (

@@ -332,6 +332,50 @@ test('the detail panel reads and edits title and description; a link with ?inter
   await page.context().close();
 });
 
+test('teams: a manager narrows "Mon équipe" to a team and a member; a rep never sees another team\'s item, and its link says introuvable', async () => {
+  const page = await signedIn('Camille Martin');
+  const users = (await call(page, 'GET', '/api/v1/users')).body;
+  const id = (name) => users.find((u) => u.full_name === name).id;
+  const forHugo = await create(page, { type: 'call', title: `Équipe Hugo ${RUN}`, assignee_id: id('Hugo Bernard') });
+  const forLea = await create(page, { type: 'call', title: `Équipe Léa ${RUN}`, assignee_id: id('Léa Petit') });
+  await page.goto(`${BASE}/dashboard/inbox?q=${encodeURIComponent(`Équipe ${RUN}`)}`);
+  await card(page, forHugo.title).waitFor();
+  await card(page, forLea.title).waitFor();
+  // Grands comptes (Léa), under Ventes France: only Léa's item; its members in the assignee menu.
+  const teamSelect = page.getByRole('combobox', { name: 'Équipe', exact: true });
+  assert.deepEqual(await teamSelect.locator('option').allTextContents(), ['Toutes mes équipes', 'Ventes France', '— Grands comptes']);
+  await teamSelect.selectOption({ label: '— Grands comptes' });
+  await page.waitForURL(/team=crm-t-2/);
+  await card(page, forHugo.title).waitFor({ state: 'detached' });
+  await card(page, forLea.title).waitFor();
+  const assignee = page.getByRole('combobox', { name: 'Assigné', exact: true });
+  assert.deepEqual(await assignee.locator('option').allTextContents(), ['Tous les membres', 'Léa Petit']);
+  // Ventes France and its sub-team, then one member of it.
+  await teamSelect.selectOption({ label: 'Ventes France' });
+  await card(page, forHugo.title).waitFor();
+  await assignee.selectOption({ label: 'Hugo Bernard' });
+  await page.waitForURL(/team=crm-t-1.*assignee=|assignee=.*team=crm-t-1/);
+  await card(page, forLea.title).waitFor({ state: 'detached' });
+  await card(page, forHugo.title).waitFor();
+  assert.deepEqual(await page.locator('nav a[aria-current="page"]').allTextContents(), ['Mon équipe'], 'one inbox link is current');
+  await axe(page, 'team filter');
+  await page.screenshot({ path: `${ARTIFACTS}team-filter.png`, fullPage: true });
+  await page.context().close();
+
+  // Hugo (a rep): his item, not Léa's; no team menu; her item's link opens "introuvable".
+  const hugo = await signedIn('Hugo Bernard');
+  await hugo.goto(`${BASE}/dashboard/inbox?q=${encodeURIComponent(`Équipe ${RUN}`)}`);
+  await card(hugo, forHugo.title).waitFor();
+  assert.equal(await card(hugo, forLea.title).count(), 0);
+  assert.equal(await hugo.getByRole('combobox', { name: 'Équipe', exact: true }).count(), 0);
+  assert.equal(await hugo.getByRole('link', { name: 'Mon équipe' }).count(), 0);
+  await hugo.goto(`${BASE}/dashboard/inbox?interaction=${forLea.id}`);
+  await hugo.getByRole('dialog', { name: 'Détails de la relance' }).getByRole('alert').filter({ hasText: 'Cette relance est introuvable.' }).waitFor();
+  assert.equal(await hugo.getByText(forLea.title).count(), 0);
+  assert.equal((await call(hugo, 'GET', `/api/v1/interactions/${forLea.id}`)).status, 404);
+  await hugo.context().close();
+});
+
 test('CSV export of the current filter, fetched with the token', async () => {
   const page = await signedIn();
   const title = `Export ${RUN}`;

@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useReducer, useState } from 'react';
-import { Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
+import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
 import { z } from 'zod';
 
 import { api, session, SIGNED_OUT_EVENT } from './api';
@@ -126,10 +126,11 @@ function SignInCallback({ silent }: { silent: boolean }) {
 
 const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-/** Which of a manager's two inbox links the current page is. */
-function teamOrMine(): 'mine' | 'team' | null {
-  if (window.location.pathname !== '/dashboard/inbox') return null;
-  return new URLSearchParams(window.location.search).get('assignee') === 'me' ? 'mine' : 'team';
+/** Which of a manager's two inbox links the current page is (a NavLink would mark both: it
+ *  matches the path, not the query). */
+function teamOrMine(location: { pathname: string; search: string }): 'mine' | 'team' | null {
+  if (location.pathname !== '/dashboard/inbox') return null;
+  return new URLSearchParams(location.search).get('assignee') === 'me' ? 'mine' : 'team';
 }
 
 /** A page whose `:id` must be a positive integer; anything else is the not-found page. */
@@ -143,6 +144,7 @@ function Shell({ me }: { me: { id: number; full_name: string; role?: Role } | un
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const authConfig = useQuery({ queryKey: ['auth-config'], queryFn: api.authConfig, staleTime: Infinity });
+  const inboxLink = teamOrMine(useLocation());
   return (
     <div className="layout">
       <nav className="sidebar" aria-label={fr.nav.label}>
@@ -151,8 +153,8 @@ function Shell({ me }: { me: { id: number; full_name: string; role?: Role } | un
         {me?.role === 'manager' ? (
           <>
             {/* A manager's inbox is everyone they see: their teams' and the unassigned. */}
-            <NavLink to="/dashboard/inbox?assignee=me" end className={() => (teamOrMine() === 'mine' ? 'active' : '')}>{fr.nav.mine}</NavLink>
-            <NavLink to="/dashboard/inbox" end className={() => (teamOrMine() === 'team' ? 'active' : '')}>{fr.nav.team}</NavLink>
+            <Link to="/dashboard/inbox?assignee=me" aria-current={inboxLink === 'mine' ? 'page' : undefined}>{fr.nav.mine}</Link>
+            <Link to="/dashboard/inbox" aria-current={inboxLink === 'team' ? 'page' : undefined}>{fr.nav.team}</Link>
           </>
         ) : (
           <NavLink to="/dashboard/inbox">{fr.nav.inbox}</NavLink>

@@ -141,6 +141,14 @@ export type Notifications = z.infer<typeof Notifications>;
 
 export const User = z.object({ id: z.number(), full_name: z.string(), email: z.string() });
 export type User = z.infer<typeof User>;
+/** A team the caller may narrow the inbox to, with the members they see. */
+export const Team = z.object({
+  external_id: z.string(),
+  name: z.string(),
+  parent_external_id: z.string().nullable(),
+  members: z.array(z.object({ id: z.number(), full_name: z.string(), is_active: z.boolean() })),
+});
+export type Team = z.infer<typeof Team>;
 export const NotifyEmail = z.enum(['off', 'instant', 'daily']);
 export type NotifyEmail = z.infer<typeof NotifyEmail>;
 export const Preferences = z.object({ notify_email: NotifyEmail, timezone: z.string(), digest_hour: z.number() });
@@ -218,6 +226,8 @@ async function call<T>(schema: z.ZodType<T>, path: string, init: RequestInit = {
 /** The inbox's filters, as the URL and the API name them (`''`: not set). */
 export type Filters = {
   assignee: string;
+  /** A team's external id: its members' items (`assignee` then names one of them). */
+  team?: string;
   status: string;
   due: string;
   type?: string;
@@ -234,7 +244,7 @@ export function timeZone(): string {
 
 export function inboxQuery(filters: Filters, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams();
-  for (const key of ['assignee', 'status', 'due', 'type', 'person_id', 'organisation_id', 'from', 'to', 'q'] as const) {
+  for (const key of ['assignee', 'team', 'status', 'due', 'type', 'person_id', 'organisation_id', 'from', 'to', 'q'] as const) {
     const value = filters[key];
     if (value) params.set(key, value);
   }
@@ -309,6 +319,7 @@ export const api = {
   people: (q: string, limit = 10) => call(PeoplePage, `/api/v1/people?limit=${limit}&q=${encodeURIComponent(q)}`),
   organisation: (id: number) => call(Organisation, `/api/v1/organisations/${id}`),
   users: () => call(z.array(User), '/api/v1/users'),
+  teams: () => call(z.array(Team), '/api/v1/teams'),
   notifications: () => call(Notifications, '/api/v1/notifications?limit=20'),
   markRead: (id: number) => call(Notification, `/api/v1/notifications/${id}/read`, { method: 'PATCH' }),
   readAll: () => send('/api/v1/notifications/read-all', { method: 'POST' }).then(() => undefined),

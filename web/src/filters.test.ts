@@ -6,15 +6,15 @@ const read = (query: string) => readFilters(new URLSearchParams(query));
 
 describe('inbox filters in the URL', () => {
   it('reads every valid filter', () => {
-    expect(read('assignee=7&status=in_progress&due=week&type=call,email&person_id=3&organisation_id=2&from=2026-12-01&to=2026-12-08&q=lefevre')).toEqual({
-      assignee: '7', status: 'in_progress', due: 'week', type: 'call,email', person_id: '3', organisation_id: '2',
+    expect(read('assignee=7&team=crm-t-2&status=in_progress&due=week&type=call,email&person_id=3&organisation_id=2&from=2026-12-01&to=2026-12-08&q=lefevre')).toEqual({
+      assignee: '7', team: 'crm-t-2', status: 'in_progress', due: 'week', type: 'call,email', person_id: '3', organisation_id: '2',
       from: '2026-12-01', to: '2026-12-08', q: 'lefevre',
     });
   });
 
   it('drops bad values instead of showing a blank select', () => {
-    expect(read('assignee=bob&status=later&due=soon&type=fax&person_id=0&organisation_id=-2&from=yesterday&to=2026-13-45')).toEqual({
-      assignee: '', status: '', due: 'all', type: '', person_id: '', organisation_id: '', from: '', to: '', q: '',
+    expect(read('assignee=bob&team=a%00b&status=later&due=soon&type=fax&person_id=0&organisation_id=-2&from=yesterday&to=2026-13-45')).toEqual({
+      assignee: '', team: '', status: '', due: 'all', type: '', person_id: '', organisation_id: '', from: '', to: '', q: '',
     });
     expect(read('assignee=me').assignee).toBe('me');
     expect(read('assignee=unassigned').assignee).toBe('unassigned');

@@ -8,6 +8,7 @@ const Assignee = z.union([z.enum(['me', 'unassigned']), z.string().regex(/^[1-9]
 const StatusFilter = z.enum(['todo', 'in_progress', 'done']);
 const Due = z.enum(['overdue', 'today', 'week', 'all']);
 const Types = z.string().regex(/^(call|email|meeting|note)(,(call|email|meeting|note))*$/);
+const TeamId = z.string().regex(/^[^\p{Cc}]{1,200}$/u);
 const Id = z.string().regex(/^[1-9][0-9]{0,17}$/);
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(new Date(`${d}T00:00:00`).getTime()));
 
@@ -26,6 +27,7 @@ export function readFilters(search: URLSearchParams): Filters {
   if (!from) from = '';
   return {
     assignee: pick(Assignee, 'assignee', ''),
+    team: pick(TeamId, 'team', ''),
     status: pick(StatusFilter, 'status', ''),
     due: pick(Due, 'due', 'all'),
     type: pick(Types, 'type', ''),

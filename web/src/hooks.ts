@@ -53,6 +53,7 @@ export const usePersonSends = (id: number) => useQuery({ queryKey: ['person-send
 export const useOrganisation = (id: number, enabled = true) =>
   useQuery({ queryKey: ['organisation', id], queryFn: () => api.organisation(id), retry: false, enabled: enabled && id > 0 });
 export const useUsers = () => useQuery({ queryKey: ['users'], queryFn: api.users, staleTime: 5 * 60_000 });
+export const useTeams = () => useQuery({ queryKey: ['teams'], queryFn: api.teams, staleTime: 5 * 60_000 });
 export const usePeopleSearch = (q: string) =>
   useQuery({ queryKey: ['people', q], queryFn: () => api.people(q), enabled: q.trim().length >= 2, staleTime: 30_000 });
 

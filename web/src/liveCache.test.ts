@@ -109,6 +109,13 @@ describe('the cache', () => {
     expect(ids(client.getQueryData(['inbox', all, 20])!)).toEqual([[1]]);
     expect(ids(client.getQueryData(['inbox', { ...all, assignee: 'unassigned' }, 20])!)).toEqual([[1]]);
 
+    // A team's list is the server's to decide (its members): it is refetched, not patched.
+    const team = ['inbox', { ...all, team: 'crm-t-1' }, 20];
+    client.setQueryData(team, data([[]]));
+    applyInteractionEvent(client, updated({ ...a, assignee_id: 2 }), 1, NOW);
+    expect(client.getQueryState(team)?.isInvalidated).toBe(true);
+    expect(ids(client.getQueryData(team)!)).toEqual([[]]);
+
     client.setQueryData(['notifications'], { items: [], unread: 2 });
     const n = { id: 7, kind: 'interaction_overdue', interaction_id: 1, title: 'En retard', due_at: null, created_at: '2026-11-24T10:00:00Z' };
     applyNotificationEvent(client, n);

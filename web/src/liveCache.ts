@@ -89,8 +89,8 @@ export function applyInteractionEvent(client: QueryClient, event: InteractionEve
   for (const query of client.getQueryCache().findAll({ queryKey: ['inbox'] })) {
     const filters = query.queryKey[1] as Filters;
     // Whether an item matches `q` is the server's to say (its accent folding, the person's
-    // name and email): such a list is refetched instead.
-    if (filters.q) {
+    // name and email), and so is a team's membership: such a list is refetched instead.
+    if (filters.q || filters.team) {
       void client.invalidateQueries({ queryKey: query.queryKey, exact: true });
       continue;
     }

@@ -49,6 +49,9 @@ pub struct BulkFilter {
     /// `me` (the caller), a user id, or `unassigned`; absent or empty: everyone.
     #[schema(pattern = "^(me|unassigned|[0-9]+)?$")]
     pub assignee: Option<String>,
+    /// A team's external id (one of `GET /api/v1/teams`): its members' items (`assignee` then
+    /// names one of them). Another team: 403.
+    pub team: Option<String>,
     /// Absent: `todo` and `in_progress`.
     #[schema(value_type = Option<InteractionStatus>)]
     pub status: Option<String>,
@@ -151,6 +154,7 @@ fn validate(
                 assignee: filter.assignee,
                 due: filter.due,
                 tz: filter.tz,
+                team: filter.team,
             };
             let status = StatusParams {
                 status: filter.status,
@@ -173,16 +177,19 @@ fn validate(
                 now,
                 &mut filter_errors,
             );
-            let in_scope = |filter: &filters::InboxFilter| {
-                filter.check_scope().map_err(|_| {
-                    ApiError::NotAllowed(vec![FieldError::new(
-                        "filter.assignee",
-                        "out of your scope",
-                    )])
-                })
-            };
             if let Some(filter) = &resolved {
-                in_scope(filter)?;
+                filter.check_scope().map_err(|error| match error {
+                    ApiError::NotAllowed(fields) => ApiError::NotAllowed(
+                        fields
+                            .into_iter()
+                            .map(|e| FieldError {
+                                field: format!("filter.{}", e.field),
+                                ..e
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                })?;
             }
             errors.extend(filter_errors.into_iter().map(|e| FieldError {
                 field: format!("filter.{}", e.field),

@@ -31,6 +31,8 @@ pub enum AssigneeFilter {
     Everyone,
     Unassigned,
     User(i64),
+    /// Anyone but nobody: a team's members (`team=`, which narrows `visible` to them).
+    Assigned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,14 +116,23 @@ pub struct InboxFilter {
     /// How each of `refine.words` is matched, once [`crate::search::resolve_words`] has
     /// asked the lexicon; `None`: every word through the trigram indexes (same rows, slower).
     pub word_matches: Option<Vec<WordMatch>>,
-    /// The caller's scope: every query of this filter keeps to it.
+    /// The caller's scope, narrowed to a team's members by `team`: every query of this filter
+    /// keeps to it.
     pub visible: Scope,
+    /// `team=`: the team's external id, and whether it is one of the caller's teams.
+    pub team: Option<(String, bool)>,
 }
 
 impl InboxFilter {
     /// 403 naming `assignee` when it names someone out of the caller's scope: asking for
     /// another team's inbox is refused, not answered empty.
     pub fn check_scope(&self) -> Result<(), ApiError> {
+        if let Some((_, false)) = self.team {
+            return Err(ApiError::NotAllowed(vec![FieldError::new(
+                "team",
+                "not one of your teams",
+            )]));
+        }
         match self.assignee {
             AssigneeFilter::User(user) if !self.visible.contains(Some(user)) => Err(
                 ApiError::NotAllowed(vec![FieldError::new("assignee", "out of your scope")]),
@@ -145,17 +156,25 @@ impl InboxFilter {
         if !self.refine.is_empty() {
             fingerprint.push_str(&format!("|{:?}", self.refine));
         }
+        if let Some((team, _)) = &self.team {
+            fingerprint.push_str(&format!("|team={team}"));
+        }
         fingerprint
     }
 }
 
-/// Which rows: `assignee`, `due`, `tz` (the stats cards take only these).
+/// Which rows: `assignee` or `team`, `due`, `tz` (the stats cards take only these).
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ScopeParams {
     /// `me` (the caller), a user id, or `unassigned`; absent or empty: everyone.
     #[param(pattern = "^(me|unassigned|[0-9]+)?$", example = "me")]
     pub assignee: Option<String>,
+    /// A team's external id (one of `GET /api/v1/teams`): the items assigned to its members
+    /// and its sub-teams' (not the unassigned ones); `assignee` then names one of them.
+    /// Another team: 403.
+    #[param(example = "crm-t-1")]
+    pub team: Option<String>,
     /// Due window, computed in `tz`; default `all`.
     #[param(value_type = Option<Due>)]
     pub due: Option<String>,
@@ -266,6 +285,10 @@ pub fn resolve(
         }),
     };
     let tz = TimeZone::check_param("tz", scope.tz.as_deref(), default_tz, errors);
+    let team = match scope.team.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(id) => Some(caller.teams.iter().find(|t| t.external_id == id).ok_or(id)),
+    };
     let refine = match search {
         None => Some(Refinements::default()),
         Some(search) => refinements(search, errors),
@@ -275,6 +298,30 @@ pub fn resolve(
     else {
         return None;
     };
+    let (assignee, visible, team) = match team {
+        None => (assignee, caller.scope.clone(), None),
+        // A team narrows to its members; an assignee asked with it must be one of them.
+        Some(Ok(team)) => {
+            let assignee = match assignee {
+                AssigneeFilter::Everyone => AssigneeFilter::Assigned,
+                AssigneeFilter::User(user) if team.members.binary_search(&user).is_ok() => assignee,
+                _ => {
+                    errors.push(FieldError::new(
+                        "assignee",
+                        format!("not a member of team {}", team.external_id),
+                    ));
+                    return None;
+                }
+            };
+            (
+                assignee,
+                Scope::AssignedTo(team.members.clone()),
+                Some((team.external_id.clone(), true)),
+            )
+        }
+        // Refused by `check_scope`; the filter stays within the caller's scope meanwhile.
+        Some(Err(id)) => (assignee, caller.scope.clone(), Some((id.to_owned(), false))),
+    };
     Some(InboxFilter {
         assignee,
         status,
@@ -283,7 +330,8 @@ pub fn resolve(
         window: window(due, tz, now),
         refine,
         word_matches: None,
-        visible: caller.scope.clone(),
+        visible,
+        team,
     })
 }
 
@@ -434,11 +482,7 @@ mod tests {
     use super::*;
 
     fn admin(id: i64) -> Caller {
-        Caller {
-            id,
-            role: relance_shared::directory::Role::Admin,
-            scope: Scope::Everything,
-        }
+        Caller::admin(id)
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -516,6 +560,7 @@ mod tests {
             assignee: Some("bob".into()),
             due: Some("tomorrow".into()),
             tz: Some("Mars/Olympus".into()),
+            team: None,
         };
         let status = StatusParams {
             status: Some("closed".into()),
@@ -650,5 +695,56 @@ mod tests {
         assert_eq!(me.assignee, AssigneeFilter::User(7));
         assert_eq!(limit(&PageParams::default(), &mut errors), 50);
         assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn a_team_narrows_to_its_members_and_another_team_is_refused() {
+        use std::sync::Arc;
+        let manager = Caller {
+            id: 7,
+            role: relance_shared::directory::Role::Manager,
+            scope: Scope::AssignedTo(Arc::from([3, 5, 7])),
+            teams: Arc::from([crate::scope::VisibleTeam {
+                external_id: "crm-t-2".into(),
+                name: "Grands comptes".into(),
+                parent_external_id: Some("crm-t-1".into()),
+                members: Arc::from([3, 5]),
+            }]),
+        };
+        let ask = |team: &str, assignee: Option<&str>| {
+            let mut errors = Vec::new();
+            let filter = resolve(
+                &ScopeParams {
+                    team: Some(team.into()),
+                    assignee: assignee.map(Into::into),
+                    ..Default::default()
+                },
+                None,
+                None,
+                &manager,
+                Tz::UTC,
+                Utc::now(),
+                &mut errors,
+            );
+            into_result(filter, errors)
+        };
+        let team = ask("crm-t-2", None).unwrap();
+        assert_eq!(team.assignee, AssigneeFilter::Assigned);
+        assert_eq!(team.visible, Scope::AssignedTo(Arc::from([3, 5])));
+        assert!(team.fingerprint().ends_with("|team=crm-t-2"));
+        assert_eq!(
+            ask("crm-t-2", Some("5")).unwrap().assignee,
+            AssigneeFilter::User(5)
+        );
+        let status = |result: Result<InboxFilter, ApiError>| match result {
+            Err(ApiError::Validation(fields)) => format!("422 {}", fields[0].field),
+            Err(ApiError::NotAllowed(fields)) => format!("403 {}", fields[0].field),
+            other => format!("{other:?}"),
+        };
+        // Themselves (not a member), nobody, another team, an unknown one.
+        assert_eq!(status(ask("crm-t-2", Some("me"))), "422 assignee");
+        assert_eq!(status(ask("crm-t-2", Some("unassigned"))), "422 assignee");
+        assert_eq!(status(ask("crm-t-1", None)), "403 team");
+        assert_eq!(status(ask("nope", None)), "403 team");
     }
 }

@@ -16,15 +16,23 @@ pub enum Actor {
     System(&'static str),
 }
 
-/// Names the actor of the transaction `tx` is in (`SET LOCAL`: it ends with it).
+impl Actor {
+    /// The value of the `relance.actor` setting the history triggers read.
+    pub fn setting(self) -> String {
+        match self {
+            Actor::User(id) => format!("user:{id}"),
+            Actor::System(name) => format!("system:{name}"),
+        }
+    }
+}
+
+/// Names the actor of the transaction `tx` is in (`SET LOCAL`: it ends with it). A path that
+/// reads a row first can instead call `set_config('relance.actor', …, true)` in that statement
+/// and save the round trip (the one-click changes do).
 pub async fn act_as(tx: &mut PgConnection, actor: Actor) -> Result<(), sqlx::Error> {
-    let actor = match actor {
-        Actor::User(id) => format!("user:{id}"),
-        Actor::System(name) => format!("system:{name}"),
-    };
     sqlx::query_scalar!(
         r#"SELECT set_config('relance.actor', $1, true) AS "set!""#,
-        actor
+        actor.setting()
     )
     .fetch_one(tx)
     .await?;

@@ -146,20 +146,24 @@ pub async fn get_in_scope(
     }
 }
 
-/// Locks interaction `id` for a change, 404 when absent or out of `scope`.
-async fn lock_in_scope(
+/// Locks interaction `id` for a change by `caller`, 404 when absent or out of their scope. The
+/// same statement names `caller` as the transaction's actor for the history (one round trip
+/// less on the one-click path than [`act_as`] first; with nothing locked nothing is written).
+async fn lock_for_change(
     tx: &mut sqlx::PgConnection,
-    scope: &Scope,
+    caller: &Caller,
     id: i64,
 ) -> Result<(), ApiError> {
     let row = sqlx::query!(
-        "SELECT assignee_id FROM crm_interactions WHERE id = $1 FOR UPDATE",
-        id
+        r#"SELECT assignee_id, set_config('relance.actor', $2, true) AS "actor!"
+           FROM crm_interactions WHERE id = $1 FOR UPDATE"#,
+        id,
+        Actor::User(caller.id).setting()
     )
     .fetch_optional(&mut *tx)
     .await?;
     match row {
-        Some(row) if scope.contains(row.assignee_id) => Ok(()),
+        Some(row) if caller.scope.contains(row.assignee_id) => Ok(()),
         _ => Err(not_found(id)),
     }
 }
@@ -229,8 +233,7 @@ pub async fn apply(
     // The update and the read of its result in one transaction: a statement's own CTE cannot
     // see its writes through the view.
     let mut tx = pool.begin().await?;
-    act_as(&mut tx, Actor::User(caller.id)).await?;
-    lock_in_scope(&mut tx, &caller.scope, id).await?;
+    lock_for_change(&mut tx, caller, id).await?;
     let updated = match change {
         Change::Status(status) => sqlx::query_scalar!(
             "UPDATE crm_interactions SET status = $1, updated_at = now() WHERE id = $2 RETURNING id",
@@ -319,8 +322,7 @@ pub async fn edit(
         .description
         .map(|text| text.and_then(Description::into_stored));
     let mut tx = pool.begin().await?;
-    act_as(&mut tx, Actor::User(caller.id)).await?;
-    lock_in_scope(&mut tx, &caller.scope, id).await?;
+    lock_for_change(&mut tx, caller, id).await?;
     sqlx::query_scalar!(
         "UPDATE crm_interactions SET title = coalesce($1, title), \
          description = CASE WHEN $2 THEN $3 ELSE description END, \

@@ -54,6 +54,7 @@ impl Modify for BearerAuth {
         handlers::auth::me,
         handlers::auth::set_preferences,
         handlers::auth::users,
+        handlers::auth::teams,
         handlers::interactions::inbox,
         handlers::interactions::stats,
         handlers::interactions::export,

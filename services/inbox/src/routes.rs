@@ -18,6 +18,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             patch(handlers::auth::set_preferences),
         )
         .route("/api/v1/users", get(handlers::auth::users))
+        .route("/api/v1/teams", get(handlers::auth::teams))
         .route("/api/v1/interactions", post(handlers::interactions::create))
         .route(
             "/api/v1/interactions/inbox",

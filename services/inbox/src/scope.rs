@@ -65,9 +65,32 @@ pub struct Caller {
     pub id: i64,
     pub role: Role,
     pub scope: Scope,
+    /// The teams they may narrow their inbox to (`team=`): every team for an admin, the teams
+    /// a manager manages, a rep's own; by name.
+    pub teams: Arc<[VisibleTeam]>,
+}
+
+/// A team as a caller sees it: its members (of it and of its descendants, deactivated ones
+/// included) that the caller's scope holds, sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisibleTeam {
+    pub external_id: String,
+    pub name: String,
+    pub parent_external_id: Option<String>,
+    pub members: Arc<[i64]>,
 }
 
 impl Caller {
+    /// An admin who belongs to no team: sees everything (tests, benchmarks).
+    pub fn admin(id: i64) -> Self {
+        Caller {
+            id,
+            role: Role::Admin,
+            scope: Scope::Everything,
+            teams: Arc::from([]),
+        }
+    }
+
     /// Whether they may give an item to `assignee` (`None`: nobody): a rep to themselves, a
     /// manager to the users they manage (themselves included), an admin to anyone. That the
     /// user is active is checked where the assignment is made.
@@ -108,11 +131,49 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<Option<Caller>, sqlx::Error>
             Scope::AssignedTo(users.into())
         }
     };
+    let teams = visible_teams(pool, id, user.role, &scope).await?;
     Ok(Some(Caller {
         id,
         role: user.role,
         scope,
+        teams: teams.into(),
     }))
+}
+
+async fn visible_teams(
+    pool: &PgPool,
+    id: i64,
+    role: Role,
+    scope: &Scope,
+) -> Result<Vec<VisibleTeam>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT t.external_id, t.name, t.parent_external_id,
+                  ARRAY(SELECT m.user_id FROM team_members(t.external_id) m) AS "members!"
+           FROM teams t
+           WHERE $2::user_role = 'admin'
+              OR ($2 = 'manager' AND t.external_id IN (SELECT external_id FROM managed_teams($1)))
+              OR t.external_id = ANY (SELECT unnest(team_external_ids) FROM users WHERE id = $1)
+           ORDER BY t.name, t.external_id"#,
+        id,
+        role as Role
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut members = row.members;
+            members.retain(|&member| scope.contains(Some(member)));
+            members.sort_unstable();
+            members.dedup();
+            VisibleTeam {
+                external_id: row.external_id,
+                name: row.name,
+                parent_external_id: row.parent_external_id,
+                members: members.into(),
+            }
+        })
+        .collect())
 }
 
 /// The channel a change to users or teams notifies.
@@ -212,6 +273,7 @@ mod tests {
                 Role::Admin => Scope::Everything,
                 _ => Scope::AssignedTo(users.into()),
             },
+            teams: Arc::from([]),
         }
     }
 

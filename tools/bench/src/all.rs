@@ -447,6 +447,7 @@ async fn inbox_section(args: &Args, server: &str, nats: &str, prefix: &str) -> a
         ("jwt-secret", BENCH_JWT_SECRET.into()),
         ("requests", args.get("requests", "500")),
         ("explain", args.get("explain", "no")),
+        ("patches", args.get("patches", "yes")),
     ]))
     .await?;
     stop.cancel();

@@ -60,6 +60,8 @@ options!(InboxOptions {
     requests,
     /// Print the query plans: yes or no (yes).
     explain,
+    /// One-click PATCHes with the history off and on: yes or no (yes).
+    patches,
 });
 
 options!(SoakOptions {
@@ -177,6 +179,8 @@ options!(AllOptions {
     requests,
     /// Print the inbox query plans: yes or no (no).
     explain,
+    /// Inbox section: one-click PATCHes with the history off and on: yes or no (yes).
+    patches,
     /// Due interactions of the reminder pass (100000).
     due,
     /// Scoring's batch size (scoring.batch_size, 500).

@@ -10,7 +10,8 @@
 //! Options: `--inbox URL` (default http://127.0.0.1:8081), `--database-url URL` (default the
 //! `relance_bench` database), `--jwt-secret S` (default `$RELANCE__AUTH__JWT_SECRET`, else the
 //! development secret), `--requests N` (timed requests per scenario, after 20 warm-up ones),
-//! `--explain yes|no`.
+//! `--explain yes|no`, `--patches yes|no` (the one-click PATCHes with the history off and on,
+//! `one_click.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -86,13 +87,10 @@ fn filter_with(
         assignee: assignee.map(str::to_owned),
         due: Some(due.to_owned()),
         tz: None,
+        team: None,
     };
     // The query layer as an admin sees it (everything): issue 29's figures.
-    let admin = relance_inbox::scope::Caller {
-        id: caller,
-        role: relance_shared::directory::Role::Admin,
-        scope: relance_inbox::scope::Scope::Everything,
-    };
+    let admin = relance_inbox::scope::Caller::admin(caller);
     filters::resolve(
         &scope,
         Some(&StatusParams::default()),
@@ -210,6 +208,35 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     let mut scenarios: Vec<(Scenario, String)> =
         scenarios.into_iter().map(|s| (s, token.clone())).collect();
+    scenarios.extend(scope_scenarios(&pool, &token_of, (admin, manager, rep)).await?);
+
+    measure(&http, &base, &scenarios, requests).await?;
+    if args.get("patches", "yes") == "yes" {
+        let rep_token = token_of(rep);
+        crate::one_click::run(
+            &http,
+            &base,
+            &pool,
+            token_of(manager),
+            (rep, rep_token),
+            requests,
+        )
+        .await?;
+    }
+
+    if args.get("explain", "yes") == "yes" {
+        explain_plans(&pool, &http, &base, &token, user, &search).await?;
+    }
+    Ok(())
+}
+
+/// Teams (issue 30): each role's whole inbox, the manager's team stats and their team filter.
+async fn scope_scenarios(
+    pool: &PgPool,
+    token_of: &impl Fn(i64) -> String,
+    (admin, manager, rep): (i64, i64, i64),
+) -> anyhow::Result<Vec<(Scenario, String)>> {
+    let mut scenarios = Vec::new();
     for (who, id) in [
         ("manager's team", manager),
         ("rep's", rep),
@@ -230,13 +257,21 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         },
         token_of(manager),
     ));
-
-    measure(&http, &base, &scenarios, requests).await?;
-
-    if args.get("explain", "yes") == "yes" {
-        explain_plans(&pool, &http, &base, &token, user, &search).await?;
+    let team: Option<String> =
+        sqlx::query_scalar("SELECT team_external_ids[1] FROM users WHERE id = $1")
+            .bind(manager)
+            .fetch_one(pool)
+            .await?;
+    if let Some(team) = team {
+        scenarios.push((
+            Scenario {
+                name: "manager's inbox, team=<their team> (its members), page 1 + total".into(),
+                path: format!("/api/v1/interactions/inbox?team={team}"),
+            },
+            token_of(manager),
+        ));
     }
-    Ok(())
+    Ok(scenarios)
 }
 
 /// Each scenario `requests` times, one at a time after 20 warm-up requests, as a table.

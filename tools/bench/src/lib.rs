@@ -9,6 +9,7 @@ pub mod directory;
 pub mod inbox;
 pub mod ingest;
 pub mod mixed;
+pub mod one_click;
 pub mod plans;
 pub mod reminder;
 pub mod seed;

@@ -12,7 +12,7 @@ import { NewInteractionForm, type Draft } from '../components/NewInteractionForm
 import { readFilters, toApi, writeFilters } from '../filters';
 import { formatTotal, snooze } from '../format';
 import { fr } from '../fr';
-import { useBulk, useInbox, useInboxStats, useQuickAction, useUsers } from '../hooks';
+import { useBulk, useInbox, useInboxStats, useQuickAction, useTeams, useUsers } from '../hooks';
 import { BulkBar } from './inbox/BulkBar';
 import { FilterBar } from './inbox/FilterBar';
 import { InboxStats } from './inbox/InboxStats';
@@ -49,6 +49,7 @@ export function Inbox() {
   const [message, setMessage] = useState<Message | null>(null);
   const refused = (what: string, e: unknown) => setMessage({ ok: false, text: `${what} : ${e instanceof Error ? e.message : String(e)}` });
   const users = useUsers();
+  const teams = useTeams();
   const inbox = useInbox(apiFilters);
   const stats = useInboxStats(apiFilters);
   const action = useQuickAction((text) => setMessage({ ok: false, text }));
@@ -121,6 +122,7 @@ export function Inbox() {
         setFilters={setFilters}
         onClear={() => setSearch({}, { replace: true })}
         users={users.data}
+        teams={teams.data}
         searchRef={triage.searchRef}
       />
       <InboxStats stats={stats} />

@@ -1,4 +1,5 @@
-//! Who is calling: development login, the current user, and the users work can be assigned to.
+//! Who is calling: development login, the current user, the users work can be assigned to and
+//! the teams an inbox can be narrowed to.
 
 use std::sync::Arc;
 
@@ -167,6 +168,70 @@ pub async fn users(
         users
             .into_iter()
             .filter(|u| user.caller.may_assign_to(Some(u.id)))
+            .collect(),
+    ))
+}
+
+/// A team the caller may narrow their inbox to (`team=`), with its members.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Team {
+    pub external_id: String,
+    pub name: String,
+    pub parent_external_id: Option<String>,
+    /// Of the team and its sub-teams, that the caller sees (deactivated ones too: their items
+    /// are still the team's), by name.
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Member {
+    pub id: i64,
+    pub full_name: String,
+    pub is_active: bool,
+}
+
+/// The teams the caller may narrow their inbox to, by name: every team for an admin, those a
+/// manager manages (theirs and their descendants), a rep's own (the web app's "Mon équipe").
+#[utoipa::path(get, path = "/api/v1/teams", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<Team>),
+        Unauthorized,
+        Forbidden,
+    ))]
+pub async fn teams(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+) -> Result<Json<Vec<Team>>, ApiError> {
+    let ids: Vec<i64> = user
+        .caller
+        .teams
+        .iter()
+        .flat_map(|team| team.members.iter().copied())
+        .collect();
+    let people = sqlx::query!(
+        "SELECT id, full_name, is_active FROM users WHERE id = ANY($1) ORDER BY full_name, id",
+        &ids
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        user.caller
+            .teams
+            .iter()
+            .map(|team| Team {
+                external_id: team.external_id.clone(),
+                name: team.name.clone(),
+                parent_external_id: team.parent_external_id.clone(),
+                members: people
+                    .iter()
+                    .filter(|p| team.members.binary_search(&p.id).is_ok())
+                    .map(|p| Member {
+                        id: p.id,
+                        full_name: p.full_name.clone(),
+                        is_active: p.is_active,
+                    })
+                    .collect(),
+            })
             .collect(),
     ))
 }

@@ -50,8 +50,10 @@ impl Counting {
             && counted_types(filter).is_some()
         {
             Counting::DayCounters
-        } else if filter.assignee == AssigneeFilter::Everyone
-            && filter.visible != Scope::Everything
+        } else if matches!(
+            filter.assignee,
+            AssigneeFilter::Everyone | AssigneeFilter::Assigned
+        ) && filter.visible != Scope::Everything
             && filter.refine.is_empty()
             && whole_days(filter.window)
         {
@@ -325,8 +327,8 @@ async fn counted_days(
 }
 
 /// The assignee counters' keys for `filter`'s rows (0: nobody), when they are a list: one
-/// assignee, nobody, or everyone the caller's scope holds (a team's totals are the sum of its
-/// members' and the unassigned); `None` for everyone.
+/// assignee, nobody, everyone the caller's scope holds (a team's totals are the sum of its
+/// members' and the unassigned), or a team's members (`team=`); `None` for everyone.
 pub fn counted_assignees(filter: &InboxFilter) -> Option<Vec<i64>> {
     match (filter.assignee, filter.visible.users()) {
         (AssigneeFilter::User(id), _) => Some(vec![id]),
@@ -334,7 +336,8 @@ pub fn counted_assignees(filter: &InboxFilter) -> Option<Vec<i64>> {
         (AssigneeFilter::Everyone, Some(users)) => {
             Some(std::iter::once(0).chain(users.iter().copied()).collect())
         }
-        (AssigneeFilter::Everyone, None) => None,
+        (AssigneeFilter::Assigned, Some(users)) => Some(users.to_vec()),
+        (AssigneeFilter::Everyone | AssigneeFilter::Assigned, None) => None,
     }
 }
 

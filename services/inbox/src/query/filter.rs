@@ -18,6 +18,9 @@ pub fn push_where(qb: &mut QueryBuilder<'_, Postgres>, filter: &InboxFilter, wit
         AssigneeFilter::Unassigned => {
             qb.push(" AND i.assignee_id IS NULL");
         }
+        AssigneeFilter::Assigned => {
+            qb.push(" AND i.assignee_id IS NOT NULL");
+        }
         AssigneeFilter::User(id) => {
             qb.push(" AND i.assignee_id = ").push_bind(id);
         }

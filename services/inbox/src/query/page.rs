@@ -54,14 +54,20 @@ fn push_after(qb: &mut QueryBuilder<'_, Postgres>, columns: &OrderColumns, posit
 const MAX_MERGED_ASSIGNEES: usize = 64;
 
 /// The assignees (nobody first) whose walks make the page of a caller who sees some users and
-/// asks for everyone they see.
+/// asks for everyone they see (or for a team: its members, without nobody).
 fn merged_assignees(filter: &InboxFilter) -> Option<Vec<AssigneeFilter>> {
     let users = filter.visible.users()?;
-    if filter.assignee != AssigneeFilter::Everyone || users.len() > MAX_MERGED_ASSIGNEES {
+    let nobody = match filter.assignee {
+        AssigneeFilter::Everyone => Some(AssigneeFilter::Unassigned),
+        AssigneeFilter::Assigned => None,
+        AssigneeFilter::User(_) | AssigneeFilter::Unassigned => return None,
+    };
+    if users.len() > MAX_MERGED_ASSIGNEES || (nobody.is_none() && users.is_empty()) {
         return None;
     }
     Some(
-        std::iter::once(AssigneeFilter::Unassigned)
+        nobody
+            .into_iter()
             .chain(users.iter().map(|&user| AssigneeFilter::User(user)))
             .collect(),
     )

@@ -15,6 +15,7 @@ const NOW: &str = "2026-06-10T12:00:00Z";
 const PROTECTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/me"),
     ("GET", "/api/v1/users"),
+    ("GET", "/api/v1/teams"),
     ("GET", "/api/v1/interactions/inbox"),
     ("GET", "/api/v1/interactions/inbox/stats"),
     ("GET", "/api/v1/interactions/inbox/export"),
@@ -182,6 +183,7 @@ async fn openapi_documents_every_route() {
         inbox_params,
         [
             "assignee",
+            "team",
             "due",
             "tz",
             "status",

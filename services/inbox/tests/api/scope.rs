@@ -211,6 +211,211 @@ async fn each_role_sees_its_scope_on_every_read_path_and_nothing_else() {
     assert_eq!(inbox.titles("q=export", ALICE).await, ["export"]);
 }
 
+/// The titles `user` sees with `query` on the page (walked a page of one at a time, so the
+/// cursor is exercised), the total, the stats' open count and the CSV export, which agree.
+async fn team_view(inbox: &TestInbox, user: i64, query: &str) -> BTreeSet<String> {
+    let mut walked = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut total = None;
+    loop {
+        let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let page = inbox
+            .get(
+                &format!("/api/v1/interactions/inbox?{query}&limit=1{after}"),
+                Some(user),
+            )
+            .await;
+        assert_eq!(page.status, 200, "{query}: {}", page.text);
+        total.get_or_insert(page.body["total"].as_u64().unwrap());
+        walked.extend(titles(&page.body));
+        match page.body["cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(total, Some(walked.len() as u64), "{query}: total");
+    let stats = inbox
+        .get(
+            &format!("/api/v1/interactions/inbox/stats?{query}"),
+            Some(user),
+        )
+        .await;
+    assert_eq!(stats.body["todo"], walked.len(), "{query}: stats");
+    let csv = inbox
+        .get(
+            &format!("/api/v1/interactions/inbox/export?{query}"),
+            Some(user),
+        )
+        .await;
+    assert_eq!(
+        csv.text.lines().count(),
+        walked.len() + 1,
+        "{query}: export"
+    );
+    walked
+}
+
+#[tokio::test]
+async fn a_team_filter_narrows_every_path_to_its_members() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let team = the_teams(&inbox).await;
+    // The teams each one may narrow to, with the members they see.
+    let teams = |user: i64| {
+        let inbox = &inbox;
+        async move {
+            let reply = inbox.get("/api/v1/teams", Some(user)).await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    let members: Vec<i64> = t["members"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|m| m["id"].as_i64().unwrap())
+                        .collect();
+                    (t["external_id"].as_str().unwrap().to_owned(), members)
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let listed = teams(team.manager).await;
+    assert_eq!(
+        listed.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["t-keys", "t-sales"],
+        "by name: Grands comptes, Ventes"
+    );
+    assert_eq!(listed[0].1, [team.key_accounts_rep]);
+    assert_eq!(
+        listed[1].1.iter().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from([team.manager, team.sales_rep, team.key_accounts_rep])
+    );
+    assert_eq!(teams(ALICE).await.len(), 3);
+    assert_eq!(
+        teams(team.sales_rep).await,
+        [("t-sales".to_owned(), vec![team.sales_rep])]
+    );
+
+    // The manager: a team, its sub-team, one member; never the unassigned.
+    assert_eq!(
+        team_view(&inbox, team.manager, "team=t-sales").await,
+        set(&["manager", "sales", "key accounts"])
+    );
+    assert_eq!(
+        team_view(&inbox, team.manager, "team=t-keys").await,
+        set(&["key accounts"])
+    );
+    assert_eq!(
+        team_view(
+            &inbox,
+            team.manager,
+            &format!("team=t-sales&assignee={}", team.sales_rep)
+        )
+        .await,
+        set(&["sales"])
+    );
+    assert_eq!(
+        inbox.titles("team=t-keys&q=jeanne", team.manager).await,
+        ["key accounts"]
+    );
+    // The admin: any team; a rep: their own, as far as they see it.
+    assert_eq!(
+        team_view(&inbox, ALICE, "team=t-export").await,
+        set(&["export"])
+    );
+    assert_eq!(
+        team_view(&inbox, team.sales_rep, "team=t-sales").await,
+        set(&["sales"])
+    );
+}
+
+#[tokio::test]
+async fn another_teams_filter_is_refused_and_a_bulk_by_team_changes_only_its_items() {
+    let inbox = TestInbox::spawn_with(at(NOW), |s| {
+        s.directory.token = Some(CRM_TOKEN.to_owned().into());
+    })
+    .await;
+    let team = the_teams(&inbox).await;
+    // Another manager's team and an unknown one answer alike: 403 naming `team`.
+    for (user, query) in [
+        (team.manager, "team=t-export"),
+        (team.manager, "team=nope"),
+        (team.sales_rep, "team=t-keys"),
+    ] {
+        for path in ["inbox", "inbox/stats", "inbox/export"] {
+            let reply = inbox
+                .get(&format!("/api/v1/interactions/{path}?{query}"), Some(user))
+                .await;
+            assert_eq!(reply.status, 403, "{user} {path}?{query}: {}", reply.text);
+            assert_eq!(reply.body["errors"][0]["field"], "team");
+        }
+    }
+    // A member of another team, or nobody, with a team: 422 naming `assignee`.
+    for assignee in [team.sales_rep.to_string(), "unassigned".to_owned()] {
+        let reply = inbox
+            .get(
+                &format!("/api/v1/interactions/inbox?team=t-keys&assignee={assignee}"),
+                Some(team.manager),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{}", reply.text);
+        assert_eq!(reply.body["errors"][0]["field"], "assignee");
+    }
+    // A cursor is bound to its team.
+    let first = inbox
+        .get(
+            "/api/v1/interactions/inbox?team=t-sales&limit=1",
+            Some(team.manager),
+        )
+        .await;
+    let cursor = first.body["cursor"].as_str().unwrap();
+    let reply = inbox
+        .get(
+            &format!("/api/v1/interactions/inbox?team=t-keys&limit=1&cursor={cursor}"),
+            Some(team.manager),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+
+    // Bulk by filter: only the team's items; another team is refused, nothing changed.
+    let refused = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(team.manager),
+            json!({"filter": {"team": "t-export"}, "set": {"status": "done"}}),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(refused.body["errors"][0]["field"], "filter.team");
+    let done = inbox
+        .send(
+            "POST",
+            "/api/v1/interactions/bulk",
+            Some(team.manager),
+            json!({"filter": {"team": "t-keys"}, "set": {"status": "in_progress"}}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["matched"], 1);
+    let statuses: Vec<(String, String)> = sqlx::query_as(
+        "SELECT title, status::text FROM crm_interactions WHERE status <> 'todo' ORDER BY title",
+    )
+    .fetch_all(inbox.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        statuses,
+        [("key accounts".to_owned(), "in_progress".to_owned())]
+    );
+}
+
 #[tokio::test]
 async fn writes_out_of_scope_are_refused_as_absent_and_change_nothing() {
     let inbox = TestInbox::spawn_with(at(NOW), |s| {

@@ -341,11 +341,7 @@ fn search_filter(q: &str) -> InboxFilter {
             q: Some(q.into()),
             ..Default::default()
         }),
-        &relance_inbox::scope::Caller {
-            id: ALICE,
-            role: relance_shared::directory::Role::Admin,
-            scope: relance_inbox::scope::Scope::Everything,
-        },
+        &relance_inbox::scope::Caller::admin(ALICE),
         chrono_tz::Tz::UTC,
         at(NOW),
         &mut errors,

@@ -1,6 +1,6 @@
 import { useEffect, useState, type RefObject } from 'react';
 
-import type { Filters, User } from '../../api';
+import type { Filters, Team, User } from '../../api';
 import { writeFilters } from '../../filters';
 import { TYPE_LABEL } from '../../format';
 import { fr } from '../../fr';
@@ -54,13 +54,32 @@ function EntityChip({ kind, id, onRemove }: { kind: 'person' | 'organisation'; i
   );
 }
 
-/** The filter bar: the search box (the URL follows the typing, debounced), the selects, the
- *  dates, and the chips of the person and organisation filters. */
-export function FilterBar({ filters, setFilters, onClear, users, searchRef }: {
+/** The teams as choices, each under its parent (indented), "all my teams" first. */
+function teamOptions(teams: Team[]): Option[] {
+  const known = new Set(teams.map((t) => t.external_id));
+  const out: Option[] = [{ value: '', label: fr.inbox.allTeams }];
+  const add = (parent: string | null, depth: number) => {
+    for (const t of teams) {
+      const p = t.parent_external_id && known.has(t.parent_external_id) ? t.parent_external_id : null;
+      if (p !== parent || out.some((o) => o.value === t.external_id)) continue;
+      out.push({ value: t.external_id, label: `${'— '.repeat(depth)}${t.name}` });
+      add(t.external_id, depth + 1);
+    }
+  };
+  add(null, 0);
+  return out;
+}
+
+/** The filter bar: the search box (the URL follows the typing, debounced), the selects (a
+ *  manager's or an admin's team, then its members), the dates, and the chips of the person
+ *  and organisation filters. */
+export function FilterBar({ filters, setFilters, onClear, users, teams, searchRef }: {
   filters: Filters;
   setFilters: (next: Filters) => void;
   onClear: () => void;
   users: User[] | undefined;
+  /** The teams the caller may narrow to; the select shows when one has another member. */
+  teams: Team[] | undefined;
   searchRef: RefObject<HTMLInputElement | null>;
 }) {
   const setFilter = (key: keyof Filters, value: string) => setFilters({ ...filters, [key]: value });
@@ -71,12 +90,29 @@ export function FilterBar({ filters, setFilters, onClear, users, searchRef }: {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [typed]);
 
-  const assigneeOptions: Option[] = [
-    { value: '', label: fr.inbox.everyone },
-    { value: 'me', label: fr.inbox.me },
-    { value: 'unassigned', label: fr.inbox.unassigned },
-    ...(users ?? []).map((u) => ({ value: String(u.id), label: u.full_name })),
-  ];
+  const showTeams = (teams ?? []).some((t) => t.members.length > 1);
+  const team = filters.team ? teams?.find((t) => t.external_id === filters.team) : undefined;
+  // With a team chosen, the assignee is one of its members (the API refuses anyone else).
+  const assigneeOptions: Option[] = filters.team
+    ? [
+        { value: '', label: fr.inbox.allMembers },
+        ...(team?.members ?? []).map((m) => ({ value: String(m.id), label: m.full_name })),
+      ]
+    : [
+        { value: '', label: fr.inbox.everyone },
+        { value: 'me', label: fr.inbox.me },
+        { value: 'unassigned', label: fr.inbox.unassigned },
+        ...(users ?? []).map((u) => ({ value: String(u.id), label: u.full_name })),
+      ];
+  const chooseTeam = (value: string) => {
+    const next = teams?.find((t) => t.external_id === value);
+    const keep = next?.members.some((m) => String(m.id) === filters.assignee) ?? false;
+    setFilters({ ...filters, team: value, assignee: keep ? filters.assignee : '' });
+  };
+  const teamChoices = showTeams ? teamOptions(teams ?? []) : [];
+  if (filters.team && !teamChoices.some((o) => o.value === filters.team)) {
+    teamChoices.push({ value: filters.team, label: filters.team });
+  }
   // A colleague's id the list does not know (yet, or any more) still shows as a choice.
   if (filters.assignee && !assigneeOptions.some((o) => o.value === filters.assignee)) {
     assigneeOptions.push({ value: filters.assignee, label: `#${filters.assignee}` });
@@ -96,6 +132,9 @@ export function FilterBar({ filters, setFilters, onClear, users, searchRef }: {
             onChange={(e) => setText(e.target.value)}
           />
         </label>
+        {teamChoices.length > 0 && (
+          <Select label={fr.inbox.team} name="team" value={filters.team ?? ''} options={teamChoices} onChange={chooseTeam} />
+        )}
         <Select label={fr.inbox.assignee} name="assignee" value={filters.assignee} options={assigneeOptions} onChange={(v) => setFilter('assignee', v)} />
         <Select label={fr.inbox.status} name="status" value={filters.status} options={STATUS} onChange={(v) => setFilter('status', v)} />
         <Select label={fr.inbox.due} name="due" value={filters.due} options={DUE} onChange={(v) => setFilter('due', v)} />

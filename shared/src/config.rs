@@ -78,6 +78,9 @@ fn long_enough(
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `RELANCE_ENV` (`production` in the image): not a key, read by [`Settings::load`].
+    #[serde(skip)]
+    pub environment: String,
     pub database: DatabaseSettings,
     pub nats: NatsSettings,
     pub http: HttpSettings,
@@ -135,6 +138,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
+    /// Milliseconds a statement may run before PostgreSQL cancels it (migrations excepted).
+    pub statement_timeout_ms: u64,
     /// Development convenience: apply migrations when a service starts. Production runs the
     /// `relance-migrate` Job instead, so replicas never race on schema changes.
     pub migrate_on_start: bool,
@@ -260,6 +265,9 @@ pub struct AuthSettings {
     pub dev_login: bool,
     /// Lifetime of the tokens dev-login issues.
     pub token_ttl_secs: u64,
+    /// The longest an HS256 token may live: one whose `exp` is further away is refused, so a
+    /// leaked token (or one the CRM minted carelessly) cannot last for years.
+    pub max_token_lifetime_secs: u64,
     pub oidc: OidcSettings,
 }
 
@@ -399,6 +407,10 @@ impl Settings {
             )
             .build()?
             .try_deserialize()?;
+        let settings = Settings {
+            environment: env,
+            ..settings
+        };
         settings.validate()?;
         Ok(settings)
     }
@@ -410,7 +422,52 @@ impl Settings {
         self.validate_limits()?;
         self.validate_scoring()?;
         self.validate_sign_in()?;
-        self.validate_mail()
+        self.validate_mail()?;
+        if self.environment == "production" {
+            self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    /// In production (`RELANCE_ENV=production`, which the image sets): no dev-login and no
+    /// secret the repository holds (its development, test and example values), since anyone
+    /// can read them.
+    fn validate_production(&self) -> Result<(), ConfigError> {
+        if self.auth.dev_login {
+            return Err(invalid(
+                "auth.dev_login",
+                "must be false in production: it hands out tokens without a password",
+            ));
+        }
+        let secrets: [(&'static str, Option<&SecretString>); 8] = [
+            ("database.url", Some(&self.database.url)),
+            ("gateway.ingest_token", self.gateway.ingest_token.as_ref()),
+            ("auth.jwt_secret", self.auth.jwt_secret.as_ref()),
+            ("directory.token", self.directory.token.as_ref()),
+            (
+                "providers.resend.signing_secret",
+                self.providers.resend.signing_secret.as_ref(),
+            ),
+            (
+                "providers.mailgun.signing_key",
+                self.providers.mailgun.signing_key.as_ref(),
+            ),
+            (
+                "providers.postmark.basic_auth",
+                self.providers.postmark.basic_auth.as_ref(),
+            ),
+            ("mail.smtp_url", self.mail.smtp_url.as_ref()),
+        ];
+        for (key, secret) in secrets {
+            if secret.is_some_and(|s| is_public_secret(s.expose_secret())) {
+                return Err(invalid(
+                    key,
+                    "is a value the repository holds (development, test or example): \
+                     set a secret of your own in production",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Where PostgreSQL and NATS are, and how the streams are named.
@@ -420,6 +477,11 @@ impl Settings {
             return Err(invalid("database.url", "must be a postgres:// URL"));
         }
         at_least("database.max_connections", self.database.max_connections, 1)?;
+        at_least(
+            "database.statement_timeout_ms",
+            self.database.statement_timeout_ms,
+            100,
+        )?;
         if self.nats.url.expose_secret().is_empty() {
             return Err(invalid("nats.url", "must not be empty"));
         }
@@ -552,7 +614,19 @@ impl Settings {
                 ));
             }
         }
-        at_least("auth.token_ttl_secs", self.auth.token_ttl_secs, 1)
+        at_least("auth.token_ttl_secs", self.auth.token_ttl_secs, 1)?;
+        at_least(
+            "auth.max_token_lifetime_secs",
+            self.auth.max_token_lifetime_secs,
+            60,
+        )?;
+        if self.auth.token_ttl_secs > self.auth.max_token_lifetime_secs {
+            return Err(invalid(
+                "auth.token_ttl_secs",
+                "must not exceed auth.max_token_lifetime_secs (the tokens would be refused)",
+            ));
+        }
+        Ok(())
     }
 
     /// Email and the links it carries.
@@ -580,6 +654,31 @@ impl Settings {
     }
 }
 
+/// Every secret value written in the repository (scripts, compose, Kubernetes examples, docs,
+/// tests), which production refuses; a test scans the repository so a new one cannot be
+/// forgotten here. Any value saying `change-me` counts too.
+pub const PUBLIC_SECRETS: &[&str] = &[
+    "dev-ingest-token-change-me",
+    "dev-jwt-secret-change-me-0123456789",
+    "dev-directory-token-change-me",
+    "relance-dev-password",
+    "e2e-jwt-secret-0123456789-0123456789",
+    "e2e-directory-token-0123456789",
+    "fuzz-jwt-secret-0123456789-0123456789",
+    "fuzz-ingest-token-0123456789",
+    "fuzz-directory-token-0123456789",
+    "relance:fuzz-password",
+];
+
+/// Whether `secret` is (or, for a URL, carries) a value the repository holds.
+fn is_public_secret(secret: &str) -> bool {
+    let secret = secret.trim();
+    secret.to_ascii_lowercase().contains("change-me")
+        || PUBLIC_SECRETS
+            .iter()
+            .any(|public| secret == *public || secret.contains(&format!(":{public}@")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,6 +697,130 @@ mod tests {
         assert_eq!(s.nats.url.expose_secret(), "nats://127.0.0.1:4222");
         assert_eq!(s.scoring.rules.hot_threshold, 15);
         s.validate().unwrap();
+    }
+
+    #[test]
+    fn production_refuses_dev_login_and_the_repositorys_secrets() {
+        let production = || Settings {
+            environment: "production".into(),
+            ..Settings::default()
+        };
+        production().validate().unwrap();
+        let mut s = production();
+        s.auth.dev_login = true;
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("auth.dev_login"));
+        for (key, change) in [
+            (
+                "auth.jwt_secret",
+                (|s: &mut Settings| {
+                    s.auth.jwt_secret =
+                        Some("dev-jwt-secret-change-me-0123456789".to_owned().into())
+                }) as fn(&mut Settings),
+            ),
+            ("gateway.ingest_token", |s: &mut Settings| {
+                s.gateway.ingest_token = Some("my-token-CHANGE-ME-please".to_owned().into())
+            }),
+            ("directory.token", |s: &mut Settings| {
+                s.directory.token = Some("e2e-directory-token-0123456789".to_owned().into())
+            }),
+            ("database.url", |s: &mut Settings| {
+                s.database.url = "postgres://relance:relance-dev-password@db:5432/relance"
+                    .to_owned()
+                    .into()
+            }),
+        ] {
+            let mut s = production();
+            change(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+            // Outside production the same values are fine (development, tests).
+            Settings {
+                environment: "development".into(),
+                ..s
+            }
+            .validate()
+            .unwrap();
+        }
+        // Tokens issued for longer than any token may live would be refused: not startable.
+        let mut s = Settings::default();
+        s.auth.token_ttl_secs = s.auth.max_token_lifetime_secs + 1;
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("auth.token_ttl_secs"));
+    }
+
+    /// Every secret the repository writes down (`KEY=value`, `KEY: value`, `${VAR:-value}`
+    /// for the settings that are secrets) is one production refuses.
+    #[test]
+    fn every_secret_written_in_the_repository_is_refused_in_production() {
+        const SECRET_NAMES: &[&str] = &[
+            "JWT_SECRET",
+            "INGEST_TOKEN",
+            "DIRECTORY__TOKEN",
+            "DIRECTORY_TOKEN",
+            "SIGNING_SECRET",
+            "SIGNING_KEY",
+            "BASIC_AUTH",
+            "POSTGRES_PASSWORD",
+            "jwt-secret",
+            "ingest-token",
+            "directory-token",
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = vec![root.join("docker-compose.yml"), root.join("README.md")];
+        for dir in ["scripts", "k8s", "docs", "config", ".env.example"] {
+            let mut stack = vec![root.join(dir)];
+            while let Some(path) = stack.pop() {
+                if path.is_dir() {
+                    stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        let mut found = 0;
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            for line in text.lines() {
+                let Some(name) = SECRET_NAMES.iter().find(|n| line.contains(*n)) else {
+                    continue;
+                };
+                let after = &line[line.find(name).unwrap() + name.len()..];
+                let Some(value) = after
+                    .strip_prefix('=')
+                    .or_else(|| after.strip_prefix(": "))
+                    .or_else(|| after.strip_prefix(":-"))
+                else {
+                    continue;
+                };
+                // `${VAR:-default}` keeps its default; a variable alone is no value.
+                let value = match value.split_once(":-") {
+                    Some((_, default)) => default.split('}').next().unwrap_or_default(),
+                    None => value,
+                };
+                let value = value
+                    .trim_end_matches(['}', '"', '\'', ' ', ')'])
+                    .trim_matches(['"', '\'']);
+                if value.is_empty() || value.starts_with('$') || value.starts_with('<') {
+                    continue;
+                }
+                found += 1;
+                assert!(
+                    is_public_secret(value),
+                    "{}: {line}: add {value:?} to PUBLIC_SECRETS",
+                    file.display()
+                );
+            }
+        }
+        assert!(found >= 10, "the scan found only {found} secrets");
     }
 
     #[test]

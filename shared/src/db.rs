@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::config::DatabaseSettings;
 
@@ -31,19 +31,32 @@ pub fn pool_acting_as(settings: &DatabaseSettings, name: &str) -> Result<PgPool,
     )
 }
 
+/// Every connection ends a statement running longer than `database.statement_timeout_ms`
+/// (SQLSTATE 57014), so one expensive request cannot hold a connection for minutes.
 fn pool_with(
     settings: &DatabaseSettings,
     options: PgConnectOptions,
 ) -> Result<PgPool, sqlx::Error> {
+    let timeout = settings.statement_timeout_ms.to_string();
+    let options = options.options([("statement_timeout", timeout.as_str())]);
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
         .connect_lazy_with(options))
 }
 
+/// Applies the migrations on a connection of its own without a statement timeout (a migration
+/// may rewrite a large table), closed afterwards rather than returned to the pool so the
+/// setting never reaches a request.
 pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
-    adopt_squashed_history(pool).await?;
-    MIGRATOR.run(pool).await
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut conn)
+        .await?;
+    adopt_squashed_history(&mut conn).await?;
+    MIGRATOR.run_direct(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// The versions squashed into [`BASELINE`]: a database migrated before the squash holds these.
@@ -58,8 +71,8 @@ pub const BASELINE: i64 = 20_261_207_000_024;
 /// checksum), so the migrator neither misses the old versions nor runs the baseline on top.
 /// A database that stopped part-way is refused: migrate it with a release from before the
 /// squash first. One transaction, the history table locked: concurrent starts adopt once.
-async fn adopt_squashed_history(pool: &PgPool) -> Result<(), MigrateError> {
-    let mut tx = pool.begin().await?;
+async fn adopt_squashed_history(conn: &mut PgConnection) -> Result<(), MigrateError> {
+    let mut tx = conn.begin().await?;
     let has_history: bool =
         sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
             .fetch_one(&mut *tx)

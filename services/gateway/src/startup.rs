@@ -60,7 +60,10 @@ impl Service for Application {
             db: None,
             nats: client,
         };
-        let router = observe::layer(crate::routes::router(state, health), "gateway");
+        let router = observe::layer(
+            relance_shared::http::security::api_only(crate::routes::router(state, health)),
+            "gateway",
+        );
         let listener = serve::bind(settings.gateway.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {

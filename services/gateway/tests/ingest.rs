@@ -187,7 +187,14 @@ async fn without_a_token_configured_the_endpoint_is_off() {
 #[tokio::test]
 async fn the_gateway_reports_health_readiness_and_metrics() {
     let gw = TestGateway::spawn().await;
-    assert_eq!(gw.gateway.get("/healthz").await.status, StatusCode::OK);
+    let health = gw.gateway.get("/healthz").await;
+    assert_eq!(health.status, StatusCode::OK);
+    // An API-only service: nothing may be loaded, run or framed from its answers.
+    assert_eq!(
+        health.headers["content-security-policy"],
+        relance_shared::http::security::API_ONLY
+    );
+    assert_eq!(health.headers["x-content-type-options"], "nosniff");
     assert_eq!(gw.gateway.get("/readyz").await.status, StatusCode::OK);
     gw.post_json(&opened("m")).await;
     let metrics = gw.gateway.get("/metrics").await.text;

@@ -102,7 +102,11 @@ impl Application {
         );
         let state = Arc::new(AppState {
             pool: pool.clone(),
-            tokens: settings.auth.jwt_secret.clone().map(TokenKeys::new),
+            tokens: settings.auth.jwt_secret.clone().map(|secret| {
+                TokenKeys::new(secret).with_max_lifetime(chrono::Duration::seconds(
+                    i64::try_from(settings.auth.max_token_lifetime_secs).unwrap_or(i64::MAX),
+                ))
+            }),
             oidc,
             auth_config: AuthConfig::from_settings(&settings.auth),
             clock,
@@ -131,14 +135,11 @@ impl Application {
             tracing::warn!("auth.dev_login is on: anyone can get a token for any user");
         }
         crate::chores::spawn_all(&pool, &closing);
-        let mut app = crate::routes::router(state).merge(health::routes(health::Dependencies {
+        let app = crate::routes::router(state).merge(health::routes(health::Dependencies {
             db: Some(pool),
             nats: client,
         }));
-        if let Some(web) = crate::web::routes(std::path::Path::new(&settings.inbox.web_dir)) {
-            app = app.merge(web);
-        }
-        let router = observe::layer(app, "inbox");
+        let router = observe::layer(with_web_app(app, &settings), "inbox");
         let listener = serve::bind(settings.inbox.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {
@@ -149,4 +150,18 @@ impl Application {
             closing,
         })
     }
+}
+
+/// `app` with the web app's routes (when built) and every answer's security headers (the
+/// policy lets the app reach the OpenID provider).
+fn with_web_app(mut app: axum::Router, settings: &Settings) -> axum::Router {
+    if let Some(web) = crate::web::routes(std::path::Path::new(&settings.inbox.web_dir)) {
+        app = app.merge(web);
+    }
+    let policy = crate::web::content_security_policy(settings.auth.oidc.issuer.as_deref());
+    relance_shared::http::security::layer(
+        app,
+        policy,
+        relance_shared::http::security::Framing::SameOrigin,
+    )
 }

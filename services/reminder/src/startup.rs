@@ -89,7 +89,10 @@ impl Service for Application {
             db: Some(reminder.pool.clone()),
             nats: reminder.client.clone(),
         };
-        let router = observe::layer(crate::routes::router(health), "reminder");
+        let router = observe::layer(
+            relance_shared::http::security::api_only(crate::routes::router(health)),
+            "reminder",
+        );
         let listener = serve::bind(settings.reminder.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {

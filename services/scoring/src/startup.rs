@@ -48,7 +48,10 @@ impl Service for Application {
             db: Some(pool),
             nats: client,
         };
-        let router = observe::layer(crate::routes::router(health), "scoring");
+        let router = observe::layer(
+            relance_shared::http::security::api_only(crate::routes::router(health)),
+            "scoring",
+        );
         let listener = serve::bind(settings.scoring.listen).await?;
         let port = listener.local_addr()?.port();
         Ok(Self {

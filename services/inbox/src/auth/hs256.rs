@@ -27,6 +27,8 @@ pub enum TokenError {
     Expired,
     #[error("token not valid yet")]
     NotYetValid,
+    #[error("token lives longer than auth.max_token_lifetime_secs")]
+    LivesTooLong,
     #[error("`sub` must be a user id")]
     BadSubject,
 }
@@ -45,11 +47,24 @@ pub struct Claims {
 #[derive(Clone)]
 pub struct TokenKeys {
     secret: SecretString,
+    /// The furthest `exp` may be from now (`auth.max_token_lifetime_secs`); `None`: any.
+    max_lifetime: Option<Duration>,
 }
 
 impl TokenKeys {
     pub fn new(secret: SecretString) -> Self {
-        Self { secret }
+        Self {
+            secret,
+            max_lifetime: None,
+        }
+    }
+
+    /// Refuses tokens whose `exp` is further than `max` from now (the service's setting).
+    pub fn with_max_lifetime(self, max: Duration) -> Self {
+        Self {
+            max_lifetime: Some(max),
+            ..self
+        }
     }
 
     /// A token for `user_id`, valid from `now` for `ttl`.
@@ -92,6 +107,14 @@ impl TokenKeys {
             .is_some_and(|nbf| now.saturating_add(LEEWAY_SECS) < nbf)
         {
             return Err(TokenError::NotYetValid);
+        }
+        if self.max_lifetime.is_some_and(|max| {
+            claims.exp
+                > now
+                    .saturating_add(max.num_seconds())
+                    .saturating_add(LEEWAY_SECS)
+        }) {
+            return Err(TokenError::LivesTooLong);
         }
         match claims.sub.parse::<i64>() {
             Ok(id) if id > 0 => Ok(id),
@@ -203,5 +226,28 @@ mod tests {
             URL_SAFE_NO_PAD.encode(r#"{"sub":"2","exp":2000000}"#)
         );
         assert_eq!(keys.verify(&forged, now), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_bound_is_refused_even_at_the_largest_exp() {
+        let keys = keys().with_max_lifetime(Duration::hours(24));
+        let now = at(1_000_000);
+        assert_eq!(
+            keys.verify(&keys.issue(7, now, Duration::hours(24)), now),
+            Ok(7)
+        );
+        assert_eq!(
+            keys.verify(&keys.issue(7, now, Duration::hours(25)), now),
+            Err(TokenError::LivesTooLong)
+        );
+        // The year 9999, and the largest `exp` JSON can say: refused, no overflow.
+        for exp in ["253402300799", "9223372036854775807"] {
+            let token = sign(
+                &keys,
+                r#"{"alg":"HS256"}"#,
+                &format!(r#"{{"sub":"7","exp":{exp}}}"#),
+            );
+            assert_eq!(keys.verify(&token, now), Err(TokenError::LivesTooLong));
+        }
     }
 }

@@ -6,9 +6,13 @@ import type { useQuickAction } from '../../hooks';
 import { triageKey } from '../../keys';
 
 /** Keyboard triage over the cards on screen (j/k, e, 1/3/7, a, /, ?), off while a dialog or
- *  the detail panel is open (`paused`). */
+ *  the detail panel is open (`paused`). The current card is an item, not a position: a snoozed
+ *  item that moves down the list stays current, so the next key acts on it; an item that
+ *  leaves the list (done) hands its place to the one that slides into it. */
 export function useTriageKeys(items: Interaction[], action: ReturnType<typeof useQuickAction>, paused: boolean) {
-  const [current, setCurrent] = useState(0);
+  const [cursor, setCursor] = useState<{ id: number | null; index: number }>({ id: null, index: 0 });
+  const found = cursor.id === null ? -1 : items.findIndex((i) => i.id === cursor.id);
+  const current = found >= 0 ? found : Math.max(0, Math.min(cursor.index, items.length - 1));
   const [help, setHelp] = useState(false);
   const searchRef = useRef<HTMLInputElement>(null);
   const cardsRef = useRef<HTMLDivElement>(null);
@@ -18,18 +22,21 @@ export function useTriageKeys(items: Interaction[], action: ReturnType<typeof us
       const key = triageKey(event);
       if (!key) return;
       const item = items[current];
+      const follow = () => setCursor({ id: item?.id ?? null, index: current });
       const cards = () => cardsRef.current?.querySelectorAll<HTMLElement>('article.card');
       switch (key.kind) {
         case 'move': {
           const next = Math.max(0, Math.min(items.length - 1, current + key.by));
-          setCurrent(next);
+          setCursor({ id: items[next]?.id ?? null, index: next });
           cards()?.[next]?.focus();
           break;
         }
         case 'done':
+          follow();
           if (item && item.status !== 'done') action.mutate({ id: item.id, kind: 'status', status: 'done' });
           break;
         case 'snooze':
+          follow();
           if (item) action.mutate({ id: item.id, kind: 'next-action', nextActionAt: snooze(item.next_action_at, key.days) });
           break;
         case 'assign':
@@ -47,8 +54,5 @@ export function useTriageKeys(items: Interaction[], action: ReturnType<typeof us
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [items, current, action, paused]);
-  useEffect(() => {
-    if (current >= items.length && items.length > 0) setCurrent(items.length - 1);
-  }, [items.length, current]);
   return { current, help, setHelp, searchRef, cardsRef };
 }

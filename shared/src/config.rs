@@ -185,6 +185,9 @@ pub struct GatewaySettings {
     pub max_body_bytes: usize,
     /// Largest number of events in one ingest request.
     pub max_batch: usize,
+    /// Largest number of events in one provider webhook (a SendGrid batch): past it the
+    /// request is refused whole (422) before anything is published.
+    pub max_webhook_events: usize,
     /// Events per second each credential (the ingest token, each provider) may send; unset:
     /// no limit. Past it: 429 with `Retry-After`, nothing published.
     pub rate_limit_per_second: Option<u32>,
@@ -545,6 +548,11 @@ impl Settings {
             ));
         }
         at_least("gateway.max_batch", self.gateway.max_batch, 1)?;
+        at_least(
+            "gateway.max_webhook_events",
+            self.gateway.max_webhook_events,
+            1,
+        )?;
         at_least("gateway.max_body_bytes", self.gateway.max_body_bytes, 1024)?;
         between(
             "inbox.exact_total_limit",

@@ -94,7 +94,12 @@ pub struct EmailEvent {
     pub person_external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Cleaned as it is read ([`clean_subject`]): it becomes an interaction's title.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "clean_subject_field"
+    )]
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -102,6 +107,44 @@ pub struct EmailEvent {
     /// never scored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub machine_open: bool,
+}
+
+/// The most characters of a subject kept: `Email ouvert : <subject>`, the title of the
+/// interaction a first open makes, then stays within a title's 500.
+pub const MAX_SUBJECT_CHARS: usize = 480;
+
+/// A provider's subject as a title may hold it (the API's rules for titles): control
+/// characters (CR, LF, tabs…) become spaces, runs of spaces one, trimmed, at most
+/// [`MAX_SUBJECT_CHARS`]; blank is none.
+pub fn clean_subject(raw: &str) -> Option<String> {
+    let mut clean = String::with_capacity(raw.len().min(4 * MAX_SUBJECT_CHARS));
+    let mut chars = 0;
+    for word in raw
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        for c in (!clean.is_empty())
+            .then_some(' ')
+            .into_iter()
+            .chain(word.chars())
+        {
+            if chars == MAX_SUBJECT_CHARS {
+                let kept = clean.trim_end().len();
+                clean.truncate(kept);
+                return Some(clean);
+            }
+            clean.push(c);
+            chars += 1;
+        }
+    }
+    (!clean.is_empty()).then_some(clean)
+}
+
+fn clean_subject_field<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(raw.as_deref().and_then(clean_subject))
 }
 
 /// The event key when the provider has no id that is stable across its retries: a digest of
@@ -222,6 +265,29 @@ mod tests {
                 "received_at": "2026-11-20T08:00:00Z", "person_id": 7
             })
         );
+    }
+
+    #[test]
+    fn a_subject_is_read_as_a_title_may_hold_it() {
+        assert_eq!(
+            clean_subject("Devis\r\nBcc: x@y.z\tok  "),
+            Some("Devis Bcc: x@y.z ok".into())
+        );
+        assert_eq!(clean_subject(" \n\u{7f} "), None);
+        let long = clean_subject(&"é ".repeat(1000)).unwrap();
+        assert_eq!(
+            long.chars().count(),
+            MAX_SUBJECT_CHARS - 1,
+            "no trailing space"
+        );
+        let json = r#"{"subject": "Re:\r\nrelance"}"#;
+        #[derive(serde::Deserialize)]
+        struct Only {
+            #[serde(default, deserialize_with = "clean_subject_field")]
+            subject: Option<String>,
+        }
+        let only: Only = serde_json::from_str(json).unwrap();
+        assert_eq!(only.subject.as_deref(), Some("Re: relance"));
     }
 
     #[test]

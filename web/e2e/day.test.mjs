@@ -384,6 +384,20 @@ test('teams: a manager narrows "Mon équipe" to a team and a member; a rep never
   await hugo.context().close();
 });
 
+test('a title of 400 combining marks stays inside its card', async () => {
+  const page = await signedIn();
+  const title = `Zalgo ${RUN} a${'\u0301'.repeat(400)}`;
+  await create(page, { type: 'note', title, assignee_id: 1 });
+  await page.goto(`${BASE}/dashboard/inbox?q=${encodeURIComponent(`Zalgo ${RUN}`)}`);
+  const heading = card(page, title).locator('h3');
+  await heading.waitFor();
+  const [inner, outer] = await Promise.all([heading.boundingBox(), card(page, title).boundingBox()]);
+  assert.ok(inner.y >= outer.y && inner.y + inner.height <= outer.y + outer.height, 'the title box is inside the card');
+  assert.equal(await heading.evaluate((h) => getComputedStyle(h).overflow), 'hidden', 'marks above or below the box are clipped');
+  await page.screenshot({ path: `${ARTIFACTS}combining-marks.png` });
+  await page.context().close();
+});
+
 test('CSV export of the current filter, fetched with the token', async () => {
   const page = await signedIn();
   const title = `Export ${RUN}`;

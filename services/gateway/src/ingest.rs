@@ -65,6 +65,7 @@ pub async fn ingest(
             ApiError::BadRequest(rejection.body_text())
         }
     })?;
+    relance_shared::http::duplicate_keys::refuse(&body)?;
     let events = parse_events(&body, state.max_batch, Utc::now())?;
     tracing::Span::current().record("events", events.len());
     let _in_flight = state.admission.admit("ingest", events.len())?;

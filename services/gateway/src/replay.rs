@@ -1,10 +1,11 @@
-//! Mailgun replay protection: a token is recorded in a JetStream stream (shared by every
-//! gateway replica) once its events are published; a token already there is refused.
-//! Recording after publishing means a request that failed (503) can be retried with its token.
+//! Mailgun replay protection: a token is claimed in a JetStream stream (shared by every
+//! gateway replica) before its events are published; a token already there is refused, so of
+//! concurrent copies exactly one gets in. A request whose events could not be published (503)
+//! gives its claim back, so Mailgun's retry with the same token is accepted.
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, stream::LastRawMessageErrorKind};
+use async_nats::jetstream;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -77,39 +78,43 @@ impl TokenStore {
         )
     }
 
-    pub async fn seen(&self, token: &str) -> Result<bool, ApiError> {
-        let stream = self.stream().await?;
-        match stream
-            .get_last_raw_message_by_subject(&self.subject(token))
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(false),
-            Err(error) => {
-                tracing::warn!(%error, "Mailgun token lookup failed");
-                Err(ApiError::Unavailable("NATS"))
-            }
-        }
-    }
-
-    pub async fn record(&self, token: &str) -> Result<(), ApiError> {
+    /// Claims `token` for this request before anything is published: `Some(sequence)` for
+    /// the first request naming it, `None` for any other (a replay, or a concurrent copy with
+    /// another body: Mailgun signs the token, not the body, so only one body may ever get
+    /// in). The store writes with `Nats-Expected-Last-Subject-Sequence: 0`, so of concurrent
+    /// claims exactly one succeeds, on every replica.
+    pub async fn claim(&self, token: &str) -> Result<Option<u64>, ApiError> {
         self.stream().await?;
         let message = jetstream::message::PublishMessage::build()
             .expected_last_subject_sequence(0)
             .payload(Bytes::from_static(b"1"));
         let result = match self.js.send_publish(self.subject(token), message).await {
-            Ok(ack) => ack.await.map(|_| ()),
+            Ok(ack) => ack.await.map(|ack| ack.sequence),
             Err(error) => Err(error),
         };
         match result {
-            Ok(()) => Ok(()),
-            // Already there: a concurrent copy of this request got there first; its events
-            // have the same keys, so this one changed nothing either.
-            Err(error) if error.to_string().contains("wrong last sequence") => Ok(()),
+            Ok(sequence) => Ok(Some(sequence)),
+            Err(error) if error.to_string().contains("wrong last sequence") => Ok(None),
             Err(error) => {
-                tracing::warn!(%error, "Mailgun token not recorded");
+                tracing::warn!(%error, "Mailgun token not claimed");
                 Err(ApiError::Unavailable("NATS"))
             }
+        }
+    }
+
+    /// Gives a claim back when its events could not be published (the request answers 503),
+    /// so Mailgun's retry with the same token is accepted. If even that fails the retry is
+    /// refused as a replay: logged as an error, since those events then need a resend.
+    pub async fn release(&self, sequence: u64) {
+        let released = match self.stream().await {
+            Ok(stream) => stream
+                .delete_message(sequence)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = released {
+            tracing::error!(%error, sequence, "Mailgun token claim not released: its retry will be refused");
         }
     }
 }

@@ -48,9 +48,13 @@ impl Service for Application {
             ingest_token: settings.gateway.ingest_token.clone(),
             max_body_bytes: settings.gateway.max_body_bytes,
             max_batch: settings.gateway.max_batch,
+            max_webhook_events: settings.gateway.max_webhook_events,
             admission: Admission::new(
                 settings.gateway.rate_limit_per_second,
-                settings.gateway.max_batch,
+                settings
+                    .gateway
+                    .max_batch
+                    .max(settings.gateway.max_webhook_events),
                 settings.gateway.max_in_flight,
             ),
         });

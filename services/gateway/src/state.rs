@@ -14,6 +14,7 @@ pub struct AppState {
     pub ingest_token: Option<SecretString>,
     pub max_body_bytes: usize,
     pub max_batch: usize,
+    pub max_webhook_events: usize,
     /// Rate per credential and requests in flight, checked before publishing.
     pub admission: Admission,
 }

@@ -21,7 +21,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use relance_shared::event::EmailEvent;
-use relance_shared::http::ApiError;
+use relance_shared::http::{duplicate_keys, ApiError};
 
 use crate::providers::{mailgun, postmark, resend, sendgrid, Mapped};
 use crate::signatures::{self, SignatureError};
@@ -57,6 +57,18 @@ async fn publish(
     provider: &'static str,
     mapped: Vec<Mapped>,
 ) -> Result<WebhookAccepted, ApiError> {
+    // Refused whole before anything is published: a batch JetStream might only partly store
+    // before the publish deadline would answer 503 with some of it in.
+    if mapped.len() > state.max_webhook_events {
+        return Err(ApiError::Validation(vec![relance_shared::http::FieldError::new(
+            "body",
+            format!(
+                "at most {} events per request (gateway.max_webhook_events), got {}; nothing was published",
+                state.max_webhook_events,
+                mapped.len()
+            ),
+        )]));
+    }
     let mut events: Vec<EmailEvent> = Vec::with_capacity(mapped.len());
     let mut ignored = Vec::new();
     for item in mapped {
@@ -107,6 +119,7 @@ pub async fn resend(
     let now = Utc::now();
     let svix_id = signatures::verify_svix(key, &headers, &body, now)
         .map_err(|e| refuse(resend::PROVIDER, e))?;
+    duplicate_keys::refuse(&body)?;
     let mapped = resend::parse(&body, &svix_id, now)?;
     Ok(Json(publish(&state, resend::PROVIDER, mapped).await?))
 }
@@ -125,6 +138,7 @@ pub async fn sendgrid(
     let now = Utc::now();
     signatures::verify_sendgrid(point, &headers, &body, now)
         .map_err(|e| refuse(sendgrid::PROVIDER, e))?;
+    duplicate_keys::refuse(&body)?;
     let mapped = sendgrid::parse(&body, now)?;
     Ok(Json(publish(&state, sendgrid::PROVIDER, mapped).await?))
 }
@@ -153,13 +167,18 @@ pub async fn mailgun(
         now,
     )
     .map_err(|e| refuse(mailgun::PROVIDER, e))?;
-    if state.mailgun_tokens.seen(&signature.token).await? {
-        return Err(refuse(mailgun::PROVIDER, SignatureError::Replayed));
-    }
+    duplicate_keys::refuse(&body)?;
     let mapped = mailgun::parse(&value, now)?;
-    let accepted = publish(&state, mailgun::PROVIDER, mapped).await?;
-    state.mailgun_tokens.record(&signature.token).await?;
-    Ok(Json(accepted))
+    let Some(claim) = state.mailgun_tokens.claim(&signature.token).await? else {
+        return Err(refuse(mailgun::PROVIDER, SignatureError::Replayed));
+    };
+    match publish(&state, mailgun::PROVIDER, mapped).await {
+        Ok(accepted) => Ok(Json(accepted)),
+        Err(error) => {
+            state.mailgun_tokens.release(claim).await;
+            Err(error)
+        }
+    }
 }
 
 #[tracing::instrument(name = "webhook.postmark", skip_all)]
@@ -174,6 +193,7 @@ pub async fn postmark(
         .as_ref()
         .ok_or_else(|| off("postmark"))?;
     signatures::verify_basic(expected, &headers).map_err(|e| refuse(postmark::PROVIDER, e))?;
+    duplicate_keys::refuse(&body)?;
     let mapped = postmark::parse(&body, Utc::now())?;
     Ok(Json(publish(&state, postmark::PROVIDER, mapped).await?))
 }

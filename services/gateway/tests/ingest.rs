@@ -167,6 +167,22 @@ async fn bad_requests_are_refused_and_publish_nothing() {
     let (status, _) = gw.post_json(&too_many).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // A key named twice (serde would keep the last, another parser the first): 400.
+    let twice = opened("d")
+        .to_string()
+        .replacen('{', r#"{"event": "clicked", "#, 1);
+    let (status, body) = gw
+        .post(twice, Some(TEST_INGEST_TOKEN), "application/json")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("duplicate key `event`"),
+        "{body}"
+    );
+
     // Nothing of all that reached the stream (the streams exist: the gateway declared them).
     assert_eq!(gw.stored().await, 0);
 }
@@ -251,7 +267,9 @@ async fn nats_down_means_503_and_not_ready() {
 async fn a_credential_past_its_rate_is_refused_before_anything_is_published() {
     let gw = TestGateway::spawn_with(|s| {
         s.gateway.rate_limit_per_second = Some(3);
+        // The bucket holds one full request of either kind.
         s.gateway.max_batch = 3;
+        s.gateway.max_webhook_events = 3;
     })
     .await;
     let (status, _) = gw

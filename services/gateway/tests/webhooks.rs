@@ -447,6 +447,30 @@ async fn forged_stale_or_replayed_mailgun_requests_are_refused_and_publish_nothi
         1,
         "only the genuine Mailgun event"
     );
+    // One valid signature sent 8 times at once with 8 different bodies (Mailgun signs the
+    // token, not the body): exactly one gets in.
+    let now = chrono::Utc::now().timestamp();
+    let token = "token-raced-000000000000000000000000000000";
+    let bodies: Vec<String> = (0..8)
+        .map(|n| {
+            let data = json!({"id": format!("ev-race-{n}"), "event": "opened",
+                              "timestamp": now as f64, "recipient": "a@acme.test",
+                              "message": {"headers": {"message-id": format!("race-{n}@relance.test")}}});
+            Gateway::mailgun_body(data, token, now, MAILGUN_KEY)
+        })
+        .collect();
+    let replies =
+        futures::future::join_all(bodies.iter().map(|b| gw.post("mailgun", &[], b))).await;
+    let accepted = replies.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(accepted, 1, "{replies:?}");
+    assert!(replies
+        .iter()
+        .all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        gw.published().await.len(),
+        2,
+        "the genuine event and one of the race"
+    );
 }
 
 #[tokio::test]
@@ -469,6 +493,38 @@ async fn providers_without_a_secret_are_off() {
         let (status, _) = gw.post(provider, &[], "{}").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{provider}");
     }
+}
+
+/// Past the bound a signed batch is refused whole (nothing stored, not half of it and a 503),
+/// and a signed body naming a key twice is a 400.
+#[tokio::test]
+async fn an_oversized_batch_or_a_repeated_key_is_refused_whole() {
+    let gw = Gateway::spawn().await;
+    let t = chrono::Utc::now().timestamp() - 60;
+    let batch: Vec<Value> = (0..5001)
+        .map(|n| {
+            json!({"email": "jeanne@acme.test", "timestamp": t, "event": "open",
+                   "sg_event_id": format!("sg-big-{n}"), "sg_message_id": format!("big-{n}.filter")})
+        })
+        .collect();
+    let (status, reply) = gw.sendgrid(&Value::Array(batch)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert!(
+        reply["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 5000"),
+        "{reply}"
+    );
+    let twice = r#"{"RecordType": "Open", "RecordType": "Delivery", "MessageID": "m-twice",
+                    "Recipient": "a@acme.test", "ReceivedAt": "2026-11-20T10:00:00Z"}"#;
+    let headers = [(
+        "authorization",
+        format!("Basic {}", STANDARD.encode(POSTMARK_AUTH)),
+    )];
+    let (status, reply) = gw.post("postmark", &headers, twice).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    assert!(gw.published().await.is_empty());
 }
 
 #[tokio::test]

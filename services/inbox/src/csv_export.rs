@@ -39,6 +39,9 @@ pub struct CsvLine<'a> {
     first: bool,
 }
 
+/// What makes a spreadsheet read a cell as a formula (OWASP's "CSV injection" list).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 impl CsvLine<'_> {
     fn separator(&mut self) {
         if !self.first {
@@ -47,12 +50,16 @@ impl CsvLine<'_> {
         self.first = false;
     }
 
-    /// Free text: quoted when needed, defused when it looks like a formula.
+    /// Free text: quoted when needed, defused when it looks like a formula. Spreadsheets in a
+    /// French locale split on `;`: a `;` is quoted too, and a value any of whose `;`-parts
+    /// starts like a formula is defused, so `x;=1+1;` stays text there as well.
     pub fn text(&mut self, value: Option<&str>) {
         self.separator();
         let value = value.unwrap_or("");
-        let defuse = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-        let quote = defuse || value.contains([',', '"', '\n', '\r']);
+        let defuse = value
+            .split(';')
+            .any(|part| part.trim_start_matches(' ').starts_with(FORMULA_STARTS));
+        let quote = defuse || value.contains([',', ';', '"', '\n', '\r']);
         if quote {
             self.out.push('"');
             if defuse {
@@ -203,6 +210,10 @@ mod tests {
             "\"'=HYPERLINK(\"\"x\"\")\""
         );
         assert_eq!(cells(|l| l.text(Some("-1+2"))), "\"'-1+2\"");
+        // Read with `;` as the separator (French-locale spreadsheets).
+        assert_eq!(cells(|l| l.text(Some("x;=1+1;"))), "\"'x;=1+1;\"");
+        assert_eq!(cells(|l| l.text(Some("a; @SUM(1)"))), "\"'a; @SUM(1)\"");
+        assert_eq!(cells(|l| l.text(Some("Dupont; SARL"))), "\"Dupont; SARL\"");
         assert_eq!(
             cells(|l| {
                 l.number(Some(-3));

@@ -1,6 +1,7 @@
 //! HTTP building blocks every service uses: problem+json errors, health and metrics routes,
 //! request spans and metrics, browser security headers, and serving with graceful shutdown.
 
+pub mod duplicate_keys;
 pub mod extract;
 pub mod health;
 pub mod observe;

@@ -889,6 +889,8 @@ ALTER TABLE ONLY public.users
 
 CREATE INDEX idx_email_outbox_pending ON public.email_outbox USING btree (next_attempt_at, id) WHERE (status = 'pending'::public.email_outbox_status);
 
+CREATE INDEX idx_email_outbox_sent ON public.email_outbox USING btree (sent_at) WHERE (status = 'sent'::public.email_outbox_status);
+
 CREATE INDEX idx_email_sends_erased ON public.email_sends USING btree (provider, external_id) WHERE (erased_at IS NOT NULL);
 
 CREATE INDEX idx_email_sends_person ON public.email_sends USING btree (person_id);
@@ -926,6 +928,8 @@ CREATE INDEX idx_interactions_search ON public.crm_interactions USING gin (publi
 CREATE INDEX idx_lead_score_history_person ON public.lead_score_history USING btree (person_id, id);
 
 CREATE INDEX idx_lead_scores_score ON public.lead_scores USING btree (score DESC);
+
+CREATE INDEX idx_notifications_read ON public.notifications USING btree (read_at) WHERE (read_at IS NOT NULL);
 
 CREATE INDEX idx_notifications_unpublished ON public.notifications USING btree (id) WHERE (published_at IS NULL);
 

@@ -28,6 +28,9 @@ export RELANCE__DATABASE__URL=postgres://postgres@127.0.0.1:5432/$db
 export RELANCE_ENV=development
 export RELANCE__AUTH__JWT_SECRET=fuzz-jwt-secret-0123456789-0123456789
 export RELANCE__GATEWAY__INGEST_TOKEN=fuzz-ingest-token-0123456789
+# Generated provider payloads carry any date: the deduplication horizon (30 days, tested in
+# services/gateway/tests/ingest.rs) would refuse most of them, so it is set beyond them here.
+export RELANCE__RETENTION__PROCESSED_EVENTS_DAYS=1000000
 export RELANCE__PROVIDERS__POSTMARK__BASIC_AUTH=relance:fuzz-password
 # Every provider is configured, with secrets of this run: hooks.py signs the generated
 # webhooks with them (scripts/schemathesis/hooks.py, `sign`), so they reach the handlers.

@@ -16,8 +16,9 @@ are left alone: the handlers must refuse them, and negative_data_rejection check
   `-40`), also when the stateful phase follows a link from a demo person: the demo survives.
 - A merge names two different people; a batch of directory versions does not give the same
   address twice (both a 422).
-- The gateway refuses an event dated more than 24 hours ahead of its clock: a valid event's
-  `occurred_at` that is further ahead (or that Python cannot read) is set to now.
+- The gateway refuses an event dated more than 24 hours ahead of its clock or older than its
+  deduplication horizon (30 days): a valid event's `occurred_at` outside (or that Python
+  cannot read) is set to now.
 - A JSON number beyond a 64-bit float's range (valid for JSON Schema, which has no limit) is
   refused with a 400 naming it: the services read numbers as 64-bit floats, the range RFC 8259
   (section 6) says is interoperable. Valid cases carry such a number as 0 instead.
@@ -132,10 +133,12 @@ def _distinct_addresses(items: list) -> None:
 
 def _not_ahead(events) -> None:
     horizon = datetime.now(timezone.utc) + timedelta(hours=23)
+    # The deduplication horizon (retention.processed_events_days, 30 days): older is refused.
+    oldest = datetime.now(timezone.utc) - timedelta(days=29)
     for event in events if isinstance(events, list) else [events]:
         if isinstance(event, dict) and "occurred_at" in event:
             at = _instant(event["occurred_at"])
-            if at is None or at > horizon:
+            if at is None or at > horizon or at < oldest:
                 event["occurred_at"] = datetime.now(timezone.utc).isoformat()
 
 

@@ -88,6 +88,7 @@ pub struct Settings {
     pub scoring: ScoringSettings,
     pub inbox: InboxSettings,
     pub reminder: ReminderSettings,
+    pub retention: RetentionSettings,
     pub decay: DecaySettings,
     pub auth: AuthSettings,
     pub directory: DirectorySettings,
@@ -248,6 +249,23 @@ pub struct ReminderSettings {
     pub interval_secs: u64,
     /// Rows claimed (and notifications published) per transaction.
     pub batch_size: usize,
+}
+
+/// How long what only grows is kept (design, "Data lifecycle"): the reminder deletes older rows
+/// in small batches at each pass (`services/reminder/src/retention.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days an event's key is kept to drop its redeliveries: longer than every stream's age and
+    /// every provider's retry window. The gateway refuses events older than this (422), so a
+    /// very late retry cannot be applied twice.
+    pub processed_events_days: u32,
+    /// Days a read notification is kept.
+    pub notifications_days: u32,
+    /// Days a sent email is kept in the outbox.
+    pub mail_outbox_days: u32,
+    /// Rows one delete takes: short statements, so no query waits on them for long.
+    pub batch_size: u32,
 }
 
 /// Lead scores cool down when engagement stops.
@@ -571,6 +589,32 @@ impl Settings {
             1,
         )?;
         at_least("reminder.interval_secs", self.reminder.interval_secs, 1)?;
+        // Bounded above so that `now - days` stays a date (about 2,700 years).
+        let retention = &self.retention;
+        between(
+            "retention.processed_events_days",
+            retention.processed_events_days,
+            3,
+            1_000_000,
+        )?;
+        between(
+            "retention.notifications_days",
+            retention.notifications_days,
+            1,
+            1_000_000,
+        )?;
+        between(
+            "retention.mail_outbox_days",
+            retention.mail_outbox_days,
+            1,
+            1_000_000,
+        )?;
+        between(
+            "retention.batch_size",
+            self.retention.batch_size,
+            1,
+            100_000,
+        )?;
         between("reminder.batch_size", self.reminder.batch_size, 1, 10_000)
     }
 

@@ -5,7 +5,8 @@
 //!
 //! - `gateway.rate_limit_per_second` (unset: no limit): events per second per credential (the
 //!   ingest token, each provider), a token bucket (`governor`) whose burst holds one full
-//!   request (`gateway.max_batch`, `gateway.max_webhook_events`). Past it: 429.
+//!   request (`gateway.max_batch`). Past it: 429. A provider batch larger than the bucket is
+//!   refused too: with a limit, set it to at least the providers' batch sizes.
 //! - `gateway.max_in_flight`: requests publishing at once. Past it the gateway sheds: 503, so
 //!   a slow JetStream cannot pile up requests without bound.
 

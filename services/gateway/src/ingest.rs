@@ -66,7 +66,9 @@ pub async fn ingest(
         }
     })?;
     relance_shared::http::duplicate_keys::refuse(&body)?;
-    let events = parse_events(&body, state.max_batch, Utc::now())?;
+    let now = Utc::now();
+    let events = parse_events(&body, state.max_batch, now)?;
+    refuse_too_old(&events, now - state.dedupe_horizon, true)?;
     tracing::Span::current().record("events", events.len());
     let _in_flight = state.admission.admit("ingest", events.len())?;
     let report = state.publisher.publish_all(&events).await?;
@@ -81,6 +83,41 @@ pub async fn ingest(
 }
 
 /// Parses and validates a whole request body into normalized events.
+/// 422 when an event happened before `oldest` (`retention.processed_events_days` ago): its key
+/// may already be forgotten, so a redelivery that late could be applied twice. The whole
+/// request is refused, nothing published; `per_item` names each event's field (`[2].occurred_at`)
+/// as the ingest body does, else `body` (a provider's own format).
+pub fn refuse_too_old(
+    events: &[EmailEvent],
+    oldest: DateTime<Utc>,
+    per_item: bool,
+) -> Result<(), ApiError> {
+    let errors: Vec<FieldError> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| event.occurred_at < oldest)
+        .map(|(i, _)| {
+            let field = match (per_item, events.len()) {
+                (false, _) => "body".to_owned(),
+                (true, 1) => "occurred_at".to_owned(),
+                (true, _) => format!("[{i}].occurred_at"),
+            };
+            FieldError::new(
+                field,
+                format!(
+                    "older than {oldest}: past the deduplication horizon \
+                     (retention.processed_events_days), it could be applied twice"
+                ),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
 pub fn parse_events(
     body: &[u8],
     max_batch: usize,

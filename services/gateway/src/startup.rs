@@ -49,12 +49,12 @@ impl Service for Application {
             max_body_bytes: settings.gateway.max_body_bytes,
             max_batch: settings.gateway.max_batch,
             max_webhook_events: settings.gateway.max_webhook_events,
+            dedupe_horizon: chrono::Duration::days(i64::from(
+                settings.retention.processed_events_days,
+            )),
             admission: Admission::new(
                 settings.gateway.rate_limit_per_second,
-                settings
-                    .gateway
-                    .max_batch
-                    .max(settings.gateway.max_webhook_events),
+                settings.gateway.max_batch,
                 settings.gateway.max_in_flight,
             ),
         });

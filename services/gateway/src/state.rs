@@ -15,6 +15,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub max_webhook_events: usize,
+    /// `retention.processed_events_days`: older events are refused.
+    pub dedupe_horizon: chrono::Duration,
     /// Rate per credential and requests in flight, checked before publishing.
     pub admission: Admission,
 }

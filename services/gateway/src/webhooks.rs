@@ -80,6 +80,7 @@ async fn publish(
     let duplicates = if events.is_empty() {
         0
     } else {
+        crate::ingest::refuse_too_old(&events, chrono::Utc::now() - state.dedupe_horizon, false)?;
         let _in_flight = state.admission.admit(provider, events.len())?;
         state.publisher.publish_all(&events).await?.duplicates
     };

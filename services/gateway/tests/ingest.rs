@@ -267,9 +267,7 @@ async fn nats_down_means_503_and_not_ready() {
 async fn a_credential_past_its_rate_is_refused_before_anything_is_published() {
     let gw = TestGateway::spawn_with(|s| {
         s.gateway.rate_limit_per_second = Some(3);
-        // The bucket holds one full request of either kind.
         s.gateway.max_batch = 3;
-        s.gateway.max_webhook_events = 3;
     })
     .await;
     let (status, _) = gw
@@ -356,4 +354,24 @@ async fn past_max_in_flight_the_gateway_sheds_at_once_with_retry_after() {
     // The broker back within its timeout, the held request completes.
     nats.resume();
     assert_eq!(stuck.await.unwrap().unwrap(), StatusCode::ACCEPTED);
+}
+
+/// An event older than the deduplication horizon is refused whole (its key may be forgotten,
+/// so applying it could count it twice); one just inside it is taken.
+#[tokio::test]
+async fn an_event_past_the_deduplication_horizon_is_refused() {
+    let gw = TestGateway::spawn_with(|s| s.retention.processed_events_days = 30).await;
+    let at = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+    let event = |id: &str, days: i64| {
+        json!({"provider": "resend", "external_id": id, "event": "opened",
+               "occurred_at": at(days), "person_id": 1})
+    };
+    let (status, body) = gw
+        .post_json(&json!([event("late-1", 29), event("late-2", 31)]))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "[1].occurred_at", "{body}");
+    assert_eq!(gw.stored().await, 0, "nothing of the batch");
+    let (status, body) = gw.post_json(&event("late-1", 29)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }

@@ -3,6 +3,7 @@
 //! - [`publish`]: notifications → JetStream, marked once acknowledged;
 //! - [`decay`]: the weekly score decay, idempotent;
 //! - [`mail`]: notifications by email (instant and the daily digest) through an outbox;
+//! - [`retention`]: what is past its horizon deleted, in short batches;
 //! - [`pass`]: one pass of all of them, and the schedule;
 //! - [`routes`]: health and metrics; [`startup`]: the [`Reminder`] (no port, for `--once`) and
 //!   the [`Application`].
@@ -12,6 +13,7 @@ pub mod mail;
 pub mod overdue;
 pub mod pass;
 pub mod publish;
+pub mod retention;
 pub mod routes;
 pub mod startup;
 

@@ -1,5 +1,6 @@
-//! One reminder pass: notify what is due, publish what is unpublished, decay idle scores —
-//! each in batches, stopping between batches when asked to shut down.
+//! One reminder pass: notify what is due, publish what is unpublished, decay idle scores,
+//! delete what is past its horizon — each in batches, stopping between batches when asked to
+//! shut down.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::mail::{outbox, Mailer};
 use crate::publish::Publisher;
+use crate::retention::{self, Horizons, Pruned};
 use crate::{decay, overdue, publish};
 
 pub struct Pass {
@@ -20,6 +22,8 @@ pub struct Pass {
     pub mailer: Option<Mailer>,
     /// The zone of users who chose none (`inbox.default_timezone`).
     pub default_tz: chrono_tz::Tz,
+    /// What is kept how long (`retention.*`).
+    pub retention: Horizons,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +44,8 @@ pub struct Report {
     pub emails: outbox::SendReport,
     /// Emails still pending after this pass (backoff, or a transient failure).
     pub emails_pending: i64,
+    /// Rows past their horizon deleted by this pass.
+    pub pruned: Pruned,
     /// Stopped early because of a shutdown request.
     pub interrupted: bool,
 }
@@ -125,6 +131,9 @@ impl Pass {
                 break;
             }
         }
+        if !report.interrupted {
+            report.pruned = retention::prune(&self.pool, now, self.retention, stop).await?;
+        }
         report.unpublished = publish::unpublished(&self.pool).await?;
         metrics::gauge!("reminder_unpublished_notifications").set(report.unpublished as f64);
         metrics::counter!("reminder_leads_decayed_total").increment(report.decayed as u64);
@@ -140,6 +149,9 @@ impl Pass {
             emails_failed = report.emails.failed,
             emails_deferred = report.emails.deferred,
             emails_pending = report.emails_pending,
+            pruned_events = report.pruned.processed_events,
+            pruned_notifications = report.pruned.notifications,
+            pruned_emails = report.pruned.emails,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "reminder pass"
         );

@@ -48,6 +48,7 @@ impl Reminder {
             decay_points_per_week: settings.decay.points_per_week,
             mailer: Mailer::from_settings(&settings.mail, &settings.web)?,
             default_tz: settings.inbox.default_timezone,
+            retention: crate::retention::Horizons::from_settings(&settings.retention),
         };
         Ok(Self {
             pass,

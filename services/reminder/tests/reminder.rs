@@ -593,3 +593,107 @@ async fn a_reminder_killed_mid_pass_loses_and_doubles_nothing() {
         20000
     );
 }
+
+/// Rows of each kind the retention deletes, as `(processed events, read notifications, sent
+/// emails, unread notifications)`.
+async fn kept(pool: &PgPool) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM processed_events),
+                (SELECT count(*) FROM notifications WHERE read_at IS NOT NULL),
+                (SELECT count(*) FROM email_outbox WHERE status = 'sent'),
+                (SELECT count(*) FROM notifications WHERE read_at IS NULL)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// A year of traffic in fast time, a week per pass: every day 100 events processed, 10
+/// notifications read (and 2 a week left unread), a digest sent to each of 2 users. Once
+/// past its horizon (30, 90 and 30 days) each table stays flat, week after week, at exactly
+/// what the horizon holds; what is not past it (unread notifications) is kept.
+#[tokio::test]
+async fn a_year_of_traffic_leaves_every_table_flat_after_its_horizon() {
+    let ctx = TestContext::with(|s| {
+        s.retention.processed_events_days = 30;
+        s.retention.notifications_days = 90;
+        s.retention.mail_outbox_days = 30;
+        // Several batches per pass and table.
+        s.retention.batch_size = 250;
+    })
+    .await;
+    let pool = &ctx.db.pool;
+    users(pool).await;
+    let reminder = app(&ctx.settings).await;
+    let stop = CancellationToken::new();
+    let start: DateTime<Utc> = "2026-01-05T00:00:00Z".parse().unwrap();
+    let mut weeks = Vec::new();
+    for week in 1..=52_i64 {
+        let now = start + chrono::Duration::weeks(week);
+        // The week's seven days, each at midnight: day k is now - k days, k = 0..6.
+        sqlx::query(
+            "INSERT INTO processed_events (event_key, provider, processed_at)
+             SELECT format('w%s-d%s-%s', $2::bigint, d, n), 'resend', $1 - d * interval '1 day'
+             FROM generate_series(0, 6) d, generate_series(1, 100) n",
+        )
+        .bind(now)
+        .bind(week)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO notifications (user_id, kind, title, created_at, read_at, published_at)
+             SELECT 1, 'interaction_overdue', 'lu', at, at, at
+             FROM (SELECT $1 - d * interval '1 day' AS at FROM generate_series(0, 6) d) days,
+                  generate_series(1, 10)
+             UNION ALL
+             SELECT 2, 'interaction_overdue', 'non lu', $1, NULL, $1 FROM generate_series(1, 2)",
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO email_outbox (user_id, kind, digest_date, status, created_at,
+                                       next_attempt_at, sent_at)
+             SELECT u, 'digest', ($1 - d * interval '1 day')::date, 'sent',
+                    $1 - d * interval '1 day', $1 - d * interval '1 day', $1 - d * interval '1 day'
+             FROM generate_series(0, 6) d, generate_series(1, 2) u",
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .unwrap();
+        let report = reminder.run_at(now, &stop).await.unwrap();
+        assert!(!report.interrupted);
+        weeks.push(kept(pool).await);
+    }
+    // What a horizon of h days holds at a pass: days now - h ..= now (the row exactly h days
+    // old is not older than the horizon), so h + 1 days of rows.
+    let held = |days: i64, per_day: i64| (days + 1) * per_day;
+    for (week, &(events, read, emails, unread)) in weeks.iter().enumerate() {
+        let week = week as i64 + 1;
+        let days = 7 * week;
+        assert_eq!(events, held(30, 100).min(days * 100), "week {week}: events");
+        assert_eq!(
+            read,
+            held(90, 10).min(days * 10),
+            "week {week}: read notifications"
+        );
+        assert_eq!(
+            emails,
+            held(30, 2).min(days * 2),
+            "week {week}: sent emails"
+        );
+        assert_eq!(
+            unread,
+            2 * week,
+            "week {week}: unread notifications are kept"
+        );
+    }
+    println!(
+        "retention over a simulated year: processed_events flat at {} from week 5, read \
+         notifications at {} from week 13, sent emails at {} from week 5",
+        weeks[51].0, weeks[51].1, weeks[51].2
+    );
+}

@@ -235,6 +235,11 @@ pub struct InboxSettings {
     /// Live streams one user may hold open at once (each one is a JetStream consumer); one
     /// more is a 429.
     pub max_streams_per_user: usize,
+    /// CSV exports one user may run at once; one more is a 429.
+    pub max_exports_per_user: usize,
+    /// Seconds an export waits for its client to take the next chunk; past it the export is
+    /// cut short, so a client that stops reading holds nothing for long.
+    pub export_stall_secs: u64,
     /// A search's (`q`) totals are exact up to this many rows; beyond, the answer says
     /// `total_is_lower_bound` (the web app shows "10 000+"), so no request counts more.
     pub exact_total_limit: i64,
@@ -583,6 +588,12 @@ impl Settings {
             self.inbox.max_streams_per_user,
             1,
         )?;
+        at_least(
+            "inbox.max_exports_per_user",
+            self.inbox.max_exports_per_user,
+            1,
+        )?;
+        at_least("inbox.export_stall_secs", self.inbox.export_stall_secs, 1)?;
         at_least(
             "inbox.live_heartbeat_secs",
             self.inbox.live_heartbeat_secs,

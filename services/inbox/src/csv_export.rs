@@ -9,6 +9,12 @@
 //! A database failure before the first chunk is an ordinary error response (503/500); after it
 //! the body is cut short, which the client sees as an incomplete download, never as a complete
 //! but truncated file.
+//!
+//! One user cannot starve the others through exports: each user runs at most
+//! `inbox.max_exports_per_user` at once (one more is a 429), and an export whose client stops
+//! taking chunks is cut short after `inbox.export_stall_secs`. The inbox export reads a page of
+//! rows at a time by keyset ([`InboxPages`]), so a slow client holds no database connection
+//! between pages; a row changed meanwhile may appear on either side of the change.
 
 use std::fmt::Write as _;
 
@@ -20,12 +26,72 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::PgPool;
 
 use relance_shared::http::ApiError;
 
 const CHUNK_BYTES: usize = 64 * 1024;
+
+/// What bounds one user's exports.
+#[derive(Clone)]
+pub struct ExportLimits {
+    pub slots: std::sync::Arc<crate::slots::UserSlots>,
+    pub stall: std::time::Duration,
+}
+
+impl ExportLimits {
+    /// A place for one more export of `user`, or the 429 that says to wait.
+    pub fn take(&self, user: i64) -> Result<crate::slots::UserSlot, ApiError> {
+        self.slots
+            .take(user)
+            .ok_or_else(|| ApiError::TooManyRequests {
+                detail: format!(
+                    "at most {} exports at once per user: wait for one to finish",
+                    self.slots.max
+                ),
+                retry_after_secs: 10,
+            })
+    }
+}
+
+/// Rows of the inbox export read per query: each page is its own short statement.
+const EXPORT_PAGE: i64 = 1_000;
+
+/// The inbox's rows for a filter, a page at a time in inbox order (the page query and its
+/// keyset), so no connection is held while the client downloads.
+pub struct InboxPages(pub crate::filters::InboxFilter);
+
+impl ExportSource for InboxPages {
+    type Row = crate::interactions::Interaction;
+    fn rows<'a>(&'a mut self, pool: &'a PgPool) -> BoxStream<'a, Result<Self::Row, sqlx::Error>> {
+        use futures::TryStreamExt;
+        let filter = &self.0;
+        futures::stream::try_unfold(
+            Some(None),
+            move |after: Option<Option<crate::cursor::Position>>| async move {
+                let Some(after) = after else {
+                    return Ok::<_, sqlx::Error>(None);
+                };
+                let (items, more) =
+                    crate::query::page(pool, filter, after.as_ref(), EXPORT_PAGE).await?;
+                let next = match items.last() {
+                    Some(last) if more => Some(Some(crate::cursor::Position {
+                        next_action_at: last.next_action_at,
+                        created_at: last.created_at,
+                        id: last.id,
+                    })),
+                    _ => None,
+                };
+                Ok(Some((
+                    futures::stream::iter(items.into_iter().map(Ok::<_, sqlx::Error>)),
+                    next,
+                )))
+            },
+        )
+        .try_flatten()
+        .boxed()
+    }
+}
 
 /// One CSV line per row.
 pub trait CsvRow: Send + Unpin + 'static {
@@ -102,29 +168,19 @@ pub trait ExportSource: Send + 'static {
     fn rows<'a>(&'a mut self, pool: &'a PgPool) -> BoxStream<'a, Result<Self::Row, sqlx::Error>>;
 }
 
-/// A query built at run time (the inbox filters) as an export source.
-pub struct Built<R>(
-    pub QueryBuilder<'static, Postgres>,
-    pub std::marker::PhantomData<R>,
-);
-
-impl<R: CsvRow + for<'r> FromRow<'r, PgRow>> ExportSource for Built<R> {
-    type Row = R;
-    fn rows<'a>(&'a mut self, pool: &'a PgPool) -> BoxStream<'a, Result<R, sqlx::Error>> {
-        self.0.build_query_as::<R>().fetch(pool)
-    }
-}
-
-/// Streams the rows of `source` as `filename`.
+/// Streams the rows of `source` as `filename`, holding the user's export `slot` until done;
+/// cut short when the client has not taken a chunk for `stall`.
 pub async fn stream<S: ExportSource>(
     pool: PgPool,
     mut source: S,
     tz: Tz,
     filename: &str,
+    (slot, stall): (crate::slots::UserSlot, std::time::Duration),
 ) -> Result<Response, ApiError> {
     type R<S> = <S as ExportSource>::Row;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, sqlx::Error>>(4);
     tokio::spawn(async move {
+        let _slot = slot;
         let mut rows = source.rows(&pool);
         let mut buffer = String::from("\u{feff}");
         buffer.push_str(&R::<S>::HEADER.join(","));
@@ -133,13 +189,17 @@ pub async fn stream<S: ExportSource>(
             match row {
                 Ok(row) => {
                     write_row(&row, tz, &mut buffer);
-                    if buffer.len() >= CHUNK_BYTES
-                        && tx
-                            .send(Ok(Bytes::from(std::mem::take(&mut buffer))))
-                            .await
-                            .is_err()
-                    {
-                        return; // the client went away
+                    if buffer.len() >= CHUNK_BYTES {
+                        let chunk = Bytes::from(std::mem::take(&mut buffer));
+                        match tokio::time::timeout(stall, tx.send(Ok(chunk))).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => return, // the client went away
+                            Err(_) => {
+                                metrics::counter!("inbox_exports_stalled_total").increment(1);
+                                tracing::warn!("export cut short: its client stopped reading");
+                                return;
+                            }
+                        }
                     }
                 }
                 Err(error) => {

@@ -8,7 +8,7 @@
 //! - people and organisations as the web app reads them: [`people`];
 //! - a user's notification preferences (email off, instant or daily): [`preferences`];
 //! - the CRM's directory (users, organisations, people; erasure, merge): [`directory`];
-//! - the live inbox (change relay, SSE): [`live`];
+//! - the live inbox (change relay, SSE): [`live`]; what one user may hold at once: [`slots`];
 //! - tokens: [`auth`] (one verifier: HS256 and the company's OpenID provider); the handlers: [`handlers`]; the route table: [`routes`]; OpenAPI:
 //!   [`openapi`]; the web app: [`web`];
 //! - what handlers share: [`state`]; building and serving: [`startup`].
@@ -34,6 +34,7 @@ pub mod query;
 pub mod routes;
 pub mod scope;
 pub mod search;
+pub mod slots;
 pub mod startup;
 pub mod state;
 pub mod web;

@@ -17,7 +17,8 @@ use crate::clock::Clock;
 use crate::directory::consumer::DirectoryConsumer;
 use crate::directory::DirectoryAccess;
 use crate::leads::HeatLevels;
-use crate::live::sse::{Live, StreamSlots};
+use crate::live::sse::Live;
+use crate::slots::UserSlots;
 use crate::state::AppState;
 
 pub struct Application {
@@ -118,6 +119,13 @@ impl Application {
             },
             exact_total_limit: settings.inbox.exact_total_limit,
             callers: callers.clone(),
+            exports: crate::csv_export::ExportLimits {
+                slots: Arc::new(UserSlots::new(
+                    settings.inbox.max_exports_per_user,
+                    "exports_per_user",
+                )),
+                stall: std::time::Duration::from_secs(settings.inbox.export_stall_secs),
+            },
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
             live: Live {
@@ -126,7 +134,10 @@ impl Application {
                 js,
                 names,
                 heartbeat: std::time::Duration::from_secs(settings.inbox.live_heartbeat_secs),
-                streams: Arc::new(StreamSlots::new(settings.inbox.max_streams_per_user)),
+                streams: Arc::new(UserSlots::new(
+                    settings.inbox.max_streams_per_user,
+                    "streams_per_user",
+                )),
                 closing: closing.clone(),
                 callers: callers.clone(),
             },

@@ -34,6 +34,9 @@ pub struct AppState {
     pub exact_total_limit: i64,
     /// Signed-in users' roles and scopes, cached ([`crate::scope`]).
     pub callers: Arc<Callers>,
+    /// The CSV exports each user runs (`inbox.max_exports_per_user`) and how long one waits
+    /// for a client that stopped reading (`inbox.export_stall_secs`).
+    pub exports: crate::csv_export::ExportLimits,
 }
 
 impl FromRef<Arc<AppState>> for DirectoryAccess {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use relance_shared::http::openapi::{
-    BadJson, Forbidden, Invalid, NotFound, NotJsonMediaType, Unauthorized,
+    BadJson, Forbidden, Invalid, NotFound, NotJsonMediaType, TooMany, Unauthorized,
 };
 use relance_shared::http::{ApiError, ApiJson, ApiQuery, PathId};
 
@@ -183,6 +183,7 @@ impl CsvRow for Interaction {
         Unauthorized,
         Forbidden,
         Invalid,
+        TooMany,
     ))]
 pub async fn export(
     State(state): State<Arc<AppState>>,
@@ -203,12 +204,14 @@ pub async fn export(
     );
     let mut filter = filters::into_result(filter, errors)?;
     search::resolve_words(&state.pool, &mut filter).await?;
+    let slot = state.exports.take(user.id)?;
     let tz = filter.tz;
     csv_export::stream(
         state.pool.clone(),
-        csv_export::Built::<Interaction>(query::export_query(&filter), Default::default()),
+        csv_export::InboxPages(filter),
         tz,
         "relance-inbox.csv",
+        (slot, state.exports.stall),
     )
     .await
 }

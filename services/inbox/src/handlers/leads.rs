@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use relance_shared::valid::{Id, TimeZone, TimeZoneOrDefault};
 
-use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, Unauthorized};
+use relance_shared::http::openapi::{Forbidden, Invalid, NotFound, TooMany, Unauthorized};
 use relance_shared::http::{ApiError, ApiQuery, FieldError, PathId};
 
 use crate::auth::CurrentUser;
@@ -135,6 +135,7 @@ impl CsvRow for HotLead {
         Unauthorized,
         Forbidden,
         Invalid,
+        TooMany,
     ))]
 pub async fn export(
     State(state): State<Arc<AppState>>,
@@ -142,6 +143,7 @@ pub async fn export(
     ApiQuery(params): ApiQuery<HotLeadsParams>,
 ) -> Result<Response, ApiError> {
     let (_, threshold, tz) = parse(&params, state.heat.warm, state.default_tz)?;
+    let slot = state.exports.take(user.id)?;
     csv_export::stream(
         state.pool.clone(),
         leads::HotLeadsExport {
@@ -150,6 +152,7 @@ pub async fn export(
         },
         tz,
         "relance-leads-hot.csv",
+        (slot, state.exports.stall),
     )
     .await
 }

@@ -258,61 +258,6 @@ async fn open_consumer(
     Ok((start, messages))
 }
 
-/// The live streams each user holds open, bounded by `inbox.max_streams_per_user`.
-pub struct StreamSlots {
-    pub max: usize,
-    by_user: std::sync::Mutex<HashMap<i64, usize>>,
-}
-
-impl StreamSlots {
-    pub fn new(max: usize) -> Self {
-        Self {
-            max,
-            by_user: std::sync::Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// A slot for one more stream of `user`, freed when dropped; `None` at the limit.
-    fn take(self: &std::sync::Arc<Self>, user: i64) -> Option<StreamSlot> {
-        let mut by_user = self
-            .by_user
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let held = by_user.entry(user).or_insert(0);
-        if *held >= self.max {
-            metrics::counter!("http_requests_refused_total", "reason" => "streams_per_user")
-                .increment(1);
-            return None;
-        }
-        *held += 1;
-        Some(StreamSlot {
-            slots: self.clone(),
-            user,
-        })
-    }
-}
-
-pub struct StreamSlot {
-    slots: std::sync::Arc<StreamSlots>,
-    user: i64,
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        let mut by_user = self
-            .slots
-            .by_user
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(held) = by_user.get_mut(&self.user) {
-            *held = held.saturating_sub(1);
-            if *held == 0 {
-                by_user.remove(&self.user);
-            }
-        }
-    }
-}
-
 /// Decrements the connection gauge when the connection's task ends.
 struct ConnectionGauge;
 
@@ -395,7 +340,8 @@ pub struct Live {
     pub names: relance_shared::nats::Names,
     pub heartbeat: Duration,
     /// The streams each user holds, bounded.
-    pub streams: std::sync::Arc<StreamSlots>,
+    /// The live streams each user holds open, bounded by `inbox.max_streams_per_user`.
+    pub streams: std::sync::Arc<crate::slots::UserSlots>,
     /// Cancelled when the server shuts down: every stream ends (clients reconnect elsewhere
     /// with their Last-Event-ID).
     pub closing: tokio_util::sync::CancellationToken,

@@ -377,3 +377,78 @@ async fn inbox_csv_export_streams_every_matching_row() {
         .await;
     assert_eq!(bad_fields(&reply), ["due"]);
 }
+
+/// One user cannot hold the database through exports: a third export at once is a 429 with
+/// `Retry-After` (another user's still runs), an export whose client stops reading is cut
+/// short after `inbox.export_stall_secs` and gives its place back, and an export of many pages
+/// (1,000 rows each) holds every row, in inbox order, once.
+#[tokio::test]
+async fn exports_are_capped_per_user_and_cut_short_when_their_client_stalls() {
+    let inbox = TestInbox::spawn_with(at("2026-06-10T12:00:00Z"), |s| {
+        s.inbox.export_stall_secs = 1;
+    })
+    .await;
+    // 30,000 rows of ~500 bytes (15 MB): more than the sockets' buffers hold, so a client that
+    // does not read stalls its export; thirty pages.
+    sqlx::query(
+        "INSERT INTO crm_interactions (type, title, status, assignee_id, next_action_at, created_at, updated_at)
+         SELECT 'call', format('Export %s %s', n, repeat('x', 400)), 'todo', 1,
+                '2026-06-10T09:00:00Z'::timestamptz + n * interval '1 minute', now(), now()
+         FROM generate_series(1, 30000) n",
+    )
+    .execute(inbox.pool())
+    .await
+    .unwrap();
+    let whole = inbox
+        .get("/api/v1/interactions/inbox/export", Some(ALICE))
+        .await;
+    assert_eq!(whole.status, 200);
+    let rows: Vec<&str> = whole
+        .text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(rows.len(), 30_000);
+    let order: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            r.split(',')
+                .nth(2)
+                .unwrap()
+                .split(' ')
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        (1..=30_000).collect::<Vec<_>>(),
+        "inbox order, each row once"
+    );
+
+    // Two exports Alice does not read: the third is refused, Bob's is not.
+    let url = format!("{}/api/v1/interactions/inbox/export", inbox.base);
+    let open = |user: i64| {
+        let request = inbox.http.get(&url).bearer_auth(inbox.token(user));
+        async move { request.send().await.unwrap() }
+    };
+    let stalled = [open(ALICE).await, open(ALICE).await];
+    assert!(stalled.iter().all(|r| r.status() == 200));
+    let third = open(ALICE).await;
+    assert_eq!(third.status(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    assert_eq!(open(BRUNO).await.status(), 200);
+    // Past the stall deadline both are cut short and their places are free again.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(open(ALICE).await.status(), 200);
+    for reply in stalled {
+        let body = reply.text().await;
+        assert!(
+            body.is_err() || body.unwrap().split("\r\n").count() < 30_000,
+            "a stalled export was cut short"
+        );
+    }
+}

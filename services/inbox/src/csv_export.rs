@@ -178,7 +178,9 @@ pub async fn stream<S: ExportSource>(
     (slot, stall): (crate::slots::UserSlot, std::time::Duration),
 ) -> Result<Response, ApiError> {
     type R<S> = <S as ExportSource>::Row;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, sqlx::Error>>(4);
+    // `None` says the export is complete: a channel that closes without it (the task gave up
+    // on a stalled client, or died) ends the body with an error, never as a whole file.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<Result<Bytes, sqlx::Error>>>(4);
     tokio::spawn(async move {
         let _slot = slot;
         let mut rows = source.rows(&pool);
@@ -191,7 +193,7 @@ pub async fn stream<S: ExportSource>(
                     write_row(&row, tz, &mut buffer);
                     if buffer.len() >= CHUNK_BYTES {
                         let chunk = Bytes::from(std::mem::take(&mut buffer));
-                        match tokio::time::timeout(stall, tx.send(Ok(chunk))).await {
+                        match tokio::time::timeout(stall, tx.send(Some(Ok(chunk)))).await {
                             Ok(Ok(())) => {}
                             Ok(Err(_)) => return, // the client went away
                             Err(_) => {
@@ -203,32 +205,36 @@ pub async fn stream<S: ExportSource>(
                     }
                 }
                 Err(error) => {
-                    let _ = tx.send(Err(error)).await;
+                    let _ = tx.send(Some(Err(error))).await;
                     return;
                 }
             }
         }
         if !buffer.is_empty() {
-            let _ = tx.send(Ok(Bytes::from(buffer))).await;
+            let _ = tx.send(Some(Ok(Bytes::from(buffer)))).await;
         }
+        let _ = tx.send(None).await;
     });
     let first = match rx.recv().await {
-        Some(Ok(chunk)) => chunk,
-        Some(Err(error)) => return Err(error.into()),
-        None => {
+        Some(Some(Ok(chunk))) => chunk,
+        Some(Some(Err(error))) => return Err(error.into()),
+        Some(None) | None => {
             return Err(ApiError::Internal(anyhow::anyhow!(
                 "export task ended early"
             )))
         }
     };
-    let rest = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| {
-            let item = item.map_err(|error| {
+    let rest = futures::stream::unfold(Some(rx), |rx| async move {
+        let mut rx = rx?;
+        match rx.recv().await {
+            Some(Some(Ok(chunk))) => Some((Ok(chunk), Some(rx))),
+            Some(None) => None,
+            Some(Some(Err(error))) => {
                 tracing::error!(%error, "export cut short");
-                std::io::Error::other(error)
-            });
-            (item, rx)
-        })
+                Some((Err(std::io::Error::other(error)), None))
+            }
+            None => Some((Err(std::io::Error::other("export cut short")), None)),
+        }
     });
     let body = futures::stream::once(async { Ok::<_, std::io::Error>(first) }).chain(rest);
     let mut response = Body::from_stream(body).into_response();

@@ -78,6 +78,55 @@ if problems:
     sys.exit(f"{len(problems)} convention problem(s)")
 print("  ok: probes, requests and limits, non-root, read-only root filesystem")
 PY
+  "$venv/bin/python" - "$rendered" <<'PY'
+# The Ingress publishes only the public paths, and the NetworkPolicies let the ingress controller
+# reach exactly the services those paths name (issue 31): metrics, health, the OpenAPI document
+# and the CRM's directory stay inside the cluster.
+import sys, yaml
+objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
+PUBLIC = {
+    ("/api/v1/marketing/email/ingest", "gateway"), ("/api/v1/marketing/email/webhooks", "gateway"),
+    *((p, "inbox") for p in ["/api/v1/auth", "/api/v1/me", "/api/v1/users", "/api/v1/teams",
+        "/api/v1/interactions", "/api/v1/marketing/leads-hot", "/api/v1/people",
+        "/api/v1/organisations", "/api/v1/notifications", "/api/v1/stream", "/", "/login",
+        "/auth", "/dashboard", "/people", "/organisations", "/leads", "/settings", "/assets"]),
+}
+INTERNAL = ["/metrics", "/healthz", "/readyz", "/openapi.json", "/api/v1/directory"]
+problems, backends = [], set()
+for ing in (o for o in objs if o["kind"] == "Ingress"):
+    for rule in ing["spec"].get("rules", []):
+        for p in rule["http"]["paths"]:
+            path, svc = p["path"], p["backend"]["service"]["name"]
+            backends.add(svc)
+            if (path, svc) not in PUBLIC:
+                problems.append(f"Ingress publishes {path} -> {svc}, not a public path")
+            if path == "/" and p["pathType"] != "Exact":
+                problems.append("Ingress publishes / as a Prefix: everything, metrics and directory included")
+            for internal in INTERNAL:
+                if internal.startswith(path.rstrip("/") + "/") and p["pathType"] == "Prefix" and path != "/":
+                    problems.append(f"Ingress path {path} (Prefix) covers the internal {internal}")
+deployments = {o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"]
+               for o in objs if o["kind"] == "Deployment"}
+def selected(policy, labels):
+    sel = policy["spec"]["podSelector"]
+    if any(labels.get(k) != v for k, v in sel.get("matchLabels", {}).items()):
+        return False
+    for e in sel.get("matchExpressions", []):
+        if e["operator"] == "In" and labels.get(e["key"]) not in e["values"]:
+            return False
+    return True
+from_controller = [p for p in objs if p["kind"] == "NetworkPolicy" and any(
+    f.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "ingress-nginx"
+    for rule in p["spec"].get("ingress", []) for f in rule.get("from", []))]
+reachable = {name for name, labels in deployments.items() if any(selected(p, labels) for p in from_controller)}
+if reachable != backends:
+    problems.append(f"the ingress controller may reach {sorted(reachable)}, the Ingress routes to {sorted(backends)}")
+for p in problems:
+    print("  " + p)
+if problems:
+    sys.exit(f"{len(problems)} exposure problem(s)")
+print(f"  ok: the Ingress publishes {len(backends)} services' public paths only, and the NetworkPolicies agree")
+PY
   rm -f "$rendered"
 done
 

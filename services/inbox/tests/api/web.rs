@@ -3,15 +3,19 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn serves_the_app_screens_and_assets_but_not_unknown_api_paths() {
+/// An inbox serving a tiny web app build: an index page and one asset.
+async fn with_a_web_build() -> TestInbox {
     let dir = std::env::temp_dir().join(format!("relance-web-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(dir.join("assets")).unwrap();
     std::fs::write(dir.join("index.html"), "<!doctype html><div id=root></div>").unwrap();
     std::fs::write(dir.join("assets/app-abc123.js"), "console.log(1)").unwrap();
     let web_dir = dir.to_string_lossy().into_owned();
-    let inbox =
-        TestInbox::spawn_with(at("2026-06-10T12:00:00Z"), |s| s.inbox.web_dir = web_dir).await;
+    TestInbox::spawn_with(at("2026-06-10T12:00:00Z"), |s| s.inbox.web_dir = web_dir).await
+}
+
+#[tokio::test]
+async fn serves_the_app_screens_and_assets_but_not_unknown_api_paths() {
+    let inbox = with_a_web_build().await;
     for path in [
         "/",
         "/login",
@@ -51,13 +55,7 @@ async fn serves_the_app_screens_and_assets_but_not_unknown_api_paths() {
 /// security headers; the page's policy forbids inline scripts and framing by other sites.
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
-    let dir = std::env::temp_dir().join(format!("relance-web-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(dir.join("assets")).unwrap();
-    std::fs::write(dir.join("index.html"), "<!doctype html><div id=root></div>").unwrap();
-    std::fs::write(dir.join("assets/app-abc123.js"), "console.log(1)").unwrap();
-    let web_dir = dir.to_string_lossy().into_owned();
-    let inbox =
-        TestInbox::spawn_with(at("2026-06-10T12:00:00Z"), |s| s.inbox.web_dir = web_dir).await;
+    let inbox = with_a_web_build().await;
     let token = inbox.token(ALICE);
     for (path, bearer) in [
         ("/dashboard", None),

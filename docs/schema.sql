@@ -188,16 +188,12 @@ CREATE FUNCTION public.interaction_history_after_insert() RETURNS trigger
 DECLARE
     actor record := relance_actor();
 BEGIN
-    INSERT INTO interaction_history (interaction_id, actor_user_id, actor_system, field)
-    SELECT id, actor.user_id, actor.system, 'created' FROM new_rows;
-    INSERT INTO notifications (user_id, kind, interaction_id, title, payload)
-    SELECT n.assignee_id, 'assigned', n.id, n.title,
-           jsonb_build_object('by', actor.user_id,
-                              'by_name', (SELECT full_name FROM users WHERE id = actor.user_id),
-                              'fields', jsonb_build_array('created'))
-    FROM new_rows n
-    WHERE actor.user_id IS NOT NULL AND n.assignee_id IS NOT NULL
-      AND n.assignee_id <> actor.user_id;
+    INSERT INTO interaction_history
+        (interaction_id, actor_user_id, actor_system, field, notify_user_id)
+    SELECT id, actor.user_id, actor.system, 'created',
+           CASE WHEN actor.user_id IS NOT NULL AND assignee_id <> actor.user_id
+                THEN assignee_id END
+    FROM new_rows;
     RETURN NULL;
 END
 $$;
@@ -208,35 +204,22 @@ CREATE FUNCTION public.interaction_history_after_update() RETURNS trigger
 DECLARE
     actor record := relance_actor();
 BEGIN
-    WITH changed AS (
-        SELECT n.id, n.title, o.assignee_id AS old_assignee, n.assignee_id AS new_assignee,
-               f.field, f.old_value, f.new_value
-        FROM new_rows n JOIN old_rows o ON o.id = n.id
-        CROSS JOIN LATERAL (VALUES
-            ('status', to_jsonb(o.status), to_jsonb(n.status)),
-            ('assignee_id', to_jsonb(o.assignee_id), to_jsonb(n.assignee_id)),
-            ('next_action_at', to_jsonb(o.next_action_at), to_jsonb(n.next_action_at)),
-            ('title', to_jsonb(o.title), to_jsonb(n.title)),
-            ('description', to_jsonb(o.description), to_jsonb(n.description)),
-            ('type', to_jsonb(o.type), to_jsonb(n.type))
-        ) AS f(field, old_value, new_value)
-        WHERE f.old_value IS DISTINCT FROM f.new_value
-    ), written AS (
-        INSERT INTO interaction_history
-            (interaction_id, actor_user_id, actor_system, field, old_value, new_value)
-        SELECT id, actor.user_id, actor.system, field, old_value, new_value FROM changed
-    )
-    INSERT INTO notifications (user_id, kind, interaction_id, title, payload)
-    SELECT c.new_assignee,
-           CASE WHEN bool_or(c.field = 'assignee_id') THEN 'assigned' ELSE 'changed' END,
-           c.id, c.title,
-           jsonb_build_object('by', actor.user_id,
-                              'by_name', (SELECT full_name FROM users WHERE id = actor.user_id),
-                              'fields', jsonb_agg(c.field ORDER BY c.field))
-    FROM changed c
-    WHERE actor.user_id IS NOT NULL AND c.new_assignee IS NOT NULL
-      AND c.new_assignee <> actor.user_id
-    GROUP BY c.id, c.title, c.new_assignee;
+    INSERT INTO interaction_history
+        (interaction_id, actor_user_id, actor_system, field, old_value, new_value, notify_user_id)
+    SELECT n.id, actor.user_id, actor.system, f.field, f.old_value, f.new_value,
+           -- A user's change of an item someone else holds tells that someone.
+           CASE WHEN actor.user_id IS NOT NULL AND n.assignee_id <> actor.user_id
+                THEN n.assignee_id END
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    CROSS JOIN LATERAL (VALUES
+        ('status', to_jsonb(o.status), to_jsonb(n.status)),
+        ('assignee_id', to_jsonb(o.assignee_id), to_jsonb(n.assignee_id)),
+        ('next_action_at', to_jsonb(o.next_action_at), to_jsonb(n.next_action_at)),
+        ('title', to_jsonb(o.title), to_jsonb(n.title)),
+        ('description', to_jsonb(o.description), to_jsonb(n.description)),
+        ('type', to_jsonb(o.type), to_jsonb(n.type))
+    ) AS f(field, old_value, new_value)
+    WHERE f.old_value IS DISTINCT FROM f.new_value;
     RETURN NULL;
 END
 $$;
@@ -651,7 +634,8 @@ CREATE TABLE public.interaction_history (
     actor_system text,
     field text NOT NULL,
     old_value jsonb,
-    new_value jsonb
+    new_value jsonb,
+    notify_user_id bigint
 );
 
 ALTER TABLE public.interaction_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -898,6 +882,8 @@ CREATE INDEX idx_email_sends_person ON public.email_sends USING btree (person_id
 CREATE INDEX idx_inbox_assignee_count_deltas ON public.inbox_assignee_count_deltas USING btree (assignee_id);
 
 CREATE INDEX idx_interaction_history ON public.interaction_history USING btree (interaction_id, id DESC);
+
+CREATE INDEX idx_interaction_history_to_notify ON public.interaction_history USING btree (id) WHERE (notify_user_id IS NOT NULL);
 
 CREATE INDEX idx_interaction_search_words_inbox_open ON public.interaction_search_words USING btree (word, next_action_sort_at, created_at DESC, interaction_id DESC) WHERE (status <> 'done'::public.interaction_status);
 

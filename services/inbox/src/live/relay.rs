@@ -9,6 +9,9 @@
 //! of those interactions (`search::index`), which keeps that index off the writers'
 //! transactions.
 //!
+//! After each wake-up it also tells assignees what others changed of their items
+//! ([`assignee_notices`]), off the writers' transactions too.
+//!
 //! Every inbox replica runs the relay; a transaction-scoped advisory lock lets one of them work
 //! at a time, which keeps the stream in capture order.
 
@@ -24,6 +27,8 @@ use tracing::Instrument;
 use relance_shared::messages::{Change, InteractionChanged};
 use relance_shared::nats::Names;
 use relance_shared::telemetry::inject_trace_context;
+
+use super::assignee_notices;
 
 /// `pg_advisory_xact_lock` key of the relay ("relay" in ASCII).
 const RELAY_LOCK: i64 = 0x72_65_6c_61_79;
@@ -150,7 +155,7 @@ pub async fn relay_forever(
         if stop.is_cancelled() {
             return;
         }
-        let waiting = match relay_batch(&pool, &js, &names).await {
+        let relayed = match relay_batch(&pool, &js, &names).await {
             Ok(n) if n as i64 == BATCH => false,
             Ok(_) => true,
             Err(error) => {
@@ -158,6 +163,19 @@ pub async fn relay_forever(
                 true
             }
         };
+        // The same commit that wakes the relay marks the assignees to tell.
+        let told = match assignee_notices::tell_assignees(&pool)
+            .instrument(tracing::info_span!("inbox.assignee_notices"))
+            .await
+        {
+            Ok(n) if n as i64 == assignee_notices::BATCH => false,
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!(%error, "assignees not told yet; retrying");
+                true
+            }
+        };
+        let waiting = relayed && told;
         if !waiting {
             continue;
         }

@@ -797,7 +797,7 @@ async fn an_erasure_clears_the_name_from_the_index_even_while_the_relay_is_behin
     .fetch_one(pool)
     .await
     .unwrap();
-    inbox.search_settled().await;
+    inbox.relay_settled().await;
     let held = || async {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM interaction_search_words \

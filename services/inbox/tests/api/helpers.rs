@@ -105,18 +105,22 @@ impl TestInbox {
 
     pub async fn get(&self, path: &str, user: Option<i64>) -> Reply {
         if path.contains("q=") {
-            self.search_settled().await;
+            self.relay_settled().await;
         }
         self.client.get(path, user).await
     }
 
     /// Waits until the change relay has taken in every captured change, so the search index
-    /// (which follows the tables by the relay's delay) is in step with what the test wrote.
-    pub async fn search_settled(&self) {
+    /// and the assignees' notifications (which follow the tables by the relay's delay) are in
+    /// step with what the test wrote.
+    pub async fn relay_settled(&self) {
         let started = std::time::Instant::now();
-        while !relance_inbox::search::index::caught_up(self.pool())
+        while !(relance_inbox::search::index::caught_up(self.pool())
             .await
             .unwrap()
+            && relance_inbox::live::assignee_notices::caught_up(self.pool())
+                .await
+                .unwrap())
         {
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(20),
@@ -133,7 +137,7 @@ impl TestInbox {
     /// Titles of one inbox page.
     pub async fn titles(&self, query: &str, user: i64) -> Vec<String> {
         if query.contains("q=") {
-            self.search_settled().await;
+            self.relay_settled().await;
         }
         let reply = self.client.inbox(user, query).await;
         assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text);

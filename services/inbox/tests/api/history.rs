@@ -16,7 +16,10 @@ async fn history(inbox: &TestInbox, id: i64, user: i64) -> Vec<Value> {
     reply.body.as_array().unwrap().clone()
 }
 
+/// The user's notifications, once the relay has told every change (it does so off the
+/// writer's transaction).
 async fn notifications(inbox: &TestInbox, user: i64) -> Vec<(String, String)> {
+    inbox.relay_settled().await;
     sqlx::query_as(
         "SELECT kind, payload->>'by_name' FROM notifications WHERE user_id = $1 ORDER BY id",
     )

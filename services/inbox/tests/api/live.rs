@@ -518,7 +518,7 @@ async fn a_rep_sees_only_their_scope_live_and_an_item_reassigned_away_once_as_re
             "2026-11-20T09:00:00Z",
         )
         .await;
-    inbox.search_settled().await;
+    inbox.relay_settled().await;
     let mut viewer = SseClient::connect(&inbox, dora, None).await;
     assert_eq!(viewer.next().await.event, "ready");
     let patch = |id: i64, what: &'static str, body: Value| {

@@ -355,7 +355,7 @@ async fn words_inside_one_token_go_through_the_word_index_and_the_others_through
     inbox
         .add("Relancer Lefèvre", "todo", Some(ALICE), None, NOW)
         .await;
-    inbox.search_settled().await;
+    inbox.relay_settled().await;
     let mut filter = search_filter("LEFÈV jean-pierre zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz absent e");
     search::resolve_words(inbox.pool(), &mut filter)
         .await
@@ -386,12 +386,12 @@ async fn tokens_nothing_holds_are_swept_and_the_others_stay() {
     .execute(inbox.pool())
     .await
     .unwrap();
-    inbox.search_settled().await;
+    inbox.relay_settled().await;
     sqlx::raw_sql("UPDATE people SET last_name = 'Quérouil' WHERE id = 1")
         .execute(inbox.pool())
         .await
         .unwrap();
-    inbox.search_settled().await;
+    inbox.relay_settled().await;
     let lexicon = || async {
         sqlx::query_scalar::<_, String>("SELECT word FROM search_lexicon ORDER BY word")
             .fetch_all(inbox.pool())

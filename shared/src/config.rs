@@ -141,6 +141,13 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// Milliseconds a statement may run before PostgreSQL cancels it (migrations excepted).
     pub statement_timeout_ms: u64,
+    /// The same bound on the inbox's connections that serve users' requests (reads, searches,
+    /// one-click writes): lower, so one costly search gives its connection back soon.
+    pub interactive_statement_timeout_ms: u64,
+    /// Of `max_connections`, how many the inbox keeps for its own work (`/readyz`, the change
+    /// relay, the directory consumer): users' requests never take them, so busy users cannot
+    /// make the pod look unready or stop the live feed.
+    pub reserved_connections: u32,
     /// Development convenience: apply migrations when a service starts. Production runs the
     /// `relance-migrate` Job instead, so replicas never race on schema changes.
     pub migrate_on_start: bool,
@@ -161,6 +168,15 @@ pub struct NatsSettings {
     /// How long `INTERACTIONS` and `LIVE` keep changes for the live inbox: a browser away
     /// longer gets a `reset` event and refetches.
     pub live_retention_hours: u64,
+    /// Bytes `EMAIL_EVENTS` may hold. Full, it refuses new events (the gateway answers 503 and
+    /// providers retry) rather than drop any it acknowledged. JetStream reserves this much
+    /// disk on every replica when the stream is created.
+    pub events_max_bytes: i64,
+    /// Bytes each other stream may hold: the CRM's directory and the two dead-letter streams
+    /// refuse new messages when full (nothing acknowledged is dropped); the live feeds
+    /// (`NOTIFICATIONS`, `INTERACTIONS`, `LIVE`, copies of what PostgreSQL keeps) drop their
+    /// oldest. Reserved on disk like `events_max_bytes`.
+    pub max_stream_bytes: i64,
 }
 
 /// What every HTTP service enforces on its clients (docs/configuration.md).
@@ -237,6 +253,11 @@ pub struct InboxSettings {
     pub max_streams_per_user: usize,
     /// CSV exports one user may run at once; one more is a 429.
     pub max_exports_per_user: usize,
+    /// Searches (`q`: inbox pages, stats, bulk by filter) one user may run at once; more wait
+    /// their turn for `search_wait_ms`, then get a 429 with `Retry-After`.
+    pub max_searches_per_user: usize,
+    /// Milliseconds a search waits for one of its user's turns before the 429.
+    pub search_wait_ms: u64,
     /// Seconds an export waits for its client to take the next chunk; past it the export is
     /// cut short, so a client that stops reading holds nothing for long.
     pub export_stall_secs: u64,
@@ -508,6 +529,25 @@ impl Settings {
             self.database.statement_timeout_ms,
             100,
         )?;
+        at_least(
+            "database.interactive_statement_timeout_ms",
+            self.database.interactive_statement_timeout_ms,
+            100,
+        )?;
+        // The change relay holds two at once (its batch and the search index's refresh).
+        at_least(
+            "database.reserved_connections",
+            self.database.reserved_connections,
+            2,
+        )?;
+        if self.database.reserved_connections >= self.database.max_connections {
+            return Err(invalid(
+                "database.reserved_connections",
+                "must be below database.max_connections (users' requests need at least one)",
+            ));
+        }
+        at_least("nats.events_max_bytes", self.nats.events_max_bytes, 1 << 20)?;
+        at_least("nats.max_stream_bytes", self.nats.max_stream_bytes, 1 << 20)?;
         if self.nats.url.expose_secret().is_empty() {
             return Err(invalid("nats.url", "must not be empty"));
         }
@@ -594,6 +634,11 @@ impl Settings {
             1,
         )?;
         at_least("inbox.export_stall_secs", self.inbox.export_stall_secs, 1)?;
+        at_least(
+            "inbox.max_searches_per_user",
+            self.inbox.max_searches_per_user,
+            1,
+        )?;
         at_least(
             "inbox.live_heartbeat_secs",
             self.inbox.live_heartbeat_secs,

@@ -16,7 +16,49 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// connections are opened on first use and re-opened after a restart of the database.
 pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose_secret().parse()?;
-    pool_with(settings, options)
+    pool_with(
+        options,
+        settings.max_connections,
+        settings.statement_timeout_ms,
+        settings,
+    )
+}
+
+/// The inbox's connections, split so that busy users cannot take what the service itself
+/// needs: `requests` serve users (`max_connections - reserved_connections`, each statement
+/// bounded by `interactive_statement_timeout_ms`); `own` (`reserved_connections`, the
+/// general timeout) answers `/readyz` and runs the change relay and the directory consumer;
+/// `listeners` holds the two connections that only wait for PostgreSQL's notifications (the
+/// relay's wake-up, the callers' cache), which would otherwise sit on reserved ones for good.
+pub struct SplitPools {
+    pub requests: PgPool,
+    pub own: PgPool,
+    pub listeners: PgPool,
+}
+
+/// The inbox's listening connections: the change relay's and the callers' cache's.
+const LISTENERS: u32 = 2;
+
+pub fn split_pools(settings: &DatabaseSettings) -> Result<SplitPools, sqlx::Error> {
+    let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    let reserved = settings
+        .reserved_connections
+        .clamp(1, settings.max_connections.saturating_sub(1).max(1));
+    Ok(SplitPools {
+        requests: pool_with(
+            options.clone(),
+            settings.max_connections.saturating_sub(reserved).max(1),
+            settings.interactive_statement_timeout_ms,
+            settings,
+        )?,
+        own: pool_with(
+            options.clone(),
+            reserved,
+            settings.statement_timeout_ms,
+            settings,
+        )?,
+        listeners: pool_with(options, LISTENERS, settings.statement_timeout_ms, settings)?,
+    })
 }
 
 /// As [`pool`], each connection's changes to interactions recorded as `system:<name>`'s in
@@ -26,21 +68,25 @@ pub fn pool_acting_as(settings: &DatabaseSettings, name: &str) -> Result<PgPool,
     let options: PgConnectOptions = settings.url.expose_secret().parse()?;
     let actor = format!("system:{name}");
     pool_with(
-        settings,
         options.options([("relance.actor", actor.as_str())]),
+        settings.max_connections,
+        settings.statement_timeout_ms,
+        settings,
     )
 }
 
-/// Every connection ends a statement running longer than `database.statement_timeout_ms`
-/// (SQLSTATE 57014), so one expensive request cannot hold a connection for minutes.
+/// Every connection ends a statement running longer than `timeout_ms` (SQLSTATE 57014), so
+/// one expensive request cannot hold a connection for minutes.
 fn pool_with(
-    settings: &DatabaseSettings,
     options: PgConnectOptions,
+    size: u32,
+    timeout_ms: u64,
+    settings: &DatabaseSettings,
 ) -> Result<PgPool, sqlx::Error> {
-    let timeout = settings.statement_timeout_ms.to_string();
+    let timeout = timeout_ms.to_string();
     let options = options.options([("statement_timeout", timeout.as_str())]);
     Ok(PgPoolOptions::new()
-        .max_connections(settings.max_connections)
+        .max_connections(size)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
         .connect_lazy_with(options))
 }

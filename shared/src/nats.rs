@@ -204,42 +204,44 @@ pub fn is_connected(client: &async_nats::Client) -> bool {
 }
 
 /// The stream settings, in one place. File storage; production runs a 3-replica cluster
-/// (`nats.replicas`) whose servers fsync before acknowledging.
+/// (`nats.replicas`) whose servers fsync before acknowledging. Each stream is bounded in age
+/// and in bytes: the streams whose messages are the only copy (events, the directory, dead
+/// letters) refuse new ones when full, the feeds drop their oldest.
 pub fn stream_configs(names: &Names, settings: &NatsSettings) -> Vec<stream::Config> {
     let replicas = settings.replicas;
     let day = Duration::from_secs(24 * 3600);
     let live_age = Duration::from_secs(settings.live_retention_hours * 3600);
+    // Every stream has a size bound (design, "Data lifecycle"); see `nats.max_stream_bytes`.
+    let other = settings.max_stream_bytes;
     vec![
         stream::Config {
             name: names.email_events_stream(),
             subjects: vec![names.email_events_wildcard()],
             description: Some("Normalized email-provider events, written by the gateway".into()),
-            storage: stream::StorageType::File,
-            retention: stream::RetentionPolicy::Limits,
             // A week of history lets operators replay; scoring is idempotent, so replay is safe.
-            max_age: 7 * day,
+            // Full, it refuses new events (the gateway's 503; providers retry) rather than
+            // drop acknowledged ones that scoring may not have applied yet.
             duplicate_window: DUPLICATE_WINDOW,
-            num_replicas: replicas,
-            ..Default::default()
+            ..bounded(
+                7 * day,
+                settings.events_max_bytes,
+                stream::DiscardPolicy::New,
+                replicas,
+            )
         },
         stream::Config {
             name: names.email_dlq_stream(),
             subjects: vec![names.email_dlq_wildcard()],
             description: Some("Email events scoring could never apply, with the reason".into()),
-            storage: stream::StorageType::File,
-            max_age: 30 * day,
-            num_replicas: replicas,
-            ..Default::default()
+            ..bounded(30 * day, other, stream::DiscardPolicy::New, replicas)
         },
         stream::Config {
             name: names.notifications_stream(),
             subjects: vec![names.notifications_wildcard()],
             description: Some("Per-user notifications, written by the reminder".into()),
-            storage: stream::StorageType::File,
-            max_age: 7 * day,
+            // A feed of what PostgreSQL keeps: full, it drops its oldest.
             duplicate_window: DUPLICATE_WINDOW,
-            num_replicas: replicas,
-            ..Default::default()
+            ..bounded(7 * day, other, stream::DiscardPolicy::Old, replicas)
         },
         stream::Config {
             name: names.interactions_stream(),
@@ -248,11 +250,8 @@ pub fn stream_configs(names: &Names, settings: &NatsSettings) -> Vec<stream::Con
                 "One event per change to an interaction, relayed from PostgreSQL by the inbox"
                     .into(),
             ),
-            storage: stream::StorageType::File,
-            max_age: live_age,
             duplicate_window: DUPLICATE_WINDOW,
-            num_replicas: replicas,
-            ..Default::default()
+            ..bounded(live_age, other, stream::DiscardPolicy::Old, replicas)
         },
         stream::Config {
             name: names.crm_directory_stream(),
@@ -260,11 +259,9 @@ pub fn stream_configs(names: &Names, settings: &NatsSettings) -> Vec<stream::Con
             description: Some(
                 "The CRM's users, organisations and people, as it publishes them".into(),
             ),
-            storage: stream::StorageType::File,
-            max_age: 7 * day,
+            // Full, the CRM's publishes are refused (it retries) rather than any dropped.
             duplicate_window: DUPLICATE_WINDOW,
-            num_replicas: replicas,
-            ..Default::default()
+            ..bounded(7 * day, other, stream::DiscardPolicy::New, replicas)
         },
         stream::Config {
             name: names.directory_dlq_stream(),
@@ -272,19 +269,13 @@ pub fn stream_configs(names: &Names, settings: &NatsSettings) -> Vec<stream::Con
             description: Some(
                 "Directory messages the inbox could never apply, with the reason".into(),
             ),
-            storage: stream::StorageType::File,
-            max_age: 30 * day,
-            num_replicas: replicas,
-            ..Default::default()
+            ..bounded(30 * day, other, stream::DiscardPolicy::New, replicas)
         },
         // No subjects of its own: it sources the two streams above, so the live feed has one
         // sequence (the SSE event id) across interaction changes and notifications.
         stream::Config {
             name: names.live_stream(),
             description: Some("Interaction changes and notifications, for the live inbox".into()),
-            storage: stream::StorageType::File,
-            max_age: live_age,
-            num_replicas: replicas,
             sources: Some(vec![
                 stream::Source {
                     name: names.interactions_stream(),
@@ -295,9 +286,28 @@ pub fn stream_configs(names: &Names, settings: &NatsSettings) -> Vec<stream::Con
                     ..Default::default()
                 },
             ]),
-            ..Default::default()
+            ..bounded(live_age, other, stream::DiscardPolicy::Old, replicas)
         },
     ]
+}
+
+/// What every stream shares: file storage, limits, a bound in age and in bytes, and what to do
+/// when full.
+fn bounded(
+    max_age: Duration,
+    max_bytes: i64,
+    discard: stream::DiscardPolicy,
+    num_replicas: usize,
+) -> stream::Config {
+    stream::Config {
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        max_age,
+        max_bytes,
+        discard,
+        num_replicas,
+        ..Default::default()
+    }
 }
 
 /// Creates the streams, or brings an existing one's settings up to date.

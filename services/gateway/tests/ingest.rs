@@ -375,3 +375,52 @@ async fn an_event_past_the_deduplication_horizon_is_refused() {
     let (status, body) = gw.post_json(&event("late-1", 29)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
+
+/// Every stream is bounded in bytes (design, "Data lifecycle"); `EMAIL_EVENTS`, the only copy
+/// of what the gateway acknowledged, refuses new events when full instead of dropping old ones:
+/// the gateway answers 503 and every event it answered 202 for is still stored.
+#[tokio::test]
+async fn a_full_event_stream_refuses_new_events_and_keeps_every_acknowledged_one() {
+    let gw = TestGateway::spawn_with(|s| s.nats.events_max_bytes = 1 << 20).await;
+    let mut accepted = 0_u64;
+    let mut refused = None;
+    for request in 0..200 {
+        let batch: Vec<Value> = (0..100)
+            .map(|n| {
+                let mut event = opened(&format!("full-{request}-{n}"));
+                event["subject"] = json!("Offre ".repeat(50));
+                event
+            })
+            .collect();
+        let (status, body) = gw.post_json(&Value::Array(batch)).await;
+        if status == StatusCode::ACCEPTED {
+            accepted += 100;
+        } else {
+            refused = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = refused.expect("a 1 MiB stream fills within 20,000 events");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(accepted > 0);
+    // A refused batch may have stored its first events (the gateway publishes, then answers):
+    // they are redelivered-safe duplicates of what the provider will retry, never a loss.
+    let stored = gw.stored().await;
+    assert!(
+        stored >= accepted && stored < accepted + 100,
+        "{stored} stored for {accepted} acknowledged"
+    );
+    let js = gw.ctx.jetstream().await;
+    let config = js
+        .get_stream(gw.ctx.names().email_events_stream())
+        .await
+        .unwrap()
+        .cached_info()
+        .config
+        .clone();
+    assert_eq!(config.max_bytes, 1 << 20);
+    assert_eq!(
+        config.discard,
+        async_nats::jetstream::stream::DiscardPolicy::New
+    );
+}

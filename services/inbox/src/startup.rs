@@ -67,39 +67,27 @@ impl Application {
         let oidc = Oidc::from_settings(&settings.auth.oidc)
             .context("auth.oidc: the HTTP client for the provider")?
             .map(Arc::new);
-        let pool = db::pool(&settings.database)?;
+        // Users' requests take `pool`; the service's own work (readiness, the relay, the
+        // directory consumer, chores) takes `own`, which users cannot exhaust.
+        let db::SplitPools {
+            requests: pool,
+            own,
+            listeners,
+        } = db::split_pools(&settings.database)?;
         if settings.database.migrate_on_start {
-            db::migrate(&pool).await?;
+            db::migrate(&own).await?;
         }
         let client = nats::connect(&settings.nats, Self::NAME).await?;
         let closing = CancellationToken::new();
         let js = nats::jetstream(client.clone(), &settings.nats);
         let names = nats::Names::new(&settings.nats.namespace);
         nats::ensure_streams_eventually(js.clone(), names.clone(), settings.nats.clone()).await;
-        // The CRM's directory over NATS: every replica pulls from the one durable consumer.
-        tokio::spawn(
-            DirectoryConsumer {
-                pool: pool.clone(),
-                js: js.clone(),
-                names: names.clone(),
-                batch_size: settings.directory.max_batch,
-                ack_wait: std::time::Duration::from_secs(settings.directory.ack_wait_secs),
-            }
-            .run(closing.clone()),
-        );
-        // The relay stops with the server; anything not yet relayed stays in its table for the
-        // next replica (or the next start).
-        tokio::spawn(crate::live::relay::relay_forever(
-            pool.clone(),
-            js.clone(),
-            names.clone(),
-            closing.clone(),
-        ));
+        spawn_own_work((&own, &listeners), &js, &names, &settings, &closing);
         let callers = Arc::new(crate::scope::Callers::default());
         tokio::spawn(
             callers
                 .clone()
-                .follow_changes(pool.clone(), closing.clone()),
+                .follow_changes(listeners.clone(), closing.clone()),
         );
         let state = Arc::new(AppState {
             pool: pool.clone(),
@@ -126,6 +114,10 @@ impl Application {
                 )),
                 stall: std::time::Duration::from_secs(settings.inbox.export_stall_secs),
             },
+            searches: crate::slots::Searches::new(
+                settings.inbox.max_searches_per_user,
+                std::time::Duration::from_millis(settings.inbox.search_wait_ms),
+            ),
             dev_login: settings.auth.dev_login,
             token_ttl_secs: i64::try_from(settings.auth.token_ttl_secs).unwrap_or(i64::MAX),
             live: Live {
@@ -145,9 +137,9 @@ impl Application {
         if settings.auth.dev_login {
             tracing::warn!("auth.dev_login is on: anyone can get a token for any user");
         }
-        crate::chores::spawn_all(&pool, &closing);
+        crate::chores::spawn_all(&own, &closing);
         let app = crate::routes::router(state).merge(health::routes(health::Dependencies {
-            db: Some(pool),
+            db: Some(own),
             nats: client,
         }));
         let router = observe::layer(with_web_app(app, &settings), "inbox");
@@ -161,6 +153,34 @@ impl Application {
             closing,
         })
     }
+}
+
+/// The inbox's own work, on its reserved connections, each stopped by `closing`: the CRM's
+/// directory over NATS (every replica pulls from the one durable consumer), and the change
+/// relay (anything not yet relayed stays in its table for the next replica or start).
+fn spawn_own_work(
+    (own, listeners): (&sqlx::PgPool, &sqlx::PgPool),
+    js: &async_nats::jetstream::Context,
+    names: &nats::Names,
+    settings: &Settings,
+    closing: &CancellationToken,
+) {
+    tokio::spawn(
+        DirectoryConsumer {
+            pool: own.clone(),
+            js: js.clone(),
+            names: names.clone(),
+            batch_size: settings.directory.max_batch,
+            ack_wait: std::time::Duration::from_secs(settings.directory.ack_wait_secs),
+        }
+        .run(closing.clone()),
+    );
+    tokio::spawn(crate::live::relay::relay_forever(
+        (own.clone(), listeners.clone()),
+        js.clone(),
+        names.clone(),
+        closing.clone(),
+    ));
 }
 
 /// `app` with the web app's routes (when built) and every answer's security headers (the

@@ -37,6 +37,8 @@ pub struct AppState {
     /// The CSV exports each user runs (`inbox.max_exports_per_user`) and how long one waits
     /// for a client that stopped reading (`inbox.export_stall_secs`).
     pub exports: crate::csv_export::ExportLimits,
+    /// The searches each user runs at once (`inbox.max_searches_per_user`).
+    pub searches: crate::slots::Searches,
 }
 
 impl FromRef<Arc<AppState>> for DirectoryAccess {

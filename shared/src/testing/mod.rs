@@ -85,6 +85,10 @@ pub fn test_settings(database_url: &str) -> Settings {
     s.nats.url = SecretString::from(nats_url());
     s.nats.namespace = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     s.nats.publish_timeout_ms = 2_000;
+    // JetStream reserves each stream's size on disk at creation, and tests run by the dozen
+    // on one server: small streams.
+    s.nats.events_max_bytes = 64 << 20;
+    s.nats.max_stream_bytes = 8 << 20;
     let any_port: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
     s.gateway.listen = any_port;
     s.gateway.ingest_token = Some(SecretString::from(TEST_INGEST_TOKEN));

@@ -53,7 +53,10 @@ impl DirectoryLoader {
         let mut config = settings(database_url, nats);
         config.directory.token = Some(SecretString::from(DIRECTORY_TOKEN));
         config.directory.max_batch = batch.max(1000);
-        config.database.max_connections = u32::try_from(concurrency + 2).unwrap_or(10);
+        // A connection per client and two spare for users' requests, beside the inbox's own.
+        config.database.max_connections = u32::try_from(concurrency + 2)
+            .unwrap_or(10)
+            .saturating_add(config.database.reserved_connections);
         let inbox = relance_inbox::Application::build(config.clone()).await?;
         let base = format!("http://127.0.0.1:{}/api/v1/directory", inbox.port());
         let stop = CancellationToken::new();

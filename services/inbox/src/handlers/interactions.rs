@@ -55,6 +55,7 @@ pub struct InboxPage {
         Unauthorized,
         Forbidden,
         (status = 422, description = "a parameter is invalid (each one named)", body = Problem, content_type = "application/problem+json"),
+        TooMany,
     ))]
 pub async fn inbox(
     State(state): State<Arc<AppState>>,
@@ -83,6 +84,7 @@ pub async fn inbox(
             .ok(),
     };
     let mut filter = filters::into_result(filter, errors)?;
+    let _turn = state.searches.turn(user.id, &filter.refine.words).await?;
     search::resolve_words(&state.pool, &mut filter).await?;
     let ((items, more), total) = futures::try_join!(
         query::page(&state.pool, &filter, after.as_ref(), limit),
@@ -116,6 +118,7 @@ pub async fn inbox(
         Unauthorized,
         Forbidden,
         Invalid,
+        TooMany,
     ))]
 pub async fn stats(
     State(state): State<Arc<AppState>>,
@@ -134,6 +137,7 @@ pub async fn stats(
         &mut errors,
     );
     let mut filter = filters::into_result(filter, errors)?;
+    let _turn = state.searches.turn(user.id, &filter.refine.words).await?;
     search::resolve_words(&state.pool, &mut filter).await?;
     Ok(Json(
         query::stats(&state.pool, &filter, state.exact_total_limit).await?,

@@ -142,10 +142,11 @@ pub async fn relay_batch(
     Ok(ids.len())
 }
 
-/// Relays until `stop`: woken by the trigger's NOTIFY at each commit, and every second anyway
-/// (a missed notification, another replica's lock, or a failure only delays).
+/// Relays until `stop`: woken by the trigger's NOTIFY at each commit (heard on a connection of
+/// `listeners`), and every second anyway (a missed notification, another replica's lock, or a
+/// failure only delays).
 pub async fn relay_forever(
-    pool: PgPool,
+    (pool, listeners): (PgPool, PgPool),
     js: jetstream::Context,
     names: Names,
     stop: CancellationToken,
@@ -180,7 +181,7 @@ pub async fn relay_forever(
             continue;
         }
         if listener.is_none() {
-            listener = match PgListener::connect_with(&pool).await {
+            listener = match PgListener::connect_with(&listeners).await {
                 Ok(mut l) => match l.listen(CHANNEL).await {
                     Ok(()) => Some(l),
                     Err(_) => None,

@@ -6,6 +6,7 @@ mod history;
 
 mod actions;
 mod auth;
+mod busy;
 mod directory;
 mod filters;
 mod leads;

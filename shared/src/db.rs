@@ -45,8 +45,11 @@ pub fn split_pools(settings: &DatabaseSettings) -> Result<SplitPools, sqlx::Erro
         .reserved_connections
         .clamp(1, settings.max_connections.saturating_sub(1).max(1));
     Ok(SplitPools {
+        // No JIT for users' statements: PostgreSQL compiles only plans it estimates costly,
+        // which here means a search of very common words, and the compiling (about 0.4 s)
+        // is most of what such a search costs.
         requests: pool_with(
-            options.clone(),
+            options.clone().options([("jit", "off")]),
             settings.max_connections.saturating_sub(reserved).max(1),
             settings.interactive_statement_timeout_ms,
             settings,

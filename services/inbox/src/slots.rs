@@ -94,12 +94,15 @@ impl Searches {
     }
 
     /// `user`'s turn for a search with `words` (`None`, and no wait, without any).
-    pub async fn turn(&self, user: i64, words: &[String]) -> Result<Option<UserSlot>, ApiError> {
+    pub async fn turn(&self, user: i64, words: &[String]) -> Result<Option<SearchTurn>, ApiError> {
         if words.is_empty() {
             return Ok(None);
         }
         match self.slots.take_within(user, self.wait).await {
-            Some(slot) => Ok(Some(slot)),
+            Some(slot) => Ok(Some(SearchTurn {
+                slot: Some(slot),
+                started: std::time::Instant::now(),
+            })),
             None => Err(ApiError::TooManyRequests {
                 detail: format!(
                     "at most {} searches at once per user: wait for one to finish",
@@ -131,5 +134,37 @@ impl Drop for UserSlot {
         }
         drop(by_user);
         self.slots.freed.notify_waiters();
+    }
+}
+
+/// A search's turn. A costly search gives it back only after as long again as it ran (up to
+/// [`SearchTurn::MAX_REST`]): one user's searches then use at most half of one core, whatever
+/// they ask, while a cheap search (the usual few milliseconds) gives it back at once.
+pub struct SearchTurn {
+    slot: Option<UserSlot>,
+    started: std::time::Instant,
+}
+
+impl SearchTurn {
+    /// Below this, a search is cheap: its turn is given back at once.
+    pub const COSTLY: Duration = Duration::from_millis(50);
+    pub const MAX_REST: Duration = Duration::from_secs(5);
+}
+
+impl Drop for SearchTurn {
+    fn drop(&mut self) {
+        let ran = self.started.elapsed();
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        if ran < Self::COSTLY {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(ran.min(Self::MAX_REST)).await;
+                drop(slot);
+            });
+        }
     }
 }

@@ -84,12 +84,22 @@ pub async fn inbox(
             .ok(),
     };
     let mut filter = filters::into_result(filter, errors)?;
-    let _turn = state.searches.turn(user.id, &filter.refine.words).await?;
+    let turn = state.searches.turn(user.id, &filter.refine.words).await?;
     search::resolve_words(&state.pool, &mut filter).await?;
-    let ((items, more), total) = futures::try_join!(
-        query::page(&state.pool, &filter, after.as_ref(), limit),
-        query::total(&state.pool, &filter, state.exact_total_limit),
-    )?;
+    let ((items, more), total) = if turn.is_some() {
+        // A search, one statement after the other: a user's search then takes one core at a
+        // time, however costly its words (its turn bounds the rest).
+        let page = query::page(&state.pool, &filter, after.as_ref(), limit).await?;
+        (
+            page,
+            query::total(&state.pool, &filter, state.exact_total_limit).await?,
+        )
+    } else {
+        futures::try_join!(
+            query::page(&state.pool, &filter, after.as_ref(), limit),
+            query::total(&state.pool, &filter, state.exact_total_limit),
+        )?
+    };
     let cursor = match items.last() {
         Some(last) if more => Some(cursor::encode(
             Position {

@@ -78,7 +78,10 @@ async fn a_users_second_search_waits_its_turn_then_gets_a_429_and_others_are_not
     assert_eq!(first.await.unwrap().0, 200);
     assert_eq!(bruno.await.unwrap().0, 200);
     assert_eq!(plain.await.unwrap().0, 200);
-    // The turn is given back: the next search runs.
+    // A costly search (this one waited on the table) gives its turn back only after resting
+    // as long as it ran: right away, the next one waits its 300 ms and is refused; later it runs.
+    assert_eq!(inbox.get(search, Some(ALICE)).await.status, 429);
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(inbox.get(search, Some(ALICE)).await.status, 200);
     let metrics = inbox.get("/metrics", None).await.text;
     assert!(

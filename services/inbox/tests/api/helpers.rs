@@ -158,3 +158,20 @@ pub fn titles(page: &Value) -> Vec<String> {
 pub fn bad_fields(reply: &Reply) -> Vec<String> {
     reply.bad_fields()
 }
+
+/// Empties the interactions (and what cascades from them) between property-test cases. The
+/// change relay may be reading the history and the interactions meanwhile, in the other
+/// order than TRUNCATE locks them: a deadlock PostgreSQL breaks by failing one side, retried.
+pub async fn truncate_interactions(pool: &sqlx::PgPool) {
+    for _ in 0..20 {
+        match sqlx::raw_sql("TRUNCATE crm_interactions CASCADE")
+            .execute(pool)
+            .await
+        {
+            Ok(_) => return,
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01") => {}
+            Err(e) => panic!("TRUNCATE crm_interactions: {e}"),
+        }
+    }
+    panic!("TRUNCATE crm_interactions: deadlocked 20 times");
+}

@@ -230,10 +230,7 @@ fn pages_cover_each_matching_row_once_in_order() {
             &(prop::collection::vec(row(), 0..40), 1usize..8, query()),
             |(rows, limit, filter)| {
                 runtime.block_on(async {
-                    sqlx::raw_sql("TRUNCATE crm_interactions CASCADE")
-                        .execute(&inbox.db.pool)
-                        .await
-                        .unwrap();
+                    truncate_interactions(&inbox.db.pool).await;
                     let mut expected = Vec::new();
                     for row in &rows {
                         let next = row.next.map(|h| now + Duration::hours(h));

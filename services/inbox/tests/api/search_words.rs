@@ -193,10 +193,7 @@ fn the_word_index_selects_and_counts_exactly_what_the_text_holds() {
             |(rows, batches, words)| {
                 runtime.block_on(async {
                     let pool = inbox.pool();
-                    sqlx::raw_sql("TRUNCATE crm_interactions CASCADE")
-                        .execute(pool)
-                        .await
-                        .unwrap();
+                    truncate_interactions(pool).await;
                     let mut ids = Vec::new();
                     for row in &rows {
                         let id: i64 = sqlx::query_scalar(

@@ -75,6 +75,8 @@ options!(SoakOptions {
     flood_rate,
     /// Below this p99 (ms), under attack counts as within bounds whatever the ratio (20).
     p99_floor_ms,
+    /// Interactions seeded, so searches and exports cost something (20000).
+    interactions,
     /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
     server_url,
     /// NATS URL (nats://127.0.0.1:4222).
@@ -92,6 +94,17 @@ options!(ReminderOptions {
     due,
     /// Rows per transaction (500).
     batch,
+});
+
+options!(RetentionOptions {
+    /// Expired rows to delete (1000000).
+    rows,
+    /// Rows per delete (retention.batch_size, 1000).
+    batch,
+    /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
+    server_url,
+    /// The benchmark's own database, recreated (relance_bench_retention).
+    database,
 });
 
 options!(BaselineOptions {
@@ -229,6 +242,8 @@ pub enum Bench {
     Directory(DirectoryOptions),
     /// The stack under mixed load, then with hostile clients; ends with an exact account.
     Soak(SoakOptions),
+    /// The retention chore deleting expired rows beside scoring's and the inbox's writes.
+    Retention(RetentionOptions),
 }
 
 /// Realistic data at scale for benchmarks: users, organisations, people and interactions.

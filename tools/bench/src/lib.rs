@@ -12,6 +12,7 @@ pub mod mixed;
 pub mod one_click;
 pub mod plans;
 pub mod reminder;
+pub mod retention;
 pub mod seed;
 pub mod soak;
 pub mod stack;

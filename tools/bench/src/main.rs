@@ -9,6 +9,8 @@
 //! - `relance-bench seed`: the same as `relance-seed`;
 //! - `relance-bench directory`: a CRM's initial load through the directory API, people/s
 //!   (see `directory.rs`);
+//! - `relance-bench retention`: the retention chore deleting 1,000,000 expired rows beside
+//!   scoring's and the inbox's writes, with the longest lock wait (see `retention.rs`);
 //! - `relance-bench soak`: mixed load, then with hostile clients, and an exact account (see
 //!   `soak.rs`).
 //!
@@ -17,7 +19,7 @@
 use clap::Parser;
 
 use relance_bench::cli::{Bench, BenchCli};
-use relance_bench::{all, baseline, directory, inbox, ingest, reminder, seed, soak};
+use relance_bench::{all, baseline, directory, inbox, ingest, reminder, retention, seed, soak};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,5 +33,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Seed(o) => seed::run(&o.into_args()).await,
         Bench::Directory(o) => directory::run(&o.into_args()).await.map(|_| ()),
         Bench::Soak(o) => soak::run(&o.into_args()).await,
+        Bench::Retention(o) => retention::run(&o.into_args()).await,
     }
 }

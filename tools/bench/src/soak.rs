@@ -13,7 +13,11 @@
 //! readers (inbox, stats, hot leads in turn) and one live stream per user. Hostile clients:
 //! slow request heads and idle connections on both HTTP services, a stream flood (20 streams
 //! for one user), a flood on the Postmark credential past its rate limit, oversized and
-//! malformed bodies.
+//! malformed bodies. Then, in a third phase of each round, one admin's 20 stalled CSV exports
+//! (each reads the head, then nothing, through a 4 kB receive buffer) and 20 worst-case searches
+//! without pause (eight one-letter words, each in nearly every row), while `/readyz` is asked
+//! every 200 ms. The data: `--interactions` (20000) rows, so a search and an export cost
+//! something.
 //!
 //! The account (the run fails when any line fails): every event the gateway answered 2xx is
 //! applied exactly once (processed events, sends and opens counted per credential); the healthy
@@ -22,7 +26,10 @@
 //! server within the header timeout and 2 s; the stream flood got `max_streams_per_user`
 //! streams and 429s with `Retry-After` for the rest; oversized bodies got 413 and malformed
 //! ones 400/422, nothing published; each service's resident memory under attack stayed within
-//! 3× of its peak without it, plus 64 MB.
+//! 3× of its peak without it, plus 64 MB; the exports got at most `max_exports_per_user` 200s
+//! a round and 429s for the rest; `/readyz` answered 200 every time; healthy requests beside
+//! that abuse all answered 2xx. Their latency beside it is a figure, printed against the same
+//! rounds alone (issue 31's target: p99 within 2×), not a check.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -46,7 +53,13 @@ const POSTMARK_AUTH: &str = "soak:soak-postmark-password";
 const HEADER_TIMEOUT_SECS: u64 = 2;
 const MAX_STREAMS: usize = 5;
 const USERS: i64 = 3;
+/// The admin whose exports stall and whose searches are the worst there are.
+const HOSTILE_USER: i64 = USERS + 1;
 const PEOPLE: i64 = 200;
+/// The inbox's default `max_exports_per_user`.
+const MAX_EXPORTS: usize = 2;
+/// Eight one-letter words: too common for the word index, each a pattern over every row.
+const WORST_SEARCH: &str = "a+e+i+o+u+s+r+t";
 
 /// What the healthy clients saw in one phase.
 #[derive(Default)]
@@ -205,6 +218,8 @@ struct Hostile<'a> {
     inbox_url: &'a str,
     ports: [u16; 2],
     stream_token: &'a str,
+    /// The admin's, for the stalled exports and the worst-case searches.
+    admin_token: &'a str,
     flood_rate: f64,
     tally: Arc<Tally>,
     http: reqwest::Client,
@@ -221,6 +236,14 @@ struct HostileAccount {
     streams_per_round_ok: bool,
     closes: Vec<Duration>,
     still_open: usize,
+    /// Stalled exports: answered 200, 429 with `Retry-After`, anything else.
+    exports: (usize, usize, usize),
+    /// Every round: at most the cap answered 200, the rest 429.
+    exports_per_round_ok: bool,
+    /// Worst-case searches: answered 200, 429, anything else.
+    searches: (usize, usize, usize),
+    /// `/readyz` asked, and answered anything but 200.
+    readiness: (usize, usize),
 }
 
 /// One healthy phase of `seconds` with every hostile client at work; their outcomes are added
@@ -292,6 +315,84 @@ async fn attacked_phase(
         }
     }
     Ok(attacked)
+}
+
+/// One admin abusing what users share: 20 stalled exports, 20 worst-case searches without
+/// pause, and a watcher asking `/readyz` meanwhile.
+struct UserAbuse {
+    exports: Vec<JoinHandle<u16>>,
+    searches: Vec<JoinHandle<(usize, usize, usize)>>,
+    readiness: JoinHandle<(usize, usize)>,
+}
+
+impl UserAbuse {
+    fn start(hostile: &Hostile<'_>, stop_flood: &CancellationToken) -> Self {
+        let exports: Vec<_> = (0..20)
+            .map(|_| {
+                tokio::spawn(stalled_export(
+                    hostile.ports[1],
+                    hostile.admin_token.to_owned(),
+                    stop_flood.clone(),
+                ))
+            })
+            .collect();
+        let searches: Vec<_> = (0..20)
+            .map(|_| {
+                tokio::spawn(worst_searches(
+                    hostile.http.clone(),
+                    format!(
+                        "{}/api/v1/interactions/inbox?q={WORST_SEARCH}",
+                        hostile.inbox_url
+                    ),
+                    hostile.admin_token.to_owned(),
+                    stop_flood.clone(),
+                ))
+            })
+            .collect();
+        let readiness = tokio::spawn(readiness(
+            hostile.http.clone(),
+            format!("{}/readyz", hostile.inbox_url),
+            stop_flood.clone(),
+        ));
+        Self {
+            exports,
+            searches,
+            readiness,
+        }
+    }
+
+    /// Waits for every client (they stop with the phase) and adds what they got to `account`.
+    async fn finish(self, account: &mut HostileAccount, first_round: bool) -> anyhow::Result<()> {
+        let Self {
+            exports,
+            searches,
+            readiness,
+        } = self;
+        let mut exported = (0usize, 0usize, 0usize);
+        for e in exports {
+            match e.await? {
+                200 => exported.0 += 1,
+                429 => exported.1 += 1,
+                _ => exported.2 += 1,
+            }
+        }
+        account.exports_per_round_ok = exported.0 <= MAX_EXPORTS
+            && exported.0 + exported.1 == 20
+            && (first_round || account.exports_per_round_ok);
+        account.exports.0 += exported.0;
+        account.exports.1 += exported.1;
+        account.exports.2 += exported.2;
+        for s in searches {
+            let (ok, limited, other) = s.await?;
+            account.searches.0 += ok;
+            account.searches.1 += limited;
+            account.searches.2 += other;
+        }
+        let (asked, unready) = readiness.await?;
+        account.readiness.0 += asked;
+        account.readiness.1 += unready;
+        Ok(())
+    }
 }
 
 /// Postmark webhooks at `rate` on one credential until `stop`, each a new send, tallied by
@@ -374,6 +475,78 @@ async fn junk(http: reqwest::Client, url: String, stop: CancellationToken) -> (V
     (oversized, malformed)
 }
 
+/// An export of every row whose client reads the status line, then nothing, through a 4 kB
+/// receive buffer, until `stop`: the status it got (0: no answer).
+async fn stalled_export(port: u16, token: String, stop: CancellationToken) -> u16 {
+    let request = format!(
+        "GET /api/v1/interactions/inbox/export HTTP/1.1\r\nHost: soak\r\n\
+         Authorization: Bearer {token}\r\n\r\n"
+    );
+    let status = async {
+        let socket = tokio::net::TcpSocket::new_v4().ok()?;
+        socket.set_recv_buffer_size(4096).ok()?;
+        let mut stream = socket.connect(([127, 0, 0, 1], port).into()).await.ok()?;
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.ok()?;
+        let status = std::str::from_utf8(&head[9..12])
+            .ok()?
+            .parse::<u16>()
+            .ok()?;
+        Some((status, stream))
+    }
+    .await;
+    match status {
+        Some((status, stream)) => {
+            // Held, unread, until the phase ends.
+            stop.cancelled().await;
+            drop(stream);
+            status
+        }
+        None => 0,
+    }
+}
+
+/// The worst search there is, again and again until `stop`: how many were answered 200, 429,
+/// anything else.
+async fn worst_searches(
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    stop: CancellationToken,
+) -> (usize, usize, usize) {
+    let mut seen = (0, 0, 0);
+    while !stop.is_cancelled() {
+        let answer = tokio::select! {
+            _ = stop.cancelled() => break,
+            answer = http.get(&url).bearer_auth(&token).send() => answer,
+        };
+        match answer {
+            Ok(r) if r.status() == 200 => {
+                let _ = r.bytes().await;
+                seen.0 += 1;
+            }
+            Ok(r) if r.status() == 429 => seen.1 += 1,
+            _ => seen.2 += 1,
+        }
+    }
+    seen
+}
+
+/// `/readyz` every 200 ms until `stop`: how many times asked, and answered anything but 200.
+async fn readiness(http: reqwest::Client, url: String, stop: CancellationToken) -> (usize, usize) {
+    let (mut asked, mut unready) = (0, 0);
+    while !stop.is_cancelled() {
+        asked += 1;
+        match http.get(&url).send().await {
+            Ok(r) if r.status() == 200 => {}
+            _ => unready += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (asked, unready)
+}
+
 /// A connection that sends half a request head (or nothing) and waits: how long until the
 /// server closes it (None: still open at `give_up`).
 async fn slow_client(port: u16, half_head: bool, give_up: Duration) -> Option<Duration> {
@@ -449,6 +622,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let ingest_rate: f64 = args.number("ingest-rate", 50.0)?;
     let inbox_rate: f64 = args.number("inbox-rate", 20.0)?;
     let flood_rate: f64 = args.number("flood-rate", 200.0)?;
+    let interactions: i64 = args.number("interactions", 20_000)?;
     let floor = Duration::from_secs_f64(args.number::<f64>("p99-floor-ms", 20.0)? / 1e3);
     let server = args.get("server-url", "postgres://postgres@127.0.0.1:5432");
     let nats = args.get("nats", "nats://127.0.0.1:4222");
@@ -467,11 +641,13 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let pool = fresh_database(&server, "relance_soak", 4).await?;
     sqlx::raw_sql(&format!(
         "INSERT INTO users (id, email, full_name) SELECT g, 'soak' || g || '@relance.test', 'Soak ' || g FROM generate_series(1, {USERS}) g; \
+         INSERT INTO users (id, email, full_name, role) VALUES ({HOSTILE_USER}, 'hostile@relance.test', 'Hostile Admin', 'admin'); \
          INSERT INTO people (id, first_name, last_name, email, owner_id) \
            SELECT g, 'P' || g, 'Soak', 'p' || g || '@soak.test', 1 + g % {USERS} FROM generate_series(1, {PEOPLE}) g; \
-         INSERT INTO crm_interactions (type, title, status, assignee_id, next_action_at, person_id) \
-           SELECT 'call', 'Soak ' || g, 'todo', 1 + g % {USERS}, now() + g * interval '1 hour', 1 + g % {PEOPLE} \
-           FROM generate_series(1, 300) g;"
+         INSERT INTO crm_interactions (type, title, description, status, assignee_id, next_action_at, person_id) \
+           SELECT 'call', 'Soak ' || g || ' ' || (ARRAY['rappeler', 'relancer le devis', 'envoyer la proposition', 'confirmer le rendez-vous'])[1 + g % 4], \
+                  'Suivi numero ' || g, 'todo', 1 + g % {USERS}, now() + g * interval '1 minute', 1 + g % {PEOPLE} \
+           FROM generate_series(1, {interactions}) g;"
     ))
     .execute(&pool)
     .await?;
@@ -517,6 +693,17 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     for service in &services {
         wait_ready(&http, service).await?;
     }
+    // The change relay indexes the seeded rows for search: both phases start after it.
+    let started = Instant::now();
+    while sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM interaction_changes)")
+        .fetch_one(&pool)
+        .await?
+    {
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("the inbox's change relay did not index the seeded rows within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let result = soak(
         &http,
         &services,
@@ -549,6 +736,7 @@ async fn soak(
     let tokens: Vec<String> = (1..=USERS)
         .map(|u| keys.issue(u, Utc::now(), chrono::Duration::hours(2)))
         .collect();
+    let admin_token = keys.issue(HOSTILE_USER, Utc::now(), chrono::Duration::hours(2));
     let tally = Arc::new(Tally::default());
     let next_event = AtomicUsize::new(0);
     let half = seconds / 2.0;
@@ -593,6 +781,7 @@ async fn soak(
         inbox_url: &inbox_url,
         ports: [gateway.port, inbox.port],
         stream_token: &tokens[1],
+        admin_token: &admin_token,
         flood_rate,
         tally: tally.clone(),
         // The hostile clients have connection pools of their own: a connection the gateway
@@ -601,10 +790,11 @@ async fn soak(
             .pool_idle_timeout(Duration::from_millis(HEADER_TIMEOUT_SECS * 1000 / 2))
             .build()?,
     };
-    let (mut baseline, mut attacked, rss_alone, rss_attacked, mut account) =
+    let (mut baseline, mut attacked, mut abused, rss_alone, rss_attacked, mut account) =
         alternate(&load, &hostile, &pids, rounds, round).await?;
     baseline.sort();
     attacked.sort();
+    abused.sort();
     account.closes.sort();
 
     // The exact account: wait for scoring to drain, then count per credential.
@@ -620,6 +810,7 @@ async fn soak(
     let failures = Run {
         baseline: &baseline,
         attacked: &attacked,
+        abused: &abused,
         account,
         tally: &tally,
         applied: (ingest_applied, flood_applied, sends, opens),
@@ -644,6 +835,8 @@ async fn soak(
 struct Run<'a> {
     baseline: &'a Healthy,
     attacked: &'a Healthy,
+    /// The healthy clients while one admin stalls exports and runs worst-case searches.
+    abused: &'a Healthy,
     account: HostileAccount,
     tally: &'a Tally,
     /// Events applied for the ingest token and the flood; sends and their opens.
@@ -659,6 +852,7 @@ impl Run<'_> {
     /// Prints the latency table and every check; returns the failed ones.
     fn judge(self, services: &[Service; 3], floor: Duration) -> Vec<String> {
         let mut failures = self.judge_latency(floor);
+        failures.extend(self.judge_abuse());
         failures.extend(self.judge_account(services));
         failures
     }
@@ -719,6 +913,71 @@ impl Run<'_> {
                 ms(floor)
             ),
         );
+        println!(
+            "     ratios under attack / alone (issue 31's target: 2x): ingest p99 {:.2}x, inbox p99 {:.2}x",
+            ms(p99(&attacked.ingest)) / ms(p99(&baseline.ingest)).max(1e-9),
+            ms(p99(&attacked.inbox)) / ms(p99(&baseline.inbox)).max(1e-9)
+        );
+        failures
+    }
+
+    /// What the admin's stalled exports and worst-case searches got, and readiness meanwhile.
+    fn judge_abuse(&self) -> Vec<String> {
+        let HostileAccount {
+            exports,
+            exports_per_round_ok,
+            searches,
+            readiness,
+            ..
+        } = &self.account;
+        let rounds = self.rounds;
+        let (alone, abused) = (self.baseline, self.abused);
+        let p99 = |v: &[Duration]| percentile(v, 99.0);
+        println!("\n| healthy client, one admin's 20 stalled exports and 20 worst-case searches | alone p50 / p99 ms | meanwhile p50 / p99 ms | p99 ratio (target 2x) |");
+        println!("|---|---:|---:|---:|");
+        for (label, a, b) in [
+            ("ingest (gateway)", &alone.ingest, &abused.ingest),
+            ("inbox readers", &alone.inbox, &abused.inbox),
+        ] {
+            println!(
+                "| {label} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2}x |",
+                ms(percentile(a, 50.0)),
+                ms(p99(a)),
+                ms(percentile(b, 50.0)),
+                ms(p99(b)),
+                ms(p99(b)) / ms(p99(a)).max(1e-9)
+            );
+        }
+        println!();
+        let mut failures = Vec::new();
+        let mut check = |ok: bool, what: String| {
+            println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+            if !ok {
+                failures.push(what);
+            }
+        };
+        check(
+            abused.errors == 0,
+            format!(
+                "healthy requests all answered 2xx beside the abuse ({} errors)",
+                abused.errors
+            ),
+        );
+        check(*exports_per_round_ok, format!("stalled exports, 20 a round from one admin in {rounds} round(s): {} answered 200 (at most {MAX_EXPORTS} a round), {} refused 429, {} other", exports.0, exports.1, exports.2));
+        check(
+            searches.0 + searches.1 > 0,
+            format!(
+                "worst-case searches, 20 at once without pause: {} answered 200, {} refused 429 (one at a time per user), {} other",
+                searches.0, searches.1, searches.2
+            ),
+        );
+        check(
+            readiness.0 > 0 && readiness.1 == 0,
+            format!(
+                "/readyz asked {} times beside the abuse, not ready {} times",
+                readiness.0, readiness.1
+            ),
+        );
         failures
     }
 
@@ -727,6 +986,7 @@ impl Run<'_> {
         let Run {
             baseline: _,
             attacked: _,
+            abused: _,
             account:
                 HostileAccount {
                     oversized,
@@ -735,6 +995,7 @@ impl Run<'_> {
                     streams_per_round_ok,
                     closes,
                     still_open,
+                    ..
                 },
             tally,
             applied: (ingest_applied, flood_applied, sends, opens),
@@ -844,8 +1105,16 @@ async fn alternate(
     pids: &[u32],
     rounds: usize,
     round: f64,
-) -> anyhow::Result<(Healthy, Healthy, Vec<u64>, Vec<u64>, HostileAccount)> {
-    let (mut baseline, mut attacked) = (Healthy::default(), Healthy::default());
+) -> anyhow::Result<(
+    Healthy,
+    Healthy,
+    Healthy,
+    Vec<u64>,
+    Vec<u64>,
+    HostileAccount,
+)> {
+    let (mut baseline, mut attacked, mut abused) =
+        (Healthy::default(), Healthy::default(), Healthy::default());
     let (mut rss_alone, mut rss_attacked) = (vec![0u64; pids.len()], vec![0u64; pids.len()]);
     let mut account = HostileAccount::default();
     for _ in 0..rounds {
@@ -860,6 +1129,15 @@ async fn alternate(
         attacked.append(attacked_phase(load, hostile, round, &mut account).await?);
         stop_rss.cancel();
         max_into(&mut rss_attacked, rss.await?);
+
+        // Then one user abusing what users share, as a phase of its own: its figures are
+        // printed against the same rounds alone (issue 31's target), not judged by the 3x.
+        let first_round = abused.inbox.is_empty() && abused.ingest.is_empty();
+        let stop = CancellationToken::new();
+        let abuse = UserAbuse::start(hostile, &stop);
+        abused.append(healthy_phase(load, round).await);
+        stop.cancel();
+        abuse.finish(&mut account, first_round).await?;
     }
-    Ok((baseline, attacked, rss_alone, rss_attacked, account))
+    Ok((baseline, attacked, abused, rss_alone, rss_attacked, account))
 }

@@ -389,9 +389,12 @@ test('a title of 400 combining marks stays inside its card', async () => {
   const title = `Zalgo ${RUN} a${'\u0301'.repeat(400)}`;
   await create(page, { type: 'note', title, assignee_id: 1 });
   await page.goto(`${BASE}/dashboard/inbox?q=${encodeURIComponent(`Zalgo ${RUN}`)}`);
-  const heading = card(page, title).locator('h3');
+  // Found by the name's start: browsers differ in how much of 400 marks an accessible name keeps.
+  const zalgo = page.getByRole('article', { name: new RegExp(`^Zalgo ${RUN} a`) });
+  const heading = zalgo.locator('h3');
   await heading.waitFor();
-  const [inner, outer] = await Promise.all([heading.boundingBox(), card(page, title).boundingBox()]);
+  assert.equal(await heading.textContent(), title, 'the whole title is rendered');
+  const [inner, outer] = await Promise.all([heading.boundingBox(), zalgo.boundingBox()]);
   assert.ok(inner.y >= outer.y && inner.y + inner.height <= outer.y + outer.height, 'the title box is inside the card');
   assert.equal(await heading.evaluate((h) => getComputedStyle(h).overflow), 'hidden', 'marks above or below the box are clipped');
   await page.screenshot({ path: `${ARTIFACTS}combining-marks.png` });

@@ -58,6 +58,39 @@ ensure_postgres() {
   fi
 }
 
+# The machine's own nats-server is the one on :4222. Tests run private ones (other ports) at
+# the same time: starting or stopping by executable alone would see or kill those instead
+# (start-stop-daemon --exec matches every nats-server), so the system one is tracked by its
+# own pidfile and stopped by its port.
+NATS_PIDFILE=/run/relance-nats-server.pid
+
+start_system_nats() {
+  as_root mkdir -p /var/lib/nats-server
+  as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$NATS_PIDFILE" \
+    --exec "$1" -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  wait_for_port 4222 "nats-server"
+}
+
+# The pids of nats-server processes serving port 4222 (read from /proc: no ss or fuser needed).
+system_nats_pids() {
+  local proc
+  for proc in /proc/[0-9]*; do
+    case "$(readlink "$proc/exe" 2>/dev/null)" in
+      */nats-server) tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -q -- '-p 4222 ' && echo "${proc#/proc/}" ;;
+    esac
+  done
+}
+
+stop_system_nats() {
+  local pid waited
+  for pid in $(system_nats_pids); do as_root kill "$pid" 2>/dev/null || true; done
+  for waited in $(seq 1 40); do
+    port_open 4222 || return 0
+    sleep 0.25
+  done
+  for pid in $(system_nats_pids); do as_root kill -9 "$pid" 2>/dev/null || true; done
+}
+
 ensure_nats() {
   local server
   server=$(command -v nats-server || ls /usr/sbin/nats-server 2>/dev/null || true)
@@ -68,10 +101,7 @@ ensure_nats() {
   fi
   if ! port_open 4222; then
     log "starting nats-server with JetStream"
-    as_root mkdir -p /var/lib/nats-server
-    as_root start-stop-daemon --start --oknodo --background --exec "$server" -- \
-      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
-    wait_for_port 4222 "nats-server"
+    start_system_nats "$server"
   fi
   # A server that hit a disk error keeps its port open with JetStream disabled, and every
   # stream request then times out: restart it (once the disk has room) rather than test on it.
@@ -85,11 +115,8 @@ ensure_nats() {
     free_kb=$(df -Pk /var/lib/nats-server 2>/dev/null | awk 'NR == 2 { print $4 }')
     [ -z "$free_kb" ] || [ "$free_kb" -gt 1048576 ] \
       || die "less than 1 GiB free under /var/lib/nats-server: JetStream cannot store; free some disk"
-    as_root start-stop-daemon --stop --oknodo --retry 10 --exec "$server" >/dev/null || true
-    as_root mkdir -p /var/lib/nats-server
-    as_root start-stop-daemon --start --oknodo --background --exec "$server" -- \
-      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
-    wait_for_port 4222 "nats-server"
+    stop_system_nats
+    start_system_nats "$server"
   done
   die "JetStream on 127.0.0.1:4222 still does not answer after a restart: $why (see /var/log/nats-server.log)"
 }

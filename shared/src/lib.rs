@@ -15,5 +15,6 @@ pub mod telemetry;
 pub mod testing;
 pub mod tls;
 pub mod valid;
+pub mod working_time;
 
 pub use config::Settings;

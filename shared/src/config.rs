@@ -89,6 +89,8 @@ pub struct Settings {
     pub inbox: InboxSettings,
     pub reminder: ReminderSettings,
     pub retention: RetentionSettings,
+    pub assignment: AssignmentSettings,
+    pub sla: SlaSettings,
     pub decay: DecaySettings,
     pub auth: AuthSettings,
     pub directory: DirectorySettings,
@@ -275,6 +277,33 @@ pub struct ReminderSettings {
     pub interval_secs: u64,
     /// Rows claimed (and notifications published) per transaction.
     pub batch_size: usize,
+}
+
+/// Who gets a new hot lead nobody's team takes (design, "Speed to lead").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentSettings {
+    /// External id of the team whose pool takes the hot leads with no owner, or whose owner
+    /// and owner's team have nobody available; empty: those stay unassigned.
+    pub default_team: String,
+}
+
+impl AssignmentSettings {
+    pub fn default_team(&self) -> Option<String> {
+        Some(self.default_team.trim())
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// The first-touch SLA of hot leads (design, "Speed to lead").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaSettings {
+    /// Minutes of the assignee's working time to touch a hot lead.
+    pub hot_lead_minutes: u32,
+    /// A hot lead due within this many minutes, untouched, is at risk.
+    pub at_risk_minutes: u32,
 }
 
 /// How long what only grows is kept (design, "Data lifecycle"): the reminder deletes older rows
@@ -670,6 +699,18 @@ impl Settings {
             self.retention.batch_size,
             1,
             100_000,
+        )?;
+        between(
+            "sla.hot_lead_minutes",
+            self.sla.hot_lead_minutes,
+            1,
+            100_000,
+        )?;
+        between(
+            "sla.at_risk_minutes",
+            self.sla.at_risk_minutes,
+            0,
+            self.sla.hot_lead_minutes,
         )?;
         between("reminder.batch_size", self.reminder.batch_size, 1, 10_000)
     }

@@ -23,6 +23,7 @@ use crate::interactions::{
 };
 use crate::query::push_where;
 use crate::scope::Caller;
+use crate::sla::SlaClock;
 
 pub const MAX_IDS: usize = 1_000;
 pub const MAX_FILTER_ROWS: i64 = 50_000;
@@ -212,14 +213,16 @@ pub async fn apply(
     pool: &PgPool,
     request: BulkRequest,
     caller: &Caller,
-    default_tz: Tz,
+    (default_tz, sla): (Tz, &SlaClock),
     now: DateTime<Utc>,
 ) -> Result<BulkResult, ApiError> {
     let (target, change) = validate(request, caller, default_tz, now)?;
+    let mut restarted_due = None;
     if let Change::Assignee(user) = change {
         require_may_assign(caller, "set.assignee_id", user)?;
         if let Some(user) = user {
             require_active_user(pool, "set.assignee_id", user).await?;
+            restarted_due = sla.due_for(pool, user, now).await?;
         }
     }
     let mut tx = pool.begin().await?;
@@ -264,47 +267,74 @@ pub async fn apply(
             ids
         }
     };
-    // Only rows whose value actually changes are written (and counted).
-    let changed = match change {
-        Change::Status(status) => {
-            sqlx::query!(
-                "UPDATE crm_interactions SET status = $1, updated_at = now() \
-             WHERE id = ANY($2) AND status IS DISTINCT FROM $1",
-                status as InteractionStatus,
-                &ids
-            )
-            .execute(&mut *tx)
-            .await
-        }
-        Change::Assignee(user) => {
-            sqlx::query!(
-                "UPDATE crm_interactions SET assignee_id = $1, updated_at = now() \
-             WHERE id = ANY($2) AND assignee_id IS DISTINCT FROM $1",
-                user,
-                &ids
-            )
-            .execute(&mut *tx)
-            .await
-        }
-        // A new next action re-arms the reminder, so a row already notified changes too.
-        Change::NextAction(at) => {
-            sqlx::query!(
-                "UPDATE crm_interactions SET next_action_at = $1, notified_at = NULL, \
-             updated_at = now() WHERE id = ANY($2) \
-             AND (next_action_at IS DISTINCT FROM $1 OR notified_at IS NOT NULL)",
-                at,
-                &ids
-            )
-            .execute(&mut *tx)
-            .await
-        }
-    }
-    .map_err(fk_violation)?
-    .rows_affected();
+    let changed = write_change(&mut tx, change, &ids, caller.id, restarted_due).await?;
     tx.commit().await?;
     Ok(BulkResult {
         matched: ids.len() as i64,
         changed: changed as i64,
         not_found,
     })
+}
+
+/// Writes `change` to `ids`, only the rows whose value actually changes (and counted): the
+/// actor's own change is a hot lead's first touch, a reassignment restarts its clock.
+async fn write_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    change: Change,
+    ids: &[i64],
+    actor: i64,
+    restarted_due: Option<DateTime<Utc>>,
+) -> Result<u64, ApiError> {
+    let changed = match change {
+        Change::Status(status) => {
+            sqlx::query!(
+                "UPDATE crm_interactions SET status = $1, updated_at = now(), \
+             first_touched_at = CASE WHEN first_touched_at IS NULL AND assignee_id = $3 \
+                                     THEN now() ELSE first_touched_at END \
+             WHERE id = ANY($2) AND status IS DISTINCT FROM $1",
+                status as InteractionStatus,
+                ids,
+                actor
+            )
+            .execute(&mut **tx)
+            .await
+        }
+        Change::Assignee(user) => {
+            sqlx::query!(
+                // A hot lead's clock restarts for the new assignee, as in a one-click change.
+                "UPDATE crm_interactions SET assignee_id = $1, updated_at = now(), \
+             sla_due_at = CASE WHEN sla_due_at IS NULL THEN NULL ELSE $3::timestamptz END, \
+             first_touched_at = CASE WHEN sla_due_at IS NULL THEN first_touched_at \
+                                     WHEN $1 = $4 THEN now() END, \
+             sla_warned_at = CASE WHEN sla_due_at IS NULL THEN sla_warned_at END, \
+             sla_breached_at = CASE WHEN sla_due_at IS NULL THEN sla_breached_at END \
+             WHERE id = ANY($2) AND assignee_id IS DISTINCT FROM $1",
+                user,
+                ids,
+                restarted_due,
+                actor
+            )
+            .execute(&mut **tx)
+            .await
+        }
+        // A new next action re-arms the reminder, so a row already notified changes too.
+        Change::NextAction(at) => {
+            sqlx::query!(
+                "UPDATE crm_interactions SET next_action_at = $1, notified_at = NULL, \
+             updated_at = now(), \
+             first_touched_at = CASE WHEN first_touched_at IS NULL AND assignee_id = $3 \
+                                     THEN now() ELSE first_touched_at END \
+             WHERE id = ANY($2) \
+             AND (next_action_at IS DISTINCT FROM $1 OR notified_at IS NOT NULL)",
+                at,
+                ids,
+                actor
+            )
+            .execute(&mut **tx)
+            .await
+        }
+    }
+    .map_err(fk_violation)?
+    .rows_affected();
+    Ok(changed)
 }

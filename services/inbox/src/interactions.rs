@@ -11,6 +11,7 @@ use relance_shared::valid::{Description, Id, Title};
 
 use crate::history::{act_as, Actor};
 use crate::scope::{Caller, Scope};
+use crate::sla::SlaClock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "interaction_status", rename_all = "snake_case")]
@@ -89,6 +90,13 @@ pub struct Interaction {
     pub linked_event_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A hot lead's first-touch deadline (`sla.hot_lead_minutes` of its assignee's working
+    /// time); `null` for other interactions and unassigned hot leads.
+    pub sla_due_at: Option<DateTime<Utc>>,
+    /// When its assignee first changed it.
+    pub first_touched_at: Option<DateTime<Utc>>,
+    /// When the reminder found it untouched past its deadline (its managers were told).
+    pub sla_breached_at: Option<DateTime<Utc>>,
 }
 
 /// `query_as!(Interaction, …)` over the `inbox_interactions` view (docs/schema.sql), the SQL
@@ -103,7 +111,8 @@ macro_rules! select_interactions {
                       description, status AS "status!: InteractionStatus", assignee_id,
                       assignee_name, next_action_at, notified_at, person_id, person_name,
                       organisation_id, organisation_name, author_id, linked_task_id,
-                      linked_event_id, created_at AS "created_at!", updated_at AS "updated_at!"
+                      linked_event_id, created_at AS "created_at!", updated_at AS "updated_at!",
+                      sla_due_at, first_touched_at, sla_breached_at
                FROM inbox_interactions "# + $rest,
             $($args)*
         )
@@ -218,16 +227,23 @@ pub async fn require_active_user(
 
 /// Applies `change` to one interaction (404 if unknown) and returns it. `updated_at` moves even
 /// when the value is unchanged: the click happened.
+///
+/// The assignee's own change is a hot lead's first touch; a reassignment restarts its clock
+/// for the new assignee (a deadline in their working time from `now`; a self-assignment is a
+/// touch at once, unassigning leaves no deadline).
 pub async fn apply(
     pool: &PgPool,
     caller: &Caller,
     id: i64,
     change: Change,
+    (sla, now): (&SlaClock, DateTime<Utc>),
 ) -> Result<Interaction, ApiError> {
+    let mut restarted_due = None;
     if let Change::Assignee(user) = change {
         require_may_assign(caller, "assignee_id", user)?;
         if let Some(user) = user {
             require_active_user(pool, "assignee_id", user).await?;
+            restarted_due = sla.due_for(pool, user, now).await?;
         }
     }
     // The update and the read of its result in one transaction: a statement's own CTE cannot
@@ -236,25 +252,44 @@ pub async fn apply(
     lock_for_change(&mut tx, caller, id).await?;
     let updated = match change {
         Change::Status(status) => sqlx::query_scalar!(
-            "UPDATE crm_interactions SET status = $1, updated_at = now() WHERE id = $2 RETURNING id",
+            "UPDATE crm_interactions SET status = $1, updated_at = now(), \
+             first_touched_at = CASE WHEN first_touched_at IS NULL AND assignee_id = $3 \
+                                     THEN now() ELSE first_touched_at END \
+             WHERE id = $2 RETURNING id",
             status as InteractionStatus,
-            id
+            id,
+            caller.id
         )
         .fetch_optional(&mut *tx)
         .await,
         Change::Assignee(user) => sqlx::query_scalar!(
-            "UPDATE crm_interactions SET assignee_id = $1, updated_at = now() WHERE id = $2 \
-             RETURNING id",
+            "UPDATE crm_interactions SET assignee_id = $1, updated_at = now(), \
+             sla_due_at = CASE WHEN sla_due_at IS NULL OR assignee_id IS NOT DISTINCT FROM $1 \
+                               THEN sla_due_at ELSE $3 END, \
+             first_touched_at = CASE WHEN sla_due_at IS NULL OR assignee_id IS NOT DISTINCT FROM $1 \
+                                     THEN first_touched_at \
+                                     WHEN $1 = $4 THEN now() END, \
+             sla_warned_at = CASE WHEN sla_due_at IS NULL OR assignee_id IS NOT DISTINCT FROM $1 \
+                                  THEN sla_warned_at END, \
+             sla_breached_at = CASE WHEN sla_due_at IS NULL OR assignee_id IS NOT DISTINCT FROM $1 \
+                                    THEN sla_breached_at END \
+             WHERE id = $2 RETURNING id",
             user,
-            id
+            id,
+            restarted_due,
+            caller.id
         )
         .fetch_optional(&mut *tx)
         .await,
         Change::NextAction(at) => sqlx::query_scalar!(
             "UPDATE crm_interactions SET next_action_at = $1, notified_at = NULL, \
-             updated_at = now() WHERE id = $2 RETURNING id",
+             updated_at = now(), \
+             first_touched_at = CASE WHEN first_touched_at IS NULL AND assignee_id = $3 \
+                                     THEN now() ELSE first_touched_at END \
+             WHERE id = $2 RETURNING id",
             at,
-            id
+            id,
+            caller.id
         )
         .fetch_optional(&mut *tx)
         .await,
@@ -326,12 +361,16 @@ pub async fn edit(
     sqlx::query_scalar!(
         "UPDATE crm_interactions SET title = coalesce($1, title), \
          description = CASE WHEN $2 THEN $3 ELSE description END, \
-         type = coalesce($4, type), updated_at = now() WHERE id = $5 RETURNING id",
+         type = coalesce($4, type), updated_at = now(), \
+         first_touched_at = CASE WHEN first_touched_at IS NULL AND assignee_id = $6 \
+                                 THEN now() ELSE first_touched_at END \
+         WHERE id = $5 RETURNING id",
         title,
         description.is_some(),
         description.flatten(),
         edit.kind as Option<InteractionType>,
-        id
+        id,
+        caller.id
     )
     .fetch_optional(&mut *tx)
     .await?

@@ -34,6 +34,7 @@ pub mod query;
 pub mod routes;
 pub mod scope;
 pub mod search;
+pub mod sla;
 pub mod slots;
 pub mod startup;
 pub mod state;

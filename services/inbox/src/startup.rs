@@ -114,6 +114,10 @@ impl Application {
                 )),
                 stall: std::time::Duration::from_secs(settings.inbox.export_stall_secs),
             },
+            sla: crate::sla::SlaClock {
+                minutes: settings.sla.hot_lead_minutes,
+                default_tz: settings.inbox.default_timezone,
+            },
             searches: crate::slots::Searches::new(
                 settings.inbox.max_searches_per_user,
                 std::time::Duration::from_millis(settings.inbox.search_wait_ms),

@@ -39,6 +39,8 @@ pub struct AppState {
     pub exports: crate::csv_export::ExportLimits,
     /// The searches each user runs at once (`inbox.max_searches_per_user`).
     pub searches: crate::slots::Searches,
+    /// A hot lead's deadline when it is reassigned (`sla.hot_lead_minutes`).
+    pub sla: crate::sla::SlaClock,
 }
 
 impl FromRef<Arc<AppState>> for DirectoryAccess {

@@ -15,6 +15,7 @@ pub mod pass;
 pub mod publish;
 pub mod retention;
 pub mod routes;
+pub mod sla;
 pub mod startup;
 
 pub use startup::{Application, Reminder};

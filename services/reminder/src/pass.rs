@@ -1,5 +1,5 @@
-//! One reminder pass: notify what is due, publish what is unpublished, decay idle scores,
-//! delete what is past its horizon — each in batches, stopping between batches when asked to
+//! One reminder pass: notify what is due, warn and escalate hot leads not touched in time,
+//! publish what is unpublished, decay idle scores, delete what is past its horizon — each in batches, stopping between batches when asked to
 //! shut down.
 
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::mail::{outbox, Mailer};
 use crate::publish::Publisher;
 use crate::retention::{self, Horizons, Pruned};
-use crate::{decay, overdue, publish};
+use crate::{decay, overdue, publish, sla};
 
 pub struct Pass {
     pub pool: PgPool,
@@ -24,12 +24,17 @@ pub struct Pass {
     pub default_tz: chrono_tz::Tz,
     /// What is kept how long (`retention.*`).
     pub retention: Horizons,
+    /// How long before its deadline an untouched hot lead is at risk (`sla.at_risk_minutes`).
+    pub sla_at_risk: chrono::Duration,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
     /// Interactions marked notified by this pass.
     pub notified: i64,
+    /// Hot leads marked at risk, and breached, by this pass.
+    pub sla_warned: i64,
+    pub sla_breached: i64,
     /// Notifications this pass created (equal to `notified` unless a row was re-armed to a due
     /// time it had already been notified for).
     pub created: i64,
@@ -51,6 +56,40 @@ pub struct Report {
 }
 
 impl Pass {
+    /// The first-touch SLA: at-risk warnings, then breaches, a batch at a time.
+    async fn escalate(
+        &self,
+        now: DateTime<Utc>,
+        stop: &CancellationToken,
+        report: &mut Report,
+    ) -> Result<(), sqlx::Error> {
+        while !report.interrupted {
+            if stop.is_cancelled() {
+                report.interrupted = true;
+                break;
+            }
+            let warned =
+                sla::warn_batch(&self.pool, now, self.sla_at_risk, self.batch_size).await?;
+            report.sla_warned += warned.rows;
+            if warned.rows < self.batch_size {
+                break;
+            }
+        }
+        while !report.interrupted {
+            if stop.is_cancelled() {
+                report.interrupted = true;
+                break;
+            }
+            let breached =
+                sla::breach_batch(&self.pool, now, self.batch_size, self.mailer.is_some()).await?;
+            report.sla_breached += breached.rows;
+            if breached.rows < self.batch_size {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one pass at `now`. Database errors end the pass with an error (the next pass
     /// resumes: every batch is its own transaction); NATS errors only leave notifications
     /// unpublished.
@@ -76,6 +115,7 @@ impl Pass {
                 break;
             }
         }
+        self.escalate(now, stop, &mut report).await?;
         while !report.interrupted {
             if stop.is_cancelled() {
                 report.interrupted = true;

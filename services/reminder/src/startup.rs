@@ -49,6 +49,7 @@ impl Reminder {
             mailer: Mailer::from_settings(&settings.mail, &settings.web)?,
             default_tz: settings.inbox.default_timezone,
             retention: crate::retention::Horizons::from_settings(&settings.retention),
+            sla_at_risk: chrono::Duration::minutes(i64::from(settings.sla.at_risk_minutes)),
         };
         Ok(Self {
             pass,

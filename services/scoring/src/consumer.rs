@@ -36,6 +36,8 @@ pub struct ScoringConsumer {
     pub js: jetstream::Context,
     pub names: Names,
     pub rules: ScoringRules,
+    /// Who gets the interactions a batch creates (`assignment.*`, `sla.*`).
+    pub assignment: crate::apply::Assignment,
     pub batch_size: usize,
     pub batch_wait: Duration,
     /// Batches applied at once (at least 1).
@@ -154,7 +156,15 @@ impl ScoringConsumer {
         }
         let mut delay = Duration::from_millis(100);
         for attempt in 1..=3 {
-            match apply_batch(&self.pool, events, Some(spans), &self.rules).await {
+            match apply_batch(
+                &self.pool,
+                events,
+                Some(spans),
+                &self.rules,
+                &self.assignment,
+            )
+            .await
+            {
                 Ok(outcomes) => return outcomes.into_iter().map(Verdict::from).collect(),
                 Err(error) if is_transient(&error) => {
                     tracing::warn!(%error, attempt, "batch failed, will retry");
@@ -180,7 +190,7 @@ impl ScoringConsumer {
             let one = std::slice::from_ref(event);
             let span = spans.get(i..=i);
             verdicts.push(
-                match apply_batch(&self.pool, one, span, &self.rules).await {
+                match apply_batch(&self.pool, one, span, &self.rules, &self.assignment).await {
                     Ok(mut outcomes) => outcomes.pop().map_or(Verdict::Retry, Verdict::from),
                     Err(error) if is_transient(&error) => Verdict::Retry,
                     Err(error) => {

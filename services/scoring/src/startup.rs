@@ -39,6 +39,11 @@ impl Service for Application {
             js,
             names,
             rules: settings.scoring.rules,
+            assignment: crate::apply::Assignment {
+                default_team: settings.assignment.default_team(),
+                sla_minutes: settings.sla.hot_lead_minutes,
+                default_tz: settings.inbox.default_timezone,
+            },
             batch_size: settings.scoring.batch_size,
             batch_wait: Duration::from_millis(settings.scoring.batch_wait_ms),
             in_flight: settings.scoring.in_flight,

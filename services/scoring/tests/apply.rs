@@ -97,9 +97,15 @@ async fn count(pool: &PgPool, sql: &'static str, id: i64) -> i64 {
 }
 
 async fn apply(pool: &PgPool, events: &[EmailEvent]) -> Vec<Outcome> {
-    apply_batch(pool, events, None, &ScoringRules::default())
-        .await
-        .unwrap()
+    apply_batch(
+        pool,
+        events,
+        None,
+        &ScoringRules::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -765,7 +771,7 @@ proptest! {
             let rules = ScoringRules::default();
             for &i in &deliveries {
                 let e = mixed_event(&tag, &people_reference, &m, i);
-                relance_scoring::apply::reference::apply_one(reference, &e, &rules).await.unwrap();
+                relance_scoring::apply::reference::apply_one(reference, &e, &rules, &Default::default()).await.unwrap();
             }
             let mut rest = deliveries.as_slice();
             for &size in m.batch_sizes.iter().cycle() {

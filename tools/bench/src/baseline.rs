@@ -94,8 +94,7 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
             let pool = pool.clone();
             let rules = rules.clone();
             async move {
-                relance_scoring::apply::reference::apply_one(&pool, &event(n, "single"), &rules)
-                    .await?;
+                apply_single(&pool, &event(n, "single"), &rules).await?;
                 Ok(())
             }
         })
@@ -116,7 +115,14 @@ pub async fn run(args: &Args) -> anyhow::Result<BaselineFigures> {
                 let pool = pool.clone();
                 let rules = rules.clone();
                 async move {
-                    relance_scoring::apply::apply_batch(&pool, &chunk, None, &rules).await?;
+                    relance_scoring::apply::apply_batch(
+                        &pool,
+                        &chunk,
+                        None,
+                        &rules,
+                        &Default::default(),
+                    )
+                    .await?;
                     Ok(())
                 }
             })
@@ -245,4 +251,15 @@ async fn minimal_rate(
     results.into_iter().collect::<Result<(), sqlx::Error>>()?;
     let minimal = events as f64 / started.elapsed().as_secs_f64();
     Ok(minimal)
+}
+
+/// Scoring's SQL for one event in its own transaction (the reference path), nobody assigned.
+async fn apply_single(
+    pool: &sqlx::PgPool,
+    event: &EmailEvent,
+    rules: &relance_shared::scoring::ScoringRules,
+) -> Result<(), sqlx::Error> {
+    let unassigned = relance_scoring::apply::Assignment::default();
+    relance_scoring::apply::reference::apply_one(pool, event, rules, &unassigned).await?;
+    Ok(())
 }

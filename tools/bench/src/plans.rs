@@ -70,7 +70,7 @@ pub async fn scoring_batch_plans(
     )
     .execute(&pool)
     .await?;
-    relance_scoring::apply::apply_batch(&pool, events, None, rules)
+    relance_scoring::apply::apply_batch(&pool, events, None, rules, &Default::default())
         .with_subscriber(dispatch)
         .await?;
     pool.close().await;

@@ -371,9 +371,7 @@ pub async fn set_status(
     ApiJson(body): ApiJson<StatusChange>,
 ) -> Result<Json<Interaction>, ApiError> {
     let change = Change::Status(body.status);
-    Ok(Json(
-        interactions::apply(&state.pool, &user.caller, id, change).await?,
-    ))
+    Ok(Json(one_click(&state, &user, id, change).await?))
 }
 
 /// Assigns an interaction to an active user, or unassigns it.
@@ -395,9 +393,7 @@ pub async fn set_assignee(
     ApiJson(body): ApiJson<AssigneeChange>,
 ) -> Result<Json<Interaction>, ApiError> {
     let change = Change::Assignee(body.assignee_id.map(Id::get));
-    Ok(Json(
-        interactions::apply(&state.pool, &user.caller, id, change).await?,
-    ))
+    Ok(Json(one_click(&state, &user, id, change).await?))
 }
 
 /// Sets or clears the next action (snooze); re-arms its reminder.
@@ -419,9 +415,7 @@ pub async fn set_next_action(
     ApiJson(body): ApiJson<NextActionChange>,
 ) -> Result<Json<Interaction>, ApiError> {
     let change = Change::NextAction(body.next_action_at.map(|at| at.with_timezone(&Utc)));
-    Ok(Json(
-        interactions::apply(&state.pool, &user.caller, id, change).await?,
-    ))
+    Ok(Json(one_click(&state, &user, id, change).await?))
 }
 
 /// One change applied to a list of ids or to every row matching an inbox filter, all or
@@ -445,7 +439,7 @@ pub async fn bulk(
         &state.pool,
         body,
         &user.caller,
-        state.default_tz,
+        (state.default_tz, &state.sla),
         state.clock.now(),
     )
     .await?;
@@ -456,4 +450,21 @@ pub async fn bulk(
         "bulk edit"
     );
     Ok(Json(result))
+}
+
+/// A one-click change by `user`, with the SLA clock at the request's "now".
+async fn one_click(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    change: Change,
+) -> Result<Interaction, ApiError> {
+    interactions::apply(
+        &state.pool,
+        &user.caller,
+        id,
+        change,
+        (&state.sla, state.clock.now()),
+    )
+    .await
 }

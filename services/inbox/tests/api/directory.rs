@@ -450,9 +450,15 @@ fn event(send: &str, kind: EventKind, minute: i64, recipient: &str, subject: &st
 }
 
 async fn apply(inbox: &TestInbox, events: &[EmailEvent]) {
-    relance_scoring::apply::apply_batch(inbox.pool(), events, None, &ScoringRules::default())
-        .await
-        .unwrap();
+    relance_scoring::apply::apply_batch(
+        inbox.pool(),
+        events,
+        None,
+        &ScoringRules::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
 }
 
 /// The whole database as `pg_dump` writes it.

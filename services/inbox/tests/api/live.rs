@@ -439,6 +439,7 @@ async fn an_email_open_and_a_hot_lead_made_by_scoring_reach_the_stream() {
         &events,
         None,
         &relance_shared::scoring::ScoringRules::default(),
+        &Default::default(),
     )
     .await
     .unwrap();

@@ -20,4 +20,5 @@ mod preferences;
 mod scope;
 mod search;
 mod search_words;
+mod sla;
 mod web;

@@ -166,7 +166,9 @@ async fn render_overdue(
         return Ok(Render::Skip("the user no longer wants instant emails"));
     }
     let found = sqlx::query!(
-        r#"SELECT n.interaction_id AS "interaction_id!", n.title, n.due_at,
+        r#"SELECT n.interaction_id AS "interaction_id!", n.title, n.due_at, n.kind,
+                  n.payload->>'assignee_name' AS assignee_name,
+                  (n.payload->>'sla_due_at')::timestamptz AS sla_due_at,
                   i.status = 'done' AS "done!", i.person_name
            FROM notifications n JOIN inbox_interactions i ON i.id = n.interaction_id
            WHERE n.id = $1"#,
@@ -177,6 +179,20 @@ async fn render_overdue(
     Ok(match found {
         None => Render::Skip("the follow-up no longer exists"),
         Some(found) if found.done => Render::Skip("the follow-up is done"),
+        // A manager told of a hot lead not touched in time (services/reminder/src/sla.rs).
+        Some(found) if found.kind == crate::sla::KIND_BREACHED => {
+            Render::Send(render::sla_breached(
+                recipient,
+                &Item {
+                    interaction_id: found.interaction_id,
+                    title: found.title,
+                    due_at: found.sla_due_at,
+                    person_name: found.person_name,
+                },
+                found.assignee_name.as_deref().unwrap_or("son responsable"),
+                public_url,
+            ))
+        }
         Some(found) => Render::Send(render::overdue(
             recipient,
             &Item {

@@ -135,6 +135,39 @@ pub fn overdue(recipient: &Recipient, item: &Item, public_url: &str) -> Rendered
     }
 }
 
+/// A manager's email for a hot lead its assignee did not touch in time (`sla_breached`).
+pub fn sla_breached(
+    recipient: &Recipient,
+    item: &Item,
+    assignee: &str,
+    public_url: &str,
+) -> Rendered {
+    let link = interaction_link(public_url, item.interaction_id);
+    let due = item
+        .due_at
+        .map(|at| format!(" avant le {}", french_datetime(at, recipient.tz)))
+        .unwrap_or_default();
+    let text = format!(
+        "Bonjour {name},\n\nLe lead chaud « {title} » n'a pas été pris en charge par {assignee}{due}.\n\nOuvrir la relance : {link}\n",
+        name = recipient.name,
+        title = item.title,
+    );
+    let html = html_page(&format!(
+        "<p>Bonjour {name},</p>\n<p>Le lead chaud « <strong>{title}</strong> » n'a pas été pris en charge par {assignee}{due}.</p>\n\
+         <p><a href=\"{link}\">Ouvrir la relance</a></p>",
+        name = escape(&recipient.name),
+        title = escape(&item.title),
+        assignee = escape(assignee),
+        due = escape(&due),
+        link = escape(&link),
+    ));
+    Rendered {
+        subject: format!("Lead chaud non traité à temps : {}", item.title),
+        text,
+        html,
+    }
+}
+
 fn section(
     heading: &str,
     items: &[Item],

@@ -30,9 +30,12 @@
 //! the same batch (a batch links all of a send's events to the person it resolves to; one
 //! event at a time would leave out those before the naming one).
 
+mod assign;
 mod plan;
 pub mod reference;
 mod sql;
+
+pub use assign::{Assigned, Assignment};
 
 use std::collections::HashMap;
 
@@ -60,6 +63,7 @@ pub async fn apply_batch(
     events: &[EmailEvent],
     spans: Option<&[tracing::Span]>,
     rules: &ScoringRules,
+    assignment: &Assignment,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut outcomes = vec![Outcome::Duplicate; events.len()];
     // A key seen twice in one batch is applied once: its first occurrence stands for it.
@@ -116,7 +120,7 @@ pub async fn apply_batch(
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     }
     if !effects.is_empty() {
-        sql::write_effects(&mut tx, &effects, rules.hot_threshold).await?;
+        sql::write_effects(&mut tx, &effects, rules.hot_threshold, assignment).await?;
     }
     tx.commit().await?;
 

@@ -15,13 +15,14 @@ use relance_shared::event::{EmailEvent, EventKind};
 use relance_shared::scoring::ScoringRules;
 
 use super::plan::{self, Effects, FirstOpen, Person, ScoreItem};
-use super::{sql, Outcome};
+use super::{sql, Assignment, Outcome};
 
 /// Applies one event in a transaction of its own.
 pub async fn apply_one(
     pool: &PgPool,
     event: &EmailEvent,
     rules: &ScoringRules,
+    assignment: &Assignment,
 ) -> Result<Outcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let claimed = sqlx::query_scalar!(
@@ -44,7 +45,7 @@ pub async fn apply_one(
         }
     };
     if !effects.is_empty() {
-        sql::write_effects(&mut tx, &effects, rules.hot_threshold).await?;
+        sql::write_effects(&mut tx, &effects, rules.hot_threshold, assignment).await?;
     }
     tx.commit().await?;
     Ok(outcome)

@@ -10,6 +10,7 @@ use sqlx::{Postgres, Transaction};
 
 use relance_shared::event::EmailEvent;
 
+use super::assign::Assignment;
 use super::plan::{Effects, Resolution, SendUpserts, UpsertedSend};
 
 /// Claims the keys of `events` (distinct keys, sorted by key) in `processed_events` and, for
@@ -199,6 +200,51 @@ pub async fn upsert_sends_and_lock_scores(
         .collect())
 }
 
+/// Who gets each new interaction (and a hot lead's deadline), decided under the batch's
+/// transaction: the first opens' people (read from their sends), then the hot leads'.
+async fn assign_new(
+    tx: &mut Transaction<'_, Postgres>,
+    open_send: &[i64],
+    hot_people: &[i64],
+    assignment: &Assignment,
+) -> Result<
+    (
+        Vec<Option<i64>>,
+        Vec<Option<i64>>,
+        Vec<Option<chrono::DateTime<chrono::Utc>>>,
+    ),
+    sqlx::Error,
+> {
+    let mut people: Vec<Option<i64>> = if open_send.is_empty() {
+        Vec::new()
+    } else {
+        let of_send: HashMap<i64, Option<i64>> = sqlx::query!(
+            "SELECT id, person_id FROM email_sends WHERE id = ANY($1)",
+            open_send
+        )
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.person_id))
+        .collect();
+        open_send
+            .iter()
+            .map(|s| of_send.get(s).copied().flatten())
+            .collect()
+    };
+    people.extend(hot_people.iter().map(|p| Some(*p)));
+    let sla: Vec<bool> = (0..people.len()).map(|n| n >= open_send.len()).collect();
+    let assigned = assignment
+        .assign(tx, &people, &sla, chrono::Utc::now())
+        .await?;
+    let (opens, hot) = assigned.split_at(open_send.len().min(assigned.len()));
+    Ok((
+        opens.iter().map(|a| a.assignee).collect(),
+        hot.iter().map(|a| a.assignee).collect(),
+        hot.iter().map(|a| a.sla_due_at).collect(),
+    ))
+}
+
 /// Writes everything else in one statement: releases the poison events' keys, stores the
 /// folded scores, appends the history, creates the first-open and hot-lead interactions (one
 /// insert, so the inbox's statement triggers fire once per batch) and links each send to its
@@ -207,6 +253,7 @@ pub async fn write_effects(
     tx: &mut Transaction<'_, Postgres>,
     effects: &Effects,
     hot_threshold: i32,
+    assignment: &Assignment,
 ) -> Result<(), sqlx::Error> {
     let (scores, history, hot) = (&effects.scores, &effects.history, &effects.hot_leads);
     let open_send: Vec<i64> = effects.first_opens.iter().map(|f| f.send_id).collect();
@@ -215,6 +262,8 @@ pub async fn write_effects(
         .iter()
         .map(|f| f.description.as_str())
         .collect();
+    let (open_assignee, hot_assignee, hot_sla) =
+        assign_new(tx, &open_send, &hot.person_id, assignment).await?;
     sqlx::query!(
         r#"WITH released AS (
                DELETE FROM processed_events WHERE event_key = ANY($1::text[])
@@ -233,32 +282,32 @@ pub async fn write_effects(
            ), opened AS (
                -- Ids drawn first, so the sends can point at the rows created with them.
                SELECT nextval(pg_get_serial_sequence('crm_interactions', 'id')) AS id,
-                      o.send_id, o.description
-               FROM UNNEST($13::bigint[], $14::text[]) AS o(send_id, description)
+                      o.send_id, o.description, o.assignee_id
+               FROM UNNEST($13::bigint[], $14::text[], $18::bigint[])
+                    AS o(send_id, description, assignee_id)
            ), created AS (
                INSERT INTO crm_interactions (id, type, title, description, organisation_id,
-                                             person_id, assignee_id, status, next_action_at)
+                                             person_id, assignee_id, status, next_action_at,
+                                             sla_due_at)
                SELECT opened.id, 'email'::interaction_type,
                       CASE WHEN s.subject IS NULL OR s.subject = '' THEN 'Email ouvert'
                            ELSE 'Email ouvert : ' || s.subject END,
-                      opened.description, s.organisation_id, s.person_id, p.owner_id,
-                      'todo'::interaction_status, NULL::timestamptz
+                      opened.description, s.organisation_id, s.person_id, opened.assignee_id,
+                      'todo'::interaction_status, NULL::timestamptz, NULL::timestamptz
                FROM opened
                JOIN email_sends s ON s.id = opened.send_id
-               LEFT JOIN people p ON p.id = s.person_id
                UNION ALL
-               -- A call to make now, for the person's owner (unassigned when they have none
-               -- or the owner is deactivated).
+               -- A call to make now, for whom assign.rs chose, with its first-touch deadline.
                SELECT nextval(pg_get_serial_sequence('crm_interactions', 'id')),
                       'call'::interaction_type,
                       'Lead chaud : ' || COALESCE(NULLIF(btrim(p.first_name || ' ' || p.last_name), ''),
                                                   p.email, 'personne n° ' || p.id),
                       'Score de ' || hot.score || ' : le seuil de ' || $17::int
                           || ' est franchi. À appeler pendant que l''intérêt est là.',
-                      p.organisation_id, p.id,
-                      (SELECT u.id FROM users u WHERE u.id = p.owner_id AND u.is_active),
-                      'todo'::interaction_status, now()
-               FROM UNNEST($15::bigint[], $16::int[]) AS hot(person_id, score)
+                      p.organisation_id, p.id, hot.assignee_id,
+                      'todo'::interaction_status, now(), hot.sla_due_at
+               FROM UNNEST($15::bigint[], $16::int[], $19::bigint[], $20::timestamptz[])
+                    AS hot(person_id, score, assignee_id, sla_due_at)
                JOIN people p ON p.id = hot.person_id
                RETURNING id
            )
@@ -281,6 +330,9 @@ pub async fn write_effects(
         &hot.person_id,
         &hot.score,
         hot_threshold,
+        &open_assignee as &[Option<i64>],
+        &hot_assignee as &[Option<i64>],
+        &hot_sla as &[Option<chrono::DateTime<chrono::Utc>>],
     )
     .execute(&mut **tx)
     .await?;

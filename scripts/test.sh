@@ -56,6 +56,8 @@ cargo run -q --locked -p relance-bench -- all --events 400 --rate 400 --seconds 
 cargo run -q --locked -p relance-bench -- directory --people 3000 --database relance_smoke_directory
 log "retention chore beside scoring's and the inbox's writes (relance-bench retention, 30,000 rows: no lock wait over 50 ms)"
 cargo run -q --locked -p relance-bench -- retention --rows 30000 --database relance_smoke_retention
+log "speed to lead: the assignment step and the SLA pass (relance-bench sla at 5,000 leads; figures at 100,000 in docs/benchmarks.md)"
+cargo run -q --locked -p relance-bench -- sla --leads 5000 --rounds 10 --database relance_smoke_sla
 
 log "soak test, 30 s (relance-bench soak: mixed load, then hostile clients; an exact account)"
 # A debug build on a shared two-core machine: p99s under 50 ms count as within bounds whatever

@@ -107,6 +107,19 @@ options!(RetentionOptions {
     database,
 });
 
+options!(SlaOptions {
+    /// Untouched hot leads past their deadline for the SLA pass (100000).
+    leads,
+    /// Hot leads per assignment batch and rows per SLA batch (500).
+    batch,
+    /// Assignment batches measured (200).
+    rounds,
+    /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
+    server_url,
+    /// The benchmark's own database, recreated (relance_bench_sla).
+    database,
+});
+
 options!(BaselineOptions {
     /// PostgreSQL server URL, without a database (postgres://postgres@127.0.0.1:5432).
     server_url,
@@ -244,6 +257,8 @@ pub enum Bench {
     Soak(SoakOptions),
     /// The retention chore deleting expired rows beside scoring's and the inbox's writes.
     Retention(RetentionOptions),
+    /// Speed to lead: the assignment step at scoring's batch size and the SLA pass.
+    Sla(SlaOptions),
 }
 
 /// Realistic data at scale for benchmarks: users, organisations, people and interactions.

@@ -14,5 +14,6 @@ pub mod plans;
 pub mod reminder;
 pub mod retention;
 pub mod seed;
+pub mod sla;
 pub mod soak;
 pub mod stack;

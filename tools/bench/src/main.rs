@@ -11,6 +11,7 @@
 //!   (see `directory.rs`);
 //! - `relance-bench retention`: the retention chore deleting 1,000,000 expired rows beside
 //!   scoring's and the inbox's writes, with the longest lock wait (see `retention.rs`);
+//! - `relance-bench sla`: speed to lead's assignment step and SLA pass (see `sla.rs`);
 //! - `relance-bench soak`: mixed load, then with hostile clients, and an exact account (see
 //!   `soak.rs`).
 //!
@@ -19,7 +20,9 @@
 use clap::Parser;
 
 use relance_bench::cli::{Bench, BenchCli};
-use relance_bench::{all, baseline, directory, inbox, ingest, reminder, retention, seed, soak};
+use relance_bench::{
+    all, baseline, directory, inbox, ingest, reminder, retention, seed, sla, soak,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -34,5 +37,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Directory(o) => directory::run(&o.into_args()).await.map(|_| ()),
         Bench::Soak(o) => soak::run(&o.into_args()).await,
         Bench::Retention(o) => retention::run(&o.into_args()).await,
+        Bench::Sla(o) => sla::run(&o.into_args()).await,
     }
 }

@@ -8,6 +8,7 @@ are left alone: the handlers must refuse them, and negative_data_rejection check
   follow-ups 1-10, the reminders it adds), in bodies and in paths (else a 404, which says
   nothing more).
 - `to` comes after `from` (else a 422 naming `to`): swapped, or `to` dropped when equal.
+- A working day's `work_end` comes after its `work_start` (else a 422): both set, in order.
 - A `cursor` is one the API returned for the same operation and filters (else a 422): none can
   be generated, and the stateful phase's links pass one operation's cursor to another, so
   valid cases go without one. Paging is covered by the Rust property tests.
@@ -142,12 +143,29 @@ def _not_ahead(events) -> None:
                 event["occurred_at"] = datetime.now(timezone.utc).isoformat()
 
 
+def _working_day(body: dict) -> None:
+    """A working day ends after it starts (else a 422 naming `work_end`), with the hour kept
+    for the one not given: both are set, in order, when either is."""
+    start, end = body.get("work_start"), body.get("work_end")
+    if not isinstance(start, str) and not isinstance(end, str):
+        return
+    start = start if isinstance(start, str) else "00:00"
+    end = end if isinstance(end, str) else "23:59"
+    if start > end:
+        start, end = end, start
+    if start == end:
+        start, end = "00:00", "23:59"
+    body["work_start"], body["work_end"] = start, end
+
+
 @schemathesis.hook
 def map_case(context, case):
     if not _positive(case):
         return case
     if case.operation.path.endswith("/email/ingest"):
         _not_ahead(case.body)
+    if case.operation.path.endswith("/me/preferences") and isinstance(case.body, dict):
+        _working_day(case.body)
     if isinstance(case.query, dict):
         _order_window(case.query)
         case.query.pop("cursor", None)

@@ -414,6 +414,109 @@ impl ToSchema for Hour {
     }
 }
 
+/// An ISO weekday, 1 (Monday) to 7 (Sunday): a working day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct IsoWeekday(i16);
+
+impl IsoWeekday {
+    pub fn get(self) -> i16 {
+        self.0
+    }
+}
+
+impl Valid for IsoWeekday {
+    type Raw = i64;
+
+    fn parse(raw: i64) -> Result<Self, Cow<'static, str>> {
+        match i16::try_from(raw) {
+            Ok(day) if (1..=7).contains(&day) => Ok(IsoWeekday(day)),
+            _ => Err("must be an ISO weekday from 1 (Monday) to 7 (Sunday)".into()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for IsoWeekday {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_valid(deserializer)
+    }
+}
+
+impl PartialSchema for IsoWeekday {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .description(Some("An ISO weekday, 1 (Monday) to 7 (Sunday)."))
+            .minimum(Some(1))
+            .maximum(Some(7))
+            .into()
+    }
+}
+
+impl ToSchema for IsoWeekday {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("IsoWeekday")
+    }
+}
+
+/// A local time of day, `HH:MM` from `00:00` to `23:59` (a working day's start or end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClockTime(chrono::NaiveTime);
+
+const CLOCK_TIME_PATTERN: &str = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
+impl ClockTime {
+    pub fn get(self) -> chrono::NaiveTime {
+        self.0
+    }
+
+    /// A stored time, to the minute.
+    pub fn from_time(time: chrono::NaiveTime) -> Self {
+        use chrono::Timelike;
+        ClockTime(chrono::NaiveTime::from_hms_opt(time.hour(), time.minute(), 0).unwrap_or(time))
+    }
+}
+
+impl Valid for ClockTime {
+    type Raw = String;
+
+    fn parse(raw: String) -> Result<Self, Cow<'static, str>> {
+        let well_formed = raw.len() == 5 && raw.as_bytes()[2] == b':';
+        match chrono::NaiveTime::parse_from_str(&raw, "%H:%M") {
+            Ok(time) if well_formed => Ok(ClockTime(time)),
+            _ => Err(format!("`{raw}` is not a time of day as HH:MM (00:00 to 23:59)").into()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_valid(deserializer)
+    }
+}
+
+impl Serialize for ClockTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.format("%H:%M").to_string())
+    }
+}
+
+impl PartialSchema for ClockTime {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A local time of day, HH:MM (00:00 to 23:59)."))
+            .pattern(Some(CLOCK_TIME_PATTERN))
+            .into()
+    }
+}
+
+impl ToSchema for ClockTime {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ClockTime")
+    }
+}
+
 /// A zone of the tz database (IANA), exactly as it spells it (`Europe/Paris`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeZone(chrono_tz::Tz);

@@ -481,9 +481,28 @@ test('settings: email preferences saved and kept', async () => {
   assert.equal(await page.getByLabel('Un récapitulatif par jour').isChecked(), true);
   assert.equal(await page.getByLabel('Heure du récapitulatif').inputValue(), '7');
   assert.equal(await page.getByLabel('Fuseau horaire').inputValue(), 'Europe/Brussels');
+  // Availability: Saturday worked too, the day starting at 10:00, away until a date.
+  let availability = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/preferences') && r.status() === 200);
+  await page.getByRole('group', { name: 'Jours travaillés' }).getByLabel('Samedi').check();
+  await availability;
+  availability = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/preferences') && r.status() === 200);
+  await page.getByLabel('Début de journée').fill('10:00');
+  await availability;
+  availability = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/preferences') && r.status() === 200);
+  await page.getByLabel('Absent jusqu’au').fill('2030-01-15T09:30');
+  await availability;
+  await page.reload();
+  assert.equal(await page.getByLabel('Samedi').isChecked(), true);
+  assert.equal(await page.getByLabel('Début de journée').inputValue(), '10:00');
   const me = await call(page, 'GET', '/api/v1/me');
-  assert.deepEqual(me.body.preferences, { notify_email: 'daily', timezone: 'Europe/Brussels', digest_hour: 7 });
+  const { away_until: away, ...rest } = me.body.preferences;
+  assert.deepEqual(rest, { notify_email: 'daily', timezone: 'Europe/Brussels', digest_hour: 7,
+    work_days: [1, 2, 3, 4, 5, 6], work_start: '10:00', work_end: '18:00' });
+  assert.ok(away && away.startsWith('2030-01-15'), away);
   await page.screenshot({ path: `${ARTIFACTS}settings.png`, fullPage: true });
+  availability = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/preferences') && r.status() === 200);
+  await page.getByRole('button', { name: 'Je suis de retour' }).click();
+  await availability;
   await page.context().close();
 });
 

@@ -151,7 +151,16 @@ export const Team = z.object({
 export type Team = z.infer<typeof Team>;
 export const NotifyEmail = z.enum(['off', 'instant', 'daily']);
 export type NotifyEmail = z.infer<typeof NotifyEmail>;
-export const Preferences = z.object({ notify_email: NotifyEmail, timezone: z.string(), digest_hour: z.number() });
+export const Preferences = z.object({
+  notify_email: NotifyEmail,
+  timezone: z.string(),
+  digest_hour: z.number(),
+  // Availability (speed to lead): optional, so an older server still reads.
+  away_until: z.string().nullable().optional(),
+  work_days: z.array(z.number()).optional(),
+  work_start: z.string().optional(),
+  work_end: z.string().optional(),
+});
 export type Preferences = z.infer<typeof Preferences>;
 export const Role = z.enum(['rep', 'manager', 'admin']);
 export type Role = z.infer<typeof Role>;

@@ -11,7 +11,14 @@ const ZONES: string[] = (() => {
   return supported ? supported('timeZone') : ['Europe/Paris', 'UTC'];
 })();
 
-/** The email notification preferences (`PATCH /api/v1/me/preferences`). */
+/** `2026-12-08T13:00:00Z` as a `datetime-local` input shows it, in the browser's zone. */
+function localInput(iso: string): string {
+  const at = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
+/** The email notification preferences and the availability (`PATCH /api/v1/me/preferences`). */
 export function SettingsPage() {
   const me = useQuery({ queryKey: ['me', session.token()], queryFn: api.me, retry: false });
   const save = useSetPreferences();
@@ -68,6 +75,56 @@ export function SettingsPage() {
               {Array.from({ length: 24 }, (_, h) => <option key={h} value={h}>{fr.settings.hour(h)}</option>)}
             </select>
           </label>
+          <fieldset>
+            <legend>{fr.settings.availability}</legend>
+            <p className="muted">{fr.settings.availabilityHelp}</p>
+            <label>
+              {fr.settings.awayUntil}
+              <input
+                type="datetime-local"
+                value={prefs.away_until ? localInput(prefs.away_until) : ''}
+                onChange={(e) => change({ away_until: e.target.value ? new Date(e.target.value).toISOString() : null })}
+              />
+            </label>
+            {prefs.away_until && (
+              <button type="button" onClick={() => change({ away_until: null })}>{fr.settings.back}</button>
+            )}
+            <div role="group" aria-label={fr.settings.workDays}>
+              <span>{fr.settings.workDays}</span>
+              {fr.settings.days.map((name, i) => {
+                const day = i + 1;
+                const days = prefs.work_days ?? [1, 2, 3, 4, 5];
+                const on = days.includes(day);
+                return (
+                  <label key={day} className="inline">
+                    <input
+                      type="checkbox"
+                      checked={on}
+                      disabled={on && days.length === 1}
+                      onChange={() => change({ work_days: on ? days.filter((d) => d !== day) : [...days, day].sort() })}
+                    />{' '}
+                    {name}
+                  </label>
+                );
+              })}
+            </div>
+            <label>
+              {fr.settings.workStart}
+              <input
+                type="time"
+                value={prefs.work_start ?? '09:00'}
+                onChange={(e) => e.target.value && change({ work_start: e.target.value.slice(0, 5) })}
+              />
+            </label>
+            <label>
+              {fr.settings.workEnd}
+              <input
+                type="time"
+                value={prefs.work_end ?? '18:00'}
+                onChange={(e) => e.target.value && change({ work_end: e.target.value.slice(0, 5) })}
+              />
+            </label>
+          </fieldset>
           {message && (
             <p role={message.ok ? 'status' : 'alert'} className={message.ok ? 'ok' : 'error'}>{message.text}</p>
           )}

@@ -75,7 +75,9 @@ async fn every_api_route_wants_a_valid_token() {
     assert_eq!(
         me.body,
         json!({"id": 1, "full_name": "Alice Martin", "email": "alice@relance.test", "role": "admin",
-               "preferences": {"notify_email": "instant", "timezone": "Europe/Paris", "digest_hour": 8}})
+               "preferences": {"notify_email": "instant", "timezone": "Europe/Paris", "digest_hour": 8,
+                               "away_until": null, "work_days": [1, 2, 3, 4, 5],
+                               "work_start": "09:00", "work_end": "18:00"}})
     );
     let users = inbox.get("/api/v1/users", Some(ALICE)).await;
     assert_eq!(users.body.as_array().unwrap().len(), 2, "active users only");

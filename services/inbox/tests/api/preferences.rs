@@ -12,7 +12,8 @@ async fn preferences_default_to_instant_in_the_default_zone_and_change_field_by_
     assert_eq!(me.body["full_name"], "Alice Martin");
     assert_eq!(
         me.body["preferences"],
-        json!({"notify_email": "instant", "timezone": "Europe/Paris", "digest_hour": 8})
+        json!({"notify_email": "instant", "timezone": "Europe/Paris", "digest_hour": 8,
+               "away_until": null, "work_days": [1, 2, 3, 4, 5], "work_start": "09:00", "work_end": "18:00"})
     );
     let changed = inbox
         .send(
@@ -25,7 +26,8 @@ async fn preferences_default_to_instant_in_the_default_zone_and_change_field_by_
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(
         changed.body,
-        json!({"notify_email": "daily", "timezone": "Europe/Paris", "digest_hour": 7})
+        json!({"notify_email": "daily", "timezone": "Europe/Paris", "digest_hour": 7,
+               "away_until": null, "work_days": [1, 2, 3, 4, 5], "work_start": "09:00", "work_end": "18:00"})
     );
     let zone = inbox
         .send(
@@ -68,6 +70,17 @@ async fn bad_preference_values_are_422_and_change_nothing() {
             vec!["timezone"],
         ),
         (json!({"timezone": " Europe/Paris"}), vec!["timezone"]),
+        (json!({"work_days": []}), vec!["work_days"]),
+        (json!({"work_days": [0, 8]}), vec!["work_days[0]"]),
+        (json!({"work_start": "9:00"}), vec!["work_start"]),
+        (json!({"work_end": "24:00"}), vec!["work_end"]),
+        (json!({"away_until": "2026-06-20"}), vec!["away_until"]),
+        // A day ending before it starts, with the start kept (09:00) or given.
+        (json!({"work_end": "08:00"}), vec!["work_end"]),
+        (
+            json!({"work_start": "17:00", "work_end": "10:00"}),
+            vec!["work_end"],
+        ),
         (json!([9]), vec!["(body)"]),
     ] {
         let reply = inbox
@@ -88,6 +101,66 @@ async fn bad_preference_values_are_422_and_change_nothing() {
         )
         .await;
     assert_eq!(unauthenticated.status, 401);
+}
+
+/// Availability (speed to lead): away until a date, which days and hours; a reassigned hot
+/// lead's deadline then counts only that working time.
+#[tokio::test]
+async fn availability_is_set_cleared_and_counted_in_a_reassigned_deadline() {
+    let inbox = TestInbox::spawn(at("2026-11-24T10:00:00Z")).await;
+    let set = inbox
+        .send(
+            "PATCH",
+            "/api/v1/me/preferences",
+            Some(ALICE),
+            json!({"away_until": "2026-11-25T14:00:00+01:00", "work_days": [3, 1, 3],
+                   "work_start": "14:00"}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(set.body["away_until"], "2026-11-25T13:00:00Z");
+    assert_eq!(set.body["work_days"], json!([1, 3]));
+    assert_eq!(set.body["work_start"], "14:00");
+    assert_eq!(set.body["work_end"], "18:00");
+    // A hot lead given to Alice on Tuesday 11:00 Paris: back Wednesday 14:00, works 14:00-18:00:
+    // the hour is Wednesday 14:00-15:00 Paris.
+    let id = inbox
+        .add(
+            "Lead chaud : Jeanne",
+            "todo",
+            Some(BRUNO),
+            None,
+            "2026-11-24T10:00:00Z",
+        )
+        .await;
+    sqlx::query("UPDATE crm_interactions SET sla_due_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(inbox.pool())
+        .await
+        .unwrap();
+    let given = inbox
+        .send(
+            "PATCH",
+            &format!("/api/v1/interactions/{id}/assignee"),
+            Some(BRUNO),
+            json!({"assignee_id": ALICE}),
+        )
+        .await;
+    assert_eq!(
+        given.body["sla_due_at"], "2026-11-25T14:00:00Z",
+        "{}",
+        given.text
+    );
+    let back = inbox
+        .send(
+            "PATCH",
+            "/api/v1/me/preferences",
+            Some(ALICE),
+            json!({"away_until": null}),
+        )
+        .await;
+    assert_eq!(back.body["away_until"], json!(null), "{}", back.text);
+    assert_eq!(back.body["work_days"], json!([1, 3]), "the rest kept");
 }
 
 #[tokio::test]

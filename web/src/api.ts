@@ -27,6 +27,10 @@ export const Interaction = z.object({
   organisation_name: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  // A hot lead's first-touch deadline, first touch and breach (optional: older servers).
+  sla_due_at: z.string().nullable().optional(),
+  first_touched_at: z.string().nullable().optional(),
+  sla_breached_at: z.string().nullable().optional(),
 });
 export type Interaction = z.infer<typeof Interaction>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatTotal, heat, snooze, urgency } from './format';
+import { formatTotal, heat, shortDuration, slaCountdown, snooze, urgency } from './format';
 
 describe('urgency', () => {
   const now = new Date(2026, 10, 24, 15, 0);
@@ -52,5 +52,31 @@ describe('notification texts', () => {
     expect(fr.notifications.text('assigned', 'Rappeler Marc', 'Alice Martin')).toBe('Alice Martin vous a assigné « Rappeler Marc »');
     expect(fr.notifications.text('changed', 'Rappeler Marc', 'Alice Martin')).toBe('Alice Martin a modifié « Rappeler Marc »');
     expect(fr.notifications.text('interaction_overdue', 'Rappeler Marc', null)).toBe('Rappeler Marc');
+  });
+});
+
+describe('slaCountdown', () => {
+  const now = new Date('2026-11-24T10:00:00Z');
+  const hot = { status: 'todo', sla_due_at: '2026-11-24T10:35:00Z', first_touched_at: null, sla_breached_at: null };
+
+  it('counts down to the deadline, at risk within 15 minutes', () => {
+    expect(slaCountdown(hot, now)).toEqual({ label: 'Premier contact sous 35 min', tone: 'later' });
+    expect(slaCountdown({ ...hot, sla_due_at: '2026-11-24T10:10:00Z' }, now)?.tone).toBe('today');
+    expect(slaCountdown({ ...hot, sla_due_at: '2026-11-24T12:05:00Z' }, now)?.label).toBe('Premier contact sous 2 h 05');
+  });
+
+  it('is late past the deadline or once breached', () => {
+    expect(slaCountdown({ ...hot, sla_due_at: '2026-11-24T09:00:00Z' }, now)).toEqual({
+      label: 'Premier contact en retard de 1 h 00',
+      tone: 'late',
+    });
+    expect(slaCountdown({ ...hot, sla_breached_at: '2026-11-24T10:00:00Z' }, now)?.tone).toBe('late');
+  });
+
+  it('is gone once touched, done, or without a deadline', () => {
+    expect(slaCountdown({ ...hot, first_touched_at: '2026-11-24T09:50:00Z' }, now)).toBeNull();
+    expect(slaCountdown({ ...hot, status: 'done' }, now)).toBeNull();
+    expect(slaCountdown({ ...hot, sla_due_at: null }, now)).toBeNull();
+    expect(shortDuration(3 * 24 * 3_600_000 + 5)).toBe('3 j');
   });
 });

@@ -26,6 +26,26 @@ export function urgency(nextActionAt: string | null, now = new Date()): { label:
   return { label: fr.urgency.inDays(days), tone: 'later' };
 }
 
+/** "35 min", "2 h 05", "3 j": a countdown's duration, rounded down to the minute. */
+export function shortDuration(ms: number): string {
+  const minutes = Math.max(0, Math.floor(ms / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')}`;
+  return `${Math.floor(minutes / (24 * 60))} j`;
+}
+
+/** A hot lead's first-touch countdown: null once touched, done, or without a deadline; late
+ * past the deadline (or once the reminder marked it breached); at risk within 15 minutes. */
+export function slaCountdown(
+  item: { status: string; sla_due_at?: string | null; first_touched_at?: string | null; sla_breached_at?: string | null },
+  now = new Date(),
+): { label: string; tone: 'late' | 'today' | 'later' } | null {
+  if (!item.sla_due_at || item.first_touched_at || item.status === 'done') return null;
+  const left = new Date(item.sla_due_at).getTime() - now.getTime();
+  if (left <= 0 || item.sla_breached_at) return { label: fr.sla.late(shortDuration(-left)), tone: 'late' };
+  return { label: fr.sla.within(shortDuration(left)), tone: left <= 15 * 60_000 ? 'today' : 'later' };
+}
+
 /** A snooze keeps the time of day; from an empty or past date it counts from now. */
 export function snooze(nextActionAt: string | null, days: number, now = new Date()): string {
   const base = nextActionAt && new Date(nextActionAt).getTime() > now.getTime() ? new Date(nextActionAt) : new Date(now);

@@ -113,6 +113,11 @@ export const fr = {
     bulkRefused: 'Rien n’a été modifié',
     keyboardHelp: 'Raccourcis clavier',
   },
+  sla: {
+    within: (d: string) => `Premier contact sous ${d}`,
+    late: (d: string) => `Premier contact en retard de ${d}`,
+    title: 'Délai de premier contact d’un lead chaud, en heures de travail de la personne assignée',
+  },
   card: {
     nextAction: 'Prochaine action :',
     done: 'Marquer terminé',

@@ -1,8 +1,9 @@
+import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 
 import type { Interaction, Status, User } from '../api';
 import { fromLocalInput, toLocalInput } from '../filters';
-import { STATUS_LABEL, TYPE_LABEL, formatDate, snooze, urgency } from '../format';
+import { STATUS_LABEL, TYPE_LABEL, formatDate, slaCountdown, snooze, urgency } from '../format';
 import { fr } from '../fr';
 import type { QuickAction } from '../hooks';
 import { AssigneeOptions } from './Choices';
@@ -10,6 +11,23 @@ import { AssigneeOptions } from './Choices';
 export function UrgencyBadge({ at }: { at: string | null }) {
   const u = urgency(at);
   return u ? <span className={`badge urgency-${u.tone}`}>{u.label}</span> : null;
+}
+
+/** A hot lead's first-touch countdown, ticking each minute. */
+export function SlaBadge({ item }: { item: Interaction }) {
+  const [now, setNow] = useState(() => new Date());
+  const counting = !!item.sla_due_at && !item.first_touched_at && item.status !== 'done';
+  useEffect(() => {
+    if (!counting) return undefined;
+    const timer = window.setInterval(() => setNow(new Date()), 60_000);
+    return () => window.clearInterval(timer);
+  }, [counting]);
+  const sla = slaCountdown(item, now);
+  return sla ? (
+    <span className={`badge urgency-${sla.tone}`} title={fr.sla.title} data-testid="sla">
+      <span aria-hidden="true">⏱</span> {sla.label}
+    </span>
+  ) : null;
 }
 
 type Props = {
@@ -53,7 +71,7 @@ export function InteractionCard({ item, act, users, selected, onSelect, current,
       <h3>{item.title}</h3>
       <p className="meta">
         {fr.card.nextAction} <time dateTime={item.next_action_at ?? undefined}>{formatDate(item.next_action_at)}</time>{' '}
-        <UrgencyBadge at={item.next_action_at} />
+        <UrgencyBadge at={item.next_action_at} /> <SlaBadge item={item} />
       </p>
       <p className="meta">
         {!users && <span className="badge assignee">{item.assignee_name ?? fr.inbox.unassigned}</span>}
